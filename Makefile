@@ -1,0 +1,37 @@
+# Virtual Office: `make run` starts the product, `make test` runs every test.
+# Both install what they need (npm packages; Debian's chromium for browser tests).
+SHELL := /bin/bash
+export PATH := /usr/local/go/bin:$(PATH)
+GO ?= go
+
+.PHONY: run test build web go-test web-test e2e chromium bench clean
+
+run: build
+	./bin/vo serve --demo --addr $${VO_ADDR:-127.0.0.1:8080} --data $${VO_DATA:-./vo-data}
+
+build: web
+	$(GO) build -o bin/vo ./cmd/vo
+
+web/node_modules/.package-lock.json: web/package-lock.json
+	cd web && npm ci --no-audit --no-fund
+	touch $@
+
+web: web/node_modules/.package-lock.json
+	cd web && npm run build
+
+test: build chromium
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+	cd web && npm test
+	cd web && VO_BIN=$(CURDIR)/bin/vo npm run e2e
+
+# Go tests only (no web build): the fast loop while working on the server.
+go-test:
+	$(GO) vet ./...
+	$(GO) test -race -count=1 ./...
+
+chromium:
+	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+clean:
+	rm -rf bin web/dist/assets web/dist/*.html web/dist/*.js web/dist/*.webmanifest

@@ -1,0 +1,69 @@
+// Command vo is Virtual Office: `vo serve` runs the server, `vo admin`
+// provisions orgs and people against the same database.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if err := run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr); err != nil {
+		var u usageError
+		if errors.As(err, &u) {
+			fmt.Fprintln(os.Stderr, "vo:", err)
+			os.Exit(2)
+		}
+		fmt.Fprintln(os.Stderr, "vo:", oneLine(err.Error()))
+		os.Exit(1)
+	}
+}
+
+type usageError struct{ msg string }
+
+func (u usageError) Error() string { return u.msg }
+
+const usage = `usage:
+  vo serve [--addr ADDR] [--data DIR] [--db DSN] [--nats URL] [--demo]
+  vo admin org create --slug SLUG --name NAME
+  vo admin user create --org SLUG --email EMAIL --name NAME --extension EXT [--number E164] [--role admin|member] --password-stdin
+  vo admin user import --org SLUG FILE.csv
+  vo admin user deactivate --email EMAIL
+Every flag has an environment variable: VO_ADDR, VO_DATA, VO_DB, VO_NATS.`
+
+func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"a command is needed\n" + usage}
+	}
+	switch args[0] {
+	case "serve":
+		return serve(ctx, args[1:], stdout, stderr)
+	case "admin":
+		return adminCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "help", "-h", "--help":
+		fmt.Fprintln(stdout, usage)
+		return nil
+	}
+	return usageError{fmt.Sprintf("unknown command %q\n%s", args[0], usage)}
+}
+
+func oneLine(s string) string {
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			return s[:i]
+		}
+	}
+	return s
+}
+
+func logger(w io.Writer) *slog.Logger {
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: slog.LevelInfo}))
+}

@@ -1,0 +1,152 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"time"
+
+	"vo/internal/account"
+	"vo/internal/auth"
+	"vo/internal/clock"
+	"vo/internal/demo"
+	"vo/internal/events"
+	"vo/internal/httpapi"
+	"vo/internal/presence"
+	"vo/internal/store"
+	"vo/web"
+)
+
+func env(name, def string) string {
+	if v, ok := os.LookupEnv(name); ok {
+		return v
+	}
+	return def
+}
+
+// commonFlags are the flags serve and admin share.
+type commonFlags struct {
+	data, db string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.data, "data", env("VO_DATA", "./vo-data"), "data folder: the SQLite database and stored files (VO_DATA)")
+	fs.StringVar(&c.db, "db", env("VO_DB", ""), "database: empty for SQLite in the data folder, or a postgres:// URL (VO_DB)")
+}
+
+func (c *commonFlags) open(ctx context.Context) (*store.Store, error) {
+	return store.Open(ctx, store.Options{DSN: c.db, DataDir: c.data})
+}
+
+func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var c commonFlags
+	c.register(fs)
+	addr := fs.String("addr", env("VO_ADDR", "127.0.0.1:8080"), "HTTP listen address (VO_ADDR)")
+	natsURL := fs.String("nats", env("VO_NATS", ""), "NATS URL joining several nodes on one PostgreSQL database (VO_NATS)")
+	withDemo := fs.Bool("demo", env("VO_DEMO", "") == "1", "create the demo org once and print how to log in")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	slog.SetDefault(logger(stderr))
+	st, err := c.open(ctx)
+	if err != nil {
+		return err
+	}
+	defer st.Close()
+	params := account.DefaultHashParams
+	if *withDemo {
+		created, err := demo.Seed(ctx, st, params)
+		if err != nil {
+			return fmt.Errorf("demo: %w", err)
+		}
+		if created {
+			slog.Info("demo org created", slog.String("slug", demo.Slug))
+		}
+	}
+
+	clk := clock.Real{}
+	hub := events.NewHub(st)
+	publish := hub.Publish
+	if *natsURL != "" {
+		bus, err := events.ConnectNATS(*natsURL, hub)
+		if err != nil {
+			return err
+		}
+		defer bus.Close()
+		publish = func(evs []events.Event) {
+			hub.Publish(evs)
+			bus.Publish(evs)
+		}
+	}
+	st.OnCommit(publish)
+	pres := presence.NewService(st, clk)
+	photos, err := newPhotos(st, filepath.Join(c.data, "photos"))
+	if err != nil {
+		return err
+	}
+	api := httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, clk, params), Presence: pres, Hub: hub,
+		Photos: photos, Clock: clk, HashParams: params, Web: web.App()})
+
+	ln, err := net.Listen("tcp", *addr)
+	if err != nil {
+		return err
+	}
+	bg, stopBG := context.WithCancel(context.Background())
+	defer stopBG()
+	go pres.Run(bg)
+	go housekeeping(bg, st)
+
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
+		BaseContext: func(net.Listener) context.Context { return bg }}
+	srv.RegisterOnShutdown(stopBG) // ends event streams, which Shutdown does not wait for
+	url := "http://" + ln.Addr().String()
+	slog.Info("listening", slog.String("url", url), slog.String("db", string(st.Dialect())))
+	if *withDemo {
+		fmt.Fprintf(stdout, "Virtual Office is running at %s\nLog in as %s (admin) or ben@demo.test … liam@demo.test, password %q\n", url, demo.Admin, demo.Password)
+	}
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	slog.Info("shutting down: draining requests")
+	sctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(sctx); err != nil && !errors.Is(err, http.ErrServerClosed) {
+		slog.Warn("shutdown", slog.Any("err", err))
+	}
+	return nil
+}
+
+// housekeeping ends expired sessions and prunes the event log.
+func housekeeping(ctx context.Context, st *store.Store) {
+	t := time.NewTicker(time.Minute)
+	defer t.Stop()
+	for {
+		cutoff := time.Now().Add(-account.SessionTTL).UnixMilli()
+		if n, err := st.EndExpiredSessions(ctx, cutoff); err != nil && ctx.Err() == nil {
+			slog.Warn("housekeeping: sessions", slog.Any("err", err))
+		} else if n > 0 {
+			slog.Info("housekeeping: expired sessions ended", slog.Int("count", n))
+		}
+		if _, err := st.PruneEvents(ctx); err != nil && ctx.Err() == nil {
+			slog.Warn("housekeeping: events", slog.Any("err", err))
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+	}
+}

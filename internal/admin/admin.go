@@ -1,0 +1,118 @@
+// Package admin provisions organizations and people: the work behind
+// `vo admin` and the admin endpoints. Every batch is all or nothing.
+package admin
+
+import (
+	"context"
+	"encoding/csv"
+	"errors"
+	"fmt"
+	"io"
+	"strings"
+
+	"vo/internal/account"
+	"vo/internal/apperr"
+	"vo/internal/store"
+)
+
+// Store is what provisioning needs of the database.
+type Store interface {
+	CreateOrg(ctx context.Context, slug, name string) (account.Org, error)
+	CreateUsers(ctx context.Context, orgID string, in []store.NewUser) ([]account.User, error)
+}
+
+// CreateOrg validates and adds an org.
+func CreateOrg(ctx context.Context, s Store, slug, name string) (account.Org, error) {
+	slug = strings.TrimSpace(slug)
+	if err := account.ValidateSlug(slug); err != nil {
+		return account.Org{}, err
+	}
+	name, err := account.NormalizeName(name)
+	if err != nil {
+		return account.Org{}, apperr.New(apperr.Invalid, "org name must be 1 to %d printable characters", account.MaxNameLen)
+	}
+	return s.CreateOrg(ctx, slug, name)
+}
+
+// CreateUsers validates every user, hashes their passwords and adds them
+// all in one transaction, or none. A refusal is a *store.RowError naming
+// the input (0-based) when there is more than one.
+func CreateUsers(ctx context.Context, s Store, orgID string, params account.HashParams, in []account.NewUser) ([]account.User, error) {
+	rows := make([]store.NewUser, len(in))
+	seen := map[string]int{}
+	for i, n := range in {
+		n, err := n.Normalize()
+		if err != nil {
+			return nil, &store.RowError{Index: i, Err: err}
+		}
+		for _, k := range []string{"email " + n.Email, "extension " + n.Extension, "phone number " + n.PhoneNumber} {
+			if strings.HasSuffix(k, " ") {
+				continue
+			}
+			if j, dup := seen[k]; dup {
+				return nil, &store.RowError{Index: i, Err: apperr.New(apperr.Conflict, "%s is also on row %d", k, j+1)}
+			}
+			seen[k] = i
+		}
+		h, err := account.HashPassword(n.Password, params)
+		if err != nil {
+			return nil, fmt.Errorf("admin: hash password: %w", err)
+		}
+		n.Password = ""
+		rows[i] = store.NewUser{NewUser: n, PasswordHash: h}
+	}
+	return s.CreateUsers(ctx, orgID, rows)
+}
+
+// CSVHeader is the header an import file must start with.
+var CSVHeader = []string{"name", "email", "extension", "phone_number", "role", "password"}
+
+// MaxImportRows bounds one import file.
+const MaxImportRows = 50_000
+
+// ImportCSV adds every user of a CSV file, or none. An error names the
+// line of the file (1-based, the header being line 1).
+func ImportCSV(ctx context.Context, s Store, orgID string, params account.HashParams, r io.Reader) ([]account.User, error) {
+	cr := csv.NewReader(r)
+	cr.FieldsPerRecord = len(CSVHeader)
+	cr.ReuseRecord = false
+	header, err := cr.Read()
+	if err != nil {
+		return nil, apperr.New(apperr.Invalid, "line 1: expected the header %s", strings.Join(CSVHeader, ","))
+	}
+	for i, h := range CSVHeader {
+		if strings.TrimSpace(strings.TrimPrefix(header[i], "\ufeff")) != h {
+			return nil, apperr.New(apperr.Invalid, "line 1: expected the header %s", strings.Join(CSVHeader, ","))
+		}
+	}
+	var in []account.NewUser
+	var lines []int
+	for {
+		rec, err := cr.Read()
+		if err == io.EOF {
+			break
+		}
+		line, _ := cr.FieldPos(0)
+		if err != nil {
+			var pe *csv.ParseError
+			if errors.As(err, &pe) {
+				return nil, apperr.New(apperr.Invalid, "line %d: %v", pe.Line, pe.Err)
+			}
+			return nil, apperr.New(apperr.Invalid, "line %d: %v", line, err)
+		}
+		if len(in) >= MaxImportRows {
+			return nil, apperr.New(apperr.Invalid, "line %d: at most %d users per file", line, MaxImportRows)
+		}
+		in = append(in, account.NewUser{Name: rec[0], Email: rec[1], Extension: rec[2], PhoneNumber: rec[3], Role: account.Role(strings.TrimSpace(rec[4])), Password: rec[5]})
+		lines = append(lines, line)
+	}
+	if len(in) == 0 {
+		return nil, apperr.New(apperr.Invalid, "the file has no users")
+	}
+	users, err := CreateUsers(ctx, s, orgID, params, in)
+	var re *store.RowError
+	if errors.As(err, &re) {
+		return nil, &apperr.Error{Code: apperr.CodeOf(re.Err), Message: fmt.Sprintf("line %d: %s", lines[re.Index], apperr.MessageOf(re.Err))}
+	}
+	return users, err
+}

@@ -1,0 +1,174 @@
+// Package auth logs people in and out: it checks passwords, issues session
+// tokens (256 random bits, stored only as SHA-256 hashes), resolves tokens
+// on every request, limits password guessing, and ends sessions.
+package auth
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"encoding/hex"
+	"time"
+
+	"vo/internal/account"
+	"vo/internal/apperr"
+	"vo/internal/clock"
+	"vo/internal/store"
+)
+
+// Store is what auth needs of the database.
+type Store interface {
+	UserByEmail(ctx context.Context, email string) (account.User, error)
+	CreateSession(ctx context.Context, s account.Session, tokenHash, csrfHash string) error
+	SessionByTokenHash(ctx context.Context, tokenHash string) (store.Auth, error)
+	TouchSession(ctx context.Context, id string) error
+	EndSession(ctx context.Context, orgID, userID, sessionID string) error
+}
+
+// Service is the login desk.
+type Service struct {
+	store   Store
+	clock   clock.Clock
+	limiter *Limiter
+	dummy   string
+	// hashing bounds concurrent password checks so a login flood cannot
+	// exhaust memory (each argon2id check takes its memory cost).
+	hashing chan struct{}
+}
+
+// New returns a Service. params must match those the stored hashes were
+// made with only in algorithm: each hash carries its own cost.
+func New(s Store, c clock.Clock, params account.HashParams) *Service {
+	return &Service{store: s, clock: c, limiter: NewLimiter(c), dummy: account.DummyHash(params), hashing: make(chan struct{}, 4)}
+}
+
+// Login is a login attempt.
+type Login struct {
+	Email, Password, DeviceName, Platform string
+	RemoteAddr                            string
+}
+
+// Result is a successful login. Token and CSRF are shown once and never
+// stored.
+type Result struct {
+	Token, CSRF string
+	Session     account.Session
+	User        account.User
+}
+
+// Login checks the credentials and opens a session. Returns Invalid for a
+// malformed request, Unauthenticated for any wrong credential (the same for
+// an unknown email), RateLimited after repeated failures.
+func (s *Service) Login(ctx context.Context, in Login) (Result, error) {
+	platform, err := account.ParsePlatform(in.Platform)
+	if err != nil {
+		return Result{}, err
+	}
+	device, err := account.NormalizeDeviceName(in.DeviceName)
+	if err != nil {
+		return Result{}, err
+	}
+	if len(in.Email) > account.MaxEmailLen || len(in.Password) > account.MaxPasswordLen {
+		return Result{}, apperr.New(apperr.Unauthenticated, "wrong email or password")
+	}
+	email, _ := account.NormalizeEmail(in.Email)
+	acctKey, addrKey := "acct:"+email, "addr:"+in.RemoteAddr
+	if wait := s.limiter.Blocked(acctKey, addrKey); wait > 0 {
+		return Result{}, rateLimited(wait)
+	}
+	u, err := s.store.UserByEmail(ctx, email)
+	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		return Result{}, err
+	}
+	hash := s.dummy
+	if err == nil {
+		hash = u.PasswordHash
+	}
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return Result{}, ctx.Err()
+	}
+	ok := account.CheckPassword(hash, in.Password)
+	<-s.hashing
+	if !ok || err != nil {
+		s.limiter.Fail(acctKey, addrKey)
+		return Result{}, apperr.New(apperr.Unauthenticated, "wrong email or password")
+	}
+	s.limiter.Reset(acctKey)
+	now := s.clock.Now().Truncate(time.Millisecond)
+	r := Result{Token: randomToken(), CSRF: randomToken(), User: u}
+	r.Session = account.Session{ID: store.NewID("s"), UserID: u.ID, OrgID: u.OrgID, DeviceName: device, Platform: platform, CreatedAt: now, LastSeenAt: now}
+	if err := s.store.CreateSession(ctx, r.Session, HashToken(r.Token), HashToken(r.CSRF)); err != nil {
+		return Result{}, err
+	}
+	return r, nil
+}
+
+// touchEvery limits how often use of a session is written down.
+const touchEvery = time.Minute
+
+// Authenticate resolves a token. Unauthenticated when it is unknown,
+// revoked, expired or its user deactivated.
+func (s *Service) Authenticate(ctx context.Context, token string) (store.Auth, error) {
+	if len(token) != tokenLen {
+		return store.Auth{}, apperr.New(apperr.Unauthenticated, "not logged in")
+	}
+	a, err := s.store.SessionByTokenHash(ctx, HashToken(token))
+	if err != nil {
+		return a, err
+	}
+	now := s.clock.Now()
+	if now.Sub(a.Session.LastSeenAt) > account.SessionTTL {
+		if err := s.store.EndSession(ctx, a.Session.OrgID, a.Session.UserID, a.Session.ID); err != nil && !apperr.Is(err, apperr.NotFound) {
+			return store.Auth{}, err
+		}
+		return store.Auth{}, apperr.New(apperr.Unauthenticated, "session expired")
+	}
+	if now.Sub(a.Session.LastSeenAt) > touchEvery {
+		if err := s.store.TouchSession(ctx, a.Session.ID); err != nil {
+			return store.Auth{}, err
+		}
+		a.Session.LastSeenAt = now
+	}
+	return a, nil
+}
+
+// CheckCSRF reports whether token is the CSRF token issued with the session.
+func CheckCSRF(a store.Auth, token string) bool {
+	if len(token) != tokenLen {
+		return false
+	}
+	return subtle.ConstantTimeCompare([]byte(HashToken(token)), []byte(a.CSRFHash)) == 1
+}
+
+// Logout ends the session the caller is using.
+func (s *Service) Logout(ctx context.Context, a store.Auth) error {
+	return s.store.EndSession(ctx, a.Session.OrgID, a.Session.UserID, a.Session.ID)
+}
+
+// tokenLen is the length of a token: 32 random bytes in unpadded base64url.
+const tokenLen = 43
+
+func randomToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b)
+}
+
+// HashToken is how tokens are stored: a hash, never the token itself.
+func HashToken(t string) string {
+	h := sha256.Sum256([]byte(t))
+	return hex.EncodeToString(h[:])
+}
+
+func rateLimited(wait time.Duration) error {
+	secs := int((wait + time.Second - 1) / time.Second)
+	e := apperr.New(apperr.RateLimited, "too many failed logins; try again in %d seconds", secs)
+	e.RetryAfter = secs
+	return e
+}

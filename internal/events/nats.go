@@ -1,0 +1,60 @@
+package events
+
+import (
+	"encoding/json"
+	"fmt"
+	"log/slog"
+
+	"github.com/nats-io/nats.go"
+)
+
+// subject carries every org's events between nodes.
+const subject = "vo.events"
+
+// NATSBus joins nodes: each node publishes the events it commits, and
+// hands every event it receives to its hub. The hub orders them by seq and
+// reads any it missed from the shared log, so a lost message delays an
+// event by at most the gap wait; it never loses it.
+type NATSBus struct {
+	nc  *nats.Conn
+	sub *nats.Subscription
+}
+
+// ConnectNATS connects to url and feeds received events to hub.
+func ConnectNATS(url string, hub *Hub) (*NATSBus, error) {
+	nc, err := nats.Connect(url, nats.Name("vo"), nats.MaxReconnects(-1))
+	if err != nil {
+		return nil, fmt.Errorf("events: connect to NATS: %w", err)
+	}
+	sub, err := nc.Subscribe(subject, func(m *nats.Msg) {
+		var evs []Event
+		if err := json.Unmarshal(m.Data, &evs); err != nil {
+			slog.Warn("events: bad message on bus", slog.Any("err", err))
+			return
+		}
+		hub.Publish(evs)
+	})
+	if err != nil {
+		nc.Close()
+		return nil, fmt.Errorf("events: subscribe: %w", err)
+	}
+	sub.SetPendingLimits(-1, -1) // never drop: the hub bounds per-watcher queues instead
+	return &NATSBus{nc: nc, sub: sub}, nil
+}
+
+// Publish sends events to every node.
+func (b *NATSBus) Publish(evs []Event) {
+	data, err := json.Marshal(evs)
+	if err != nil {
+		slog.Error("events: encode for bus", slog.Any("err", err))
+		return
+	}
+	if err := b.nc.Publish(subject, data); err != nil {
+		slog.Warn("events: publish on bus (the hubs will read the log)", slog.Any("err", err))
+	}
+}
+
+// Close drains and closes the connection.
+func (b *NATSBus) Close() error {
+	return b.nc.Drain()
+}

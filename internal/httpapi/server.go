@@ -1,0 +1,422 @@
+// Package httpapi is the HTTP and WebSocket transport of SPEC §3–§5. It
+// decodes requests, asks the domain services, and renders answers through
+// package wire; every error goes through the one table in errors.go.
+package httpapi
+
+import (
+	"context"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"time"
+
+	"vo/internal/account"
+	"vo/internal/admin"
+	"vo/internal/apperr"
+	"vo/internal/auth"
+	"vo/internal/clock"
+	"vo/internal/events"
+	"vo/internal/presence"
+	"vo/internal/store"
+	"vo/internal/wire"
+)
+
+// Config holds what the server is built from.
+type Config struct {
+	Store      *store.Store
+	Auth       *auth.Service
+	Presence   *presence.Service
+	Hub        *events.Hub
+	Photos     PhotoService // nil: photo endpoints answer 404
+	Clock      clock.Clock
+	HashParams account.HashParams
+	// Web is the built app, served at "/"; nil serves nothing there.
+	Web fs.FS
+	// PingEvery and PongWait tune dead-connection detection; zero means the
+	// defaults (25 s and 30 s, so a dead peer goes within 60 s).
+	PingEvery, PongWait time.Duration
+}
+
+// Server is the HTTP handler of Virtual Office.
+type Server struct {
+	cfg Config
+	mux *http.ServeMux
+	ws  *wsTracker
+}
+
+// New builds the handler.
+func New(cfg Config) *Server {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
+	if cfg.PingEvery == 0 {
+		cfg.PingEvery = 25 * time.Second
+	}
+	if cfg.PongWait == 0 {
+		cfg.PongWait = 30 * time.Second
+	}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(), ws: newWSTracker()}
+	s.routes()
+	return s
+}
+
+type handler func(w http.ResponseWriter, r *http.Request) error
+type authedHandler func(w http.ResponseWriter, r *http.Request, a store.Auth) error
+
+func (s *Server) routes() {
+	s.handle("POST /api/v1/auth/login", s.login)
+	s.authed("POST /api/v1/auth/logout", s.logout)
+	s.authed("GET /api/v1/me", s.me)
+	s.authed("PUT /api/v1/me/presence", s.putPresence)
+	s.authed("PUT /api/v1/me/photo", s.putPhoto)
+	s.authed("DELETE /api/v1/me/photo", s.deletePhoto)
+	s.authed("GET /api/v1/sessions", s.sessions)
+	s.authed("DELETE /api/v1/sessions/{id}", s.endSession)
+	s.authed("GET /api/v1/directory", s.directory)
+	s.authed("GET /api/v1/users/{id}", s.user)
+	s.authed("GET /api/v1/users/{id}/photo", s.userPhoto)
+	s.authed("GET /api/v1/events", s.events)
+	s.authed("POST /api/v1/admin/users", s.adminCreateUser)
+	s.authed("DELETE /api/v1/admin/users/{id}", s.adminDeactivate)
+	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {
+		return apperr.New(apperr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
+	})
+	if s.cfg.Web != nil {
+		s.mux.Handle("/", webHandler(s.cfg.Web))
+	}
+}
+
+// ServeHTTP adds the security headers every answer carries.
+func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	h := w.Header()
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Referrer-Policy", "same-origin")
+	h.Set("X-Frame-Options", "DENY")
+	s.mux.ServeHTTP(w, r)
+}
+
+func (s *Server) handle(pattern string, h handler) {
+	s.mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		if err := h(w, r); err != nil {
+			writeError(w, r, err)
+		}
+	})
+}
+
+// authed wraps h with authentication: a Bearer token, or the session cookie
+// with the CSRF header on unsafe methods.
+func (s *Server) authed(pattern string, h authedHandler) {
+	s.handle(pattern, func(w http.ResponseWriter, r *http.Request) error {
+		a, err := s.authenticate(r)
+		if err != nil {
+			return err
+		}
+		return h(w, r, a)
+	})
+}
+
+const cookieName = "vo_session"
+
+func (s *Server) authenticate(r *http.Request) (store.Auth, error) {
+	if h := r.Header.Get("Authorization"); h != "" {
+		token, ok := strings.CutPrefix(h, "Bearer ")
+		if !ok {
+			return store.Auth{}, apperr.New(apperr.Unauthenticated, "Authorization must be a Bearer token")
+		}
+		return s.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
+	}
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" {
+		return store.Auth{}, apperr.New(apperr.Unauthenticated, "not logged in")
+	}
+	a, err := s.cfg.Auth.Authenticate(r.Context(), c.Value)
+	if err != nil {
+		return a, err
+	}
+	switch r.Method {
+	case http.MethodGet, http.MethodHead, http.MethodOptions:
+		if isWebSocket(r) && !sameOrigin(r) {
+			return store.Auth{}, apperr.New(apperr.Forbidden, "cross-origin event stream refused")
+		}
+		return a, nil
+	}
+	if !auth.CheckCSRF(a, r.Header.Get("X-CSRF-Token")) {
+		return store.Auth{}, apperr.New(apperr.Forbidden, "missing or wrong X-CSRF-Token header")
+	}
+	return a, nil
+}
+
+func isWebSocket(r *http.Request) bool {
+	return strings.EqualFold(r.Header.Get("Upgrade"), "websocket")
+}
+
+// sameOrigin reports whether a browser request comes from our own pages.
+func sameOrigin(r *http.Request) bool {
+	o := r.Header.Get("Origin")
+	if o == "" {
+		return true
+	}
+	_, host, ok := strings.Cut(o, "://")
+	return ok && strings.EqualFold(host, r.Host)
+}
+
+func remoteAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		return r.RemoteAddr
+	}
+	return host
+}
+
+func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
+	b, err := readJSONBody(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Email      string `json:"email"`
+		Password   string `json:"password"`
+		DeviceName string `json:"device_name"`
+		Platform   string `json:"platform"`
+	}
+	if err := decodeJSON(b, &in); err != nil {
+		return err
+	}
+	res, err := s.cfg.Auth.Login(r.Context(), auth.Login{Email: in.Email, Password: in.Password, DeviceName: in.DeviceName, Platform: in.Platform, RemoteAddr: remoteAddr(r)})
+	if err != nil {
+		return err
+	}
+	me, err := s.meOf(r.Context(), res.User)
+	if err != nil {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: res.Token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+		SameSite: http.SameSiteLaxMode, MaxAge: int(account.SessionTTL / time.Second)})
+	writeJSON(w, http.StatusOK, map[string]any{"token": res.Token, "csrf_token": res.CSRF, "session": wire.SessionOf(res.Session), "user": me})
+	return nil
+}
+
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	if err := s.cfg.Auth.Logout(r.Context(), a); err != nil && !apperr.Is(err, apperr.NotFound) {
+		return err
+	}
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+func (s *Server) meOf(ctx context.Context, u account.User) (wire.Me, error) {
+	o, err := s.cfg.Store.OrgByID(ctx, u.OrgID)
+	if err != nil {
+		return wire.Me{}, err
+	}
+	p, err := s.cfg.Store.Presence(ctx, u.OrgID, u.ID)
+	if err != nil {
+		return wire.Me{}, err
+	}
+	return wire.MeOf(u, o, wire.OwnPresence(p.State, p.Shown)), nil
+}
+
+func (s *Server) me(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	me, err := s.meOf(r.Context(), a.User)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, me)
+	return nil
+}
+
+func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	b, err := readJSONBody(r)
+	if err != nil {
+		return err
+	}
+	f, err := fields(b)
+	if err != nil {
+		return err
+	}
+	var u presence.Update
+	if v := f["status"]; v.present {
+		u.Status.Set = true
+		if !v.null() {
+			st, err := v.str("status")
+			if err != nil {
+				return err
+			}
+			if st == "" {
+				return apperr.New(apperr.Invalid, "status must be available, busy, dnd, away or invisible")
+			}
+			u.Status.Value = presence.Status(st)
+		}
+	}
+	if v := f["message"]; v.present {
+		u.Message.Set = true
+		if !v.null() {
+			if u.Message.Value, err = v.str("message"); err != nil {
+				return err
+			}
+		}
+	}
+	for name, dst := range map[string]*presence.Opt[time.Time]{"status_until": &u.StatusUntil, "message_expires_at": &u.MessageExpiresAt} {
+		if v := f[name]; v.present {
+			dst.Set = true
+			if !v.null() {
+				if dst.Value, err = v.time(name); err != nil {
+					return err
+				}
+			}
+		}
+	}
+	row, err := s.cfg.Presence.Set(r.Context(), a.User.OrgID, a.User.ID, u)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, wire.OwnPresence(row.State, row.Shown))
+	return nil
+}
+
+func (s *Server) sessions(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	list, err := s.cfg.Store.Sessions(r.Context(), a.User.ID)
+	if err != nil {
+		return err
+	}
+	items := make([]wire.Session, 0, len(list))
+	for _, x := range list {
+		ws := wire.SessionOf(x)
+		cur := x.ID == a.Session.ID
+		ws.Current = &cur
+		items = append(items, ws)
+	}
+	writeJSON(w, http.StatusOK, map[string]any{"items": items})
+	return nil
+}
+
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	if err := s.cfg.Store.EndSession(r.Context(), a.User.OrgID, a.User.ID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// pageLimit reads ?limit= (default 50, at most 200).
+func pageLimit(r *http.Request) (int, error) {
+	v := r.URL.Query().Get("limit")
+	if v == "" {
+		return 50, nil
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 1 || n > 200 {
+		return 0, apperr.New(apperr.Invalid, "limit must be a number from 1 to 200")
+	}
+	return n, nil
+}
+
+func (s *Server) contacts(ctx context.Context, orgID string, users []account.User) ([]wire.Contact, error) {
+	ids := make([]string, len(users))
+	for i, u := range users {
+		ids[i] = u.ID
+	}
+	ps, err := s.cfg.Store.PresenceFor(ctx, orgID, ids)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]wire.Contact, len(users))
+	for i, u := range users {
+		p := ps[u.ID]
+		out[i] = wire.ContactOf(u, wire.PublicPresence(p.State, p.Shown))
+	}
+	return out, nil
+}
+
+func (s *Server) directory(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	limit, err := pageLimit(r)
+	if err != nil {
+		return err
+	}
+	q := r.URL.Query().Get("q")
+	if len(q) > 200 {
+		return apperr.New(apperr.Invalid, "q must be at most 200 characters")
+	}
+	users, next, err := s.cfg.Store.Directory(r.Context(), a.User.OrgID, q, limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	items, err := s.contacts(r.Context(), a.User.OrgID, users)
+	if err != nil {
+		return err
+	}
+	body := map[string]any{"items": items}
+	if next != "" {
+		body["next_cursor"] = next
+	}
+	writeJSON(w, http.StatusOK, body)
+	return nil
+}
+
+func (s *Server) user(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	u, err := s.cfg.Store.UserByID(r.Context(), a.User.OrgID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	c, err := s.contacts(r.Context(), a.User.OrgID, []account.User{u})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, c[0])
+	return nil
+}
+
+func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	if a.User.Role != account.RoleAdmin {
+		return apperr.New(apperr.Forbidden, "only an admin may add users")
+	}
+	b, err := readJSONBody(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Name        string `json:"name"`
+		Email       string `json:"email"`
+		Extension   string `json:"extension"`
+		PhoneNumber string `json:"phone_number"`
+		Role        string `json:"role"`
+		Password    string `json:"password"`
+	}
+	if err := decodeJSON(b, &in); err != nil {
+		return err
+	}
+	users, err := admin.CreateUsers(r.Context(), s.cfg.Store, a.User.OrgID, s.cfg.HashParams, []account.NewUser{{
+		Name: in.Name, Email: in.Email, Extension: in.Extension, PhoneNumber: in.PhoneNumber, Role: account.Role(in.Role), Password: in.Password}})
+	if err != nil {
+		return err
+	}
+	c, err := s.contacts(r.Context(), a.User.OrgID, users)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusCreated, c[0])
+	return nil
+}
+
+func (s *Server) adminDeactivate(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	if a.User.Role != account.RoleAdmin {
+		return apperr.New(apperr.Forbidden, "only an admin may deactivate users")
+	}
+	if _, err := s.cfg.Store.DeactivateUser(r.Context(), a.User.OrgID, r.PathValue("id")); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// logRequestErr logs a failure that cannot be answered any more.
+func logRequestErr(r *http.Request, msg string, err error) {
+	slog.Warn(msg, slog.String("path", r.URL.Path), slog.Any("err", err))
+}

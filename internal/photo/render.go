@@ -1,0 +1,237 @@
+package photo
+
+import (
+	"image"
+	"image/color"
+
+	"golang.org/x/image/draw"
+)
+
+// render turns a decoded image into the stored sizes: centre square of the
+// upright picture, resized with Catmull-Rom, flattened onto white (JPEG has
+// no transparency), encoded.
+//
+// The EXIF orientation is applied to the 512-pixel square rather than to the
+// full image: squareCrop picks the source pixels that form the centre square
+// of the upright picture, and turning or mirroring commutes with scaling, so
+// the result is the same as rotating first while touching 512² pixels
+// instead of millions.
+func render(d decoded, orientation int) (*Processed, error) {
+	src := d.img
+	crop := squareCrop(d.canvas, orientation)
+	if src.Bounds() != d.canvas {
+		src = framed{Image: src, canvas: d.canvas}
+	}
+	// Catmull-Rom over a large source is slow and its scratch buffer grows
+	// with the source height, so big sources are first box-averaged by an
+	// integer factor to between 1 and 2 times the target, the way libvips
+	// splits shrink and reduce. DCT-scaled JPEGs seldom need this.
+	if k := crop.Dx() / largest; k >= 2 {
+		src = boxShrink(src, crop, k)
+		crop = src.Bounds()
+	}
+
+	big := image.NewRGBA(image.Rect(0, 0, largest, largest))
+	op := draw.Src
+	if !isOpaqueType(src) {
+		draw.Draw(big, big.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
+		op = draw.Over
+	}
+	draw.CatmullRom.Scale(big, big.Bounds(), src, crop, op, nil)
+	big = orient(big, orientation)
+
+	images := make(map[int][]byte, len(Sizes))
+	for _, size := range Sizes {
+		var m image.Image = big
+		if size != largest {
+			small := image.NewRGBA(image.Rect(0, 0, size, size))
+			draw.CatmullRom.Scale(small, small.Bounds(), big, big.Bounds(), draw.Src, nil)
+			m = small
+		}
+		b, err := encodeJPEG(m)
+		if err != nil {
+			return nil, err
+		}
+		images[size] = b
+	}
+	return &Processed{Hash: hashOf(images), Images: images}, nil
+}
+
+// isOpaqueType reports whether every image of src's type is opaque, so the
+// white backdrop and the costlier Over blend can be skipped.
+func isOpaqueType(src image.Image) bool {
+	switch src.(type) {
+	case *image.YCbCr, *image.Gray, *image.Gray16, *image.CMYK:
+		return true
+	}
+	return false
+}
+
+// The eight EXIF orientations, described as the steps that map a pixel of
+// the upright picture back to the stored one: swap the axes (transpose),
+// then mirror the stored x and/or y axis.
+func transposes(o int) bool { return o >= 5 && o <= 8 }
+func flipsX(o int) bool     { return o == 2 || o == 3 || o == 7 || o == 8 }
+func flipsY(o int) bool     { return o == 3 || o == 4 || o == 6 || o == 7 }
+
+// squareCrop returns, in stored coordinates, the square of the stored image
+// that becomes the centre square of the upright picture. For an odd margin
+// the upright picture's centre rounds up and left, whatever the orientation.
+func squareCrop(canvas image.Rectangle, o int) image.Rectangle {
+	w, h := canvas.Dx(), canvas.Dy()
+	s := min(w, h)
+	uw, uh := w, h // upright size
+	if transposes(o) {
+		uw, uh = h, w
+	}
+	ux, uy := (uw-s)/2, (uh-s)/2 // crop origin in upright coordinates
+	x, y := ux, uy
+	if transposes(o) {
+		x, y = uy, ux
+	}
+	if flipsX(o) {
+		x = w - s - x
+	}
+	if flipsY(o) {
+		y = h - s - y
+	}
+	return image.Rect(x, y, x+s, y+s).Add(canvas.Min)
+}
+
+// orient turns a square stored image upright by EXIF orientation o.
+func orient(m *image.RGBA, o int) *image.RGBA {
+	if o < 2 || o > 8 {
+		return m
+	}
+	n := m.Rect.Dx()
+	out := image.NewRGBA(image.Rect(0, 0, n, n))
+	for uy := 0; uy < n; uy++ {
+		for ux := 0; ux < n; ux++ {
+			x, y := ux, uy
+			if transposes(o) {
+				x, y = uy, ux
+			}
+			if flipsX(o) {
+				x = n - 1 - x
+			}
+			if flipsY(o) {
+				y = n - 1 - y
+			}
+			si := m.PixOffset(x+m.Rect.Min.X, y+m.Rect.Min.Y)
+			di := out.PixOffset(ux, uy)
+			copy(out.Pix[di:di+4], m.Pix[si:si+4])
+		}
+	}
+	return out
+}
+
+// framed shows a GIF's first frame on its logical screen: transparent
+// (hence white once flattened) where the frame does not reach.
+type framed struct {
+	image.Image
+	canvas image.Rectangle
+}
+
+func (f framed) Bounds() image.Rectangle { return f.canvas }
+
+func (f framed) At(x, y int) color.Color { return f.RGBA64At(x, y) }
+
+func (f framed) RGBA64At(x, y int) color.RGBA64 {
+	if !(image.Point{X: x, Y: y}).In(f.Image.Bounds()) {
+		return color.RGBA64{}
+	}
+	r, g, b, a := f.Image.At(x, y).RGBA()
+	return color.RGBA64{R: uint16(r), G: uint16(g), B: uint16(b), A: uint16(a)}
+}
+
+// boxShrink averages each k×k block of r in src into one pixel of a new
+// premultiplied RGBA image of (r.Dx()/k)×(r.Dy()/k); the few pixels of r
+// past a multiple of k are dropped (under 0.2% of a side). Averaging in
+// premultiplied space keeps transparent pixels from bleeding their colour.
+func boxShrink(src image.Image, r image.Rectangle, k int) *image.RGBA {
+	ow, oh := r.Dx()/k, r.Dy()/k
+	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	row := make([]uint8, 4*ow*k)
+	acc := make([]uint32, 4*ow)
+	load := rowLoader(src)
+	div := uint32(k * k)
+	for oy := 0; oy < oh; oy++ {
+		clear(acc)
+		for ky := 0; ky < k; ky++ {
+			load(row, r.Min.X, r.Min.Y+oy*k+ky)
+			for ox := 0; ox < ow; ox++ {
+				a := acc[4*ox : 4*ox+4 : 4*ox+4]
+				p := row[4*ox*k : 4*(ox+1)*k]
+				for i := 0; i < len(p); i += 4 {
+					a[0] += uint32(p[i])
+					a[1] += uint32(p[i+1])
+					a[2] += uint32(p[i+2])
+					a[3] += uint32(p[i+3])
+				}
+			}
+		}
+		dst := out.Pix[oy*out.Stride : oy*out.Stride+4*ow]
+		for i, v := range acc {
+			dst[i] = uint8((v + div/2) / div)
+		}
+	}
+	return out
+}
+
+// rowLoader returns a function that writes len(dst)/4 pixels of row y of
+// src, from x0 rightwards, into dst as premultiplied 8-bit RGBA. The common
+// decoder outputs get loops without per-pixel interface calls.
+func rowLoader(src image.Image) func(dst []uint8, x0, y int) {
+	switch m := src.(type) {
+	case *image.RGBA:
+		return func(dst []uint8, x0, y int) {
+			i := m.PixOffset(x0, y)
+			copy(dst, m.Pix[i:i+len(dst)])
+		}
+	case *image.NRGBA:
+		return func(dst []uint8, x0, y int) {
+			i := m.PixOffset(x0, y)
+			s := m.Pix[i : i+len(dst)]
+			for j := 0; j < len(dst); j += 4 {
+				a := uint32(s[j+3])
+				dst[j] = uint8((uint32(s[j])*a + 127) / 255)
+				dst[j+1] = uint8((uint32(s[j+1])*a + 127) / 255)
+				dst[j+2] = uint8((uint32(s[j+2])*a + 127) / 255)
+				dst[j+3] = uint8(a)
+			}
+		}
+	case *image.Paletted:
+		var pal [256][4]uint8
+		for i, c := range m.Palette {
+			r, g, b, a := c.RGBA()
+			pal[i] = [4]uint8{uint8(r >> 8), uint8(g >> 8), uint8(b >> 8), uint8(a >> 8)}
+		}
+		return func(dst []uint8, x0, y int) {
+			i := m.PixOffset(x0, y)
+			for j, idx := range m.Pix[i : i+len(dst)/4] {
+				copy(dst[4*j:4*j+4], pal[idx][:])
+			}
+		}
+	case *image.YCbCr:
+		return func(dst []uint8, x0, y int) {
+			for j := 0; j < len(dst)/4; j++ {
+				yi, ci := m.YOffset(x0+j, y), m.COffset(x0+j, y)
+				r, g, b := color.YCbCrToRGB(m.Y[yi], m.Cb[ci], m.Cr[ci])
+				dst[4*j], dst[4*j+1], dst[4*j+2], dst[4*j+3] = r, g, b, 0xff
+			}
+		}
+	}
+	rgba64, ok := src.(image.RGBA64Image)
+	return func(dst []uint8, x0, y int) {
+		for j := 0; j < len(dst)/4; j++ {
+			var c color.RGBA64
+			if ok {
+				c = rgba64.RGBA64At(x0+j, y)
+			} else {
+				r, g, b, a := src.At(x0+j, y).RGBA()
+				c = color.RGBA64{R: uint16(r), G: uint16(g), B: uint16(b), A: uint16(a)}
+			}
+			dst[4*j], dst[4*j+1], dst[4*j+2], dst[4*j+3] = uint8(c.R>>8), uint8(c.G>>8), uint8(c.B>>8), uint8(c.A>>8)
+		}
+	}
+}

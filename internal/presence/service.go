@@ -1,0 +1,189 @@
+package presence
+
+import (
+	"context"
+	"log/slog"
+	"time"
+
+	"vo/internal/apperr"
+	"vo/internal/clock"
+)
+
+// Store is what the service needs of the database. ChangePresence applies
+// change, expiry and Derive in one transaction and announces any change.
+type Store interface {
+	ChangePresence(ctx context.Context, orgID, userID string, change func(*State) error) (Row, error)
+	DuePresence(ctx context.Context, now time.Time, limit int) ([][2]string, error)
+	NextPresenceChange(ctx context.Context) (time.Time, error)
+}
+
+// Service changes presence and runs the changes nobody asks for: expiries
+// and auto-away, at their instant, from what is stored (so they survive a
+// restart and run on whichever node is up).
+type Service struct {
+	store Store
+	clock clock.Clock
+	wake  chan struct{}
+}
+
+// NewService returns a presence service.
+func NewService(s Store, c clock.Clock) *Service {
+	return &Service{store: s, clock: c, wake: make(chan struct{}, 1)}
+}
+
+// Opt is an optional field of an update: Set false means absent
+// (unchanged); Set with the zero value means null (cleared).
+type Opt[T any] struct {
+	Set   bool
+	Value T
+}
+
+// Update is a change a user asks for.
+type Update struct {
+	Status           Opt[Status]
+	StatusUntil      Opt[time.Time]
+	Message          Opt[string]
+	MessageExpiresAt Opt[time.Time]
+}
+
+// Validate checks an update against the rules of SPEC §2 and returns it
+// cleaned. Invalid when a status is unknown, a message too long or holding
+// control characters, or a time not in the future.
+func (u Update) Validate(now time.Time) (Update, error) {
+	if u.Status.Set {
+		if _, err := ParseStatus(string(u.Status.Value)); err != nil {
+			return u, err
+		}
+	}
+	if u.Message.Set {
+		m, err := NormalizeMessage(u.Message.Value)
+		if err != nil {
+			return u, err
+		}
+		u.Message.Value = m
+	}
+	for _, t := range []Opt[time.Time]{u.StatusUntil, u.MessageExpiresAt} {
+		if t.Set && !t.Value.IsZero() && !t.Value.After(now) {
+			return u, apperr.New(apperr.Invalid, "times must be in the future")
+		}
+	}
+	return u, nil
+}
+
+// Set applies a user's update and returns their presence.
+func (s *Service) Set(ctx context.Context, orgID, userID string, u Update) (Row, error) {
+	u, err := u.Validate(s.clock.Now())
+	if err != nil {
+		return Row{}, err
+	}
+	row, err := s.store.ChangePresence(ctx, orgID, userID, func(st *State) error {
+		if u.Status.Set {
+			st.Status = u.Status.Value
+			if st.Status == "" {
+				st.Status = Available
+			}
+		}
+		if u.StatusUntil.Set {
+			st.StatusUntil = u.StatusUntil.Value
+		}
+		if u.Message.Set {
+			st.Message = u.Message.Value
+			if st.Message == "" {
+				st.MessageExpiresAt = time.Time{}
+			}
+		}
+		if u.MessageExpiresAt.Set {
+			st.MessageExpiresAt = u.MessageExpiresAt.Value
+		}
+		return nil
+	})
+	if err == nil {
+		s.Wake()
+	}
+	return row, err
+}
+
+// activityEvery is how stale the stored last activity may grow before a
+// client's activity message is written down.
+const activityEvery = 30 * time.Second
+
+// Active records that the user is using the app (feeds auto-away).
+func (s *Service) Active(ctx context.Context, orgID, userID string, last time.Time) (time.Time, error) {
+	now := s.clock.Now()
+	if now.Sub(last) < activityEvery {
+		return last, nil
+	}
+	_, err := s.store.ChangePresence(ctx, orgID, userID, func(st *State) error {
+		st.LastActive = now
+		return nil
+	})
+	if err == nil {
+		s.Wake()
+	}
+	return now, err
+}
+
+// SetActivity sets or clears (None) the user's activity overlay.
+func (s *Service) SetActivity(ctx context.Context, orgID, userID string, a Activity) (Row, error) {
+	return s.store.ChangePresence(ctx, orgID, userID, func(st *State) error {
+		st.Activity = a
+		return nil
+	})
+}
+
+// Wake makes Run look again at what is due (a new, earlier instant).
+func (s *Service) Wake() {
+	select {
+	case s.wake <- struct{}{}:
+	default:
+	}
+}
+
+// RunDue recomputes every user whose presence may have changed by itself by
+// now, and returns the next instant something is due (zero: none).
+func (s *Service) RunDue(ctx context.Context) (time.Time, error) {
+	for {
+		due, err := s.store.DuePresence(ctx, s.clock.Now(), 500)
+		if err != nil {
+			return time.Time{}, err
+		}
+		for _, d := range due {
+			if _, err := s.store.ChangePresence(ctx, d[0], d[1], nil); err != nil && !apperr.Is(err, apperr.NotFound) {
+				return time.Time{}, err
+			}
+		}
+		if len(due) < 500 {
+			return s.store.NextPresenceChange(ctx)
+		}
+	}
+}
+
+// maxIdle bounds the scheduler's sleep, so that instants set through other
+// nodes are seen within a second.
+const maxIdle = time.Second
+
+// Run runs due changes at their instant until ctx ends.
+func (s *Service) Run(ctx context.Context) {
+	for {
+		next, err := s.RunDue(ctx)
+		if err != nil && ctx.Err() == nil {
+			slog.Error("presence: scheduler", slog.Any("err", err))
+		}
+		wait := maxIdle
+		if !next.IsZero() {
+			if d := next.Sub(s.clock.Now()); d < wait {
+				wait = max(d, 0)
+			}
+		}
+		fired := make(chan struct{})
+		t := s.clock.AfterFunc(wait, func() { close(fired) })
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-fired:
+		case <-s.wake:
+			t.Stop()
+		}
+	}
+}

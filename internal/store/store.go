@@ -1,0 +1,272 @@
+// Package store keeps Virtual Office's data in SQLite (embedded, the
+// default) or PostgreSQL (production, several nodes). The logic is written
+// once against database/sql; the two engines differ only in their
+// migrations (migrations/sqlite, migrations/postgres) and in placeholder
+// syntax, which rebind handles. The engine is chosen by the DSN.
+package store
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"embed"
+	"encoding/base32"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/pressly/goose/v3"
+	_ "modernc.org/sqlite" // the "sqlite" database/sql driver (no cgo)
+
+	"vo/internal/apperr"
+	"vo/internal/clock"
+	"vo/internal/events"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Dialect names the SQL engine.
+type Dialect string
+
+// The supported engines.
+const (
+	SQLite   Dialect = "sqlite"
+	Postgres Dialect = "postgres"
+)
+
+// Store is the database. Writes on SQLite go through one connection, so
+// there is exactly one writer; reads use a pool.
+type Store struct {
+	dialect Dialect
+	w       *sql.DB // writer
+	r       *sql.DB // readers (the same pool as w on PostgreSQL)
+	clock   clock.Clock
+
+	onCommit func([]events.Event)
+}
+
+// Options configure Open.
+type Options struct {
+	// DSN is a postgres:// URL, or a SQLite file path. Empty means
+	// <DataDir>/vo.db.
+	DSN     string
+	DataDir string
+	Clock   clock.Clock
+}
+
+// Open connects, migrates to the newest schema and returns the store.
+func Open(ctx context.Context, o Options) (*Store, error) {
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	s := &Store{clock: o.Clock}
+	dsn := o.DSN
+	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
+		s.dialect = Postgres
+		db, err := sql.Open("pgx", dsn)
+		if err != nil {
+			return nil, fmt.Errorf("store: open postgres: %w", err)
+		}
+		db.SetMaxOpenConns(20)
+		db.SetMaxIdleConns(20)
+		db.SetConnMaxIdleTime(5 * time.Minute)
+		s.w, s.r = db, db
+	} else {
+		s.dialect = SQLite
+		if dsn == "" {
+			if err := os.MkdirAll(o.DataDir, 0o700); err != nil {
+				return nil, fmt.Errorf("store: create data folder: %w", err)
+			}
+			dsn = filepath.Join(o.DataDir, "vo.db")
+		}
+		dsn = strings.TrimPrefix(dsn, "sqlite://")
+		params := "_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+		w, err := sql.Open("sqlite", "file:"+dsn+"?"+params+"&_txlock=immediate")
+		if err != nil {
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		w.SetMaxOpenConns(1)
+		r, err := sql.Open("sqlite", "file:"+dsn+"?"+params+"&_pragma=query_only(1)")
+		if err != nil {
+			w.Close()
+			return nil, fmt.Errorf("store: open sqlite: %w", err)
+		}
+		r.SetMaxOpenConns(4)
+		s.w, s.r = w, r
+	}
+	if err := s.w.PingContext(ctx); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("store: connect: %w", err)
+	}
+	if err := s.migrate(ctx); err != nil {
+		s.Close()
+		return nil, err
+	}
+	return s, nil
+}
+
+// migrate applies every embedded migration not yet recorded, each in its
+// own transaction.
+func (s *Store) migrate(ctx context.Context) error {
+	sub, err := fs.Sub(migrations, "migrations/"+string(s.dialect))
+	if err != nil {
+		return err
+	}
+	gd := goose.DialectSQLite3
+	if s.dialect == Postgres {
+		gd = goose.DialectPostgres
+	}
+	p, err := goose.NewProvider(gd, s.w, sub)
+	if err != nil {
+		return fmt.Errorf("store: migrations: %w", err)
+	}
+	res, err := p.Up(ctx)
+	if err != nil {
+		return fmt.Errorf("store: migrate: %w", err)
+	}
+	for _, r := range res {
+		slog.Info("store: migrated", slog.String("dialect", string(s.dialect)), slog.Int64("version", r.Source.Version), slog.Duration("took", r.Duration))
+	}
+	return nil
+}
+
+// SchemaVersion returns the newest applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v)
+	return v, err
+}
+
+// Dialect tells which engine is in use.
+func (s *Store) Dialect() Dialect { return s.dialect }
+
+// Close closes the connections; on SQLite it checkpoints the WAL first so
+// the database file is complete on its own.
+func (s *Store) Close() error {
+	if s.dialect == SQLite && s.w != nil {
+		_, _ = s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
+	}
+	var errs []error
+	if s.w != nil {
+		errs = append(errs, s.w.Close())
+	}
+	if s.r != nil && s.r != s.w {
+		errs = append(errs, s.r.Close())
+	}
+	return errors.Join(errs...)
+}
+
+// rebind turns ? placeholders into $n for PostgreSQL.
+func (s *Store) rebind(q string) string {
+	if s.dialect != Postgres {
+		return q
+	}
+	var b strings.Builder
+	n := 0
+	for i := 0; i < len(q); i++ {
+		if q[i] == '?' {
+			n++
+			b.WriteByte('$')
+			b.WriteString(strconv.Itoa(n))
+			continue
+		}
+		b.WriteByte(q[i])
+	}
+	return b.String()
+}
+
+// q is a query runner: the read pool, the writer, or a transaction.
+type q interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// Tx is a write transaction handed to callers of Store.Tx.
+type Tx struct {
+	s      *Store
+	tx     *sql.Tx
+	events []events.Event
+}
+
+// tx runs f in a write transaction, committing when f returns nil.
+func (s *Store) tx(ctx context.Context, f func(*Tx) error) error {
+	t, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("store: begin: %w", err)
+	}
+	x := &Tx{s: s, tx: t}
+	if err := f(x); err != nil {
+		_ = t.Rollback()
+		return err
+	}
+	if err := t.Commit(); err != nil {
+		return fmt.Errorf("store: commit: %w", err)
+	}
+	if len(x.events) > 0 && s.onCommit != nil {
+		s.onCommit(x.events)
+	}
+	return nil
+}
+
+func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	return t.tx.ExecContext(ctx, t.s.rebind(query), args...)
+}
+
+func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return t.tx.QueryRowContext(ctx, t.s.rebind(query), args...)
+}
+
+func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return t.tx.QueryContext(ctx, t.s.rebind(query), args...)
+}
+
+func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
+	return s.r.QueryRowContext(ctx, s.rebind(query), args...)
+}
+
+func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	return s.r.QueryContext(ctx, s.rebind(query), args...)
+}
+
+// NewID returns a random opaque id with a readable prefix ("u", "o", "s").
+func NewID(prefix string) string {
+	b := make([]byte, 10)
+	if _, err := rand.Read(b); err != nil {
+		panic(err)
+	}
+	return prefix + "_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
+}
+
+func ms(t time.Time) int64 { return t.UnixMilli() }
+
+func fromMS(v int64) time.Time { return time.UnixMilli(v).UTC() }
+
+// isUnique reports whether err is a unique-constraint violation, on
+// either engine.
+func isUnique(err error) bool {
+	if err == nil {
+		return false
+	}
+	m := err.Error()
+	return strings.Contains(m, "UNIQUE constraint failed") || strings.Contains(m, "SQLSTATE 23505")
+}
+
+func internal(op string, err error) error {
+	if err == nil {
+		return nil
+	}
+	var ae *apperr.Error
+	if errors.As(err, &ae) {
+		return err
+	}
+	return fmt.Errorf("store: %s: %w", op, err)
+}

@@ -1,0 +1,214 @@
+// HTTP calls to the vo server (SPEC §3, §4), authenticated by the HttpOnly session cookie.
+// The bearer token that login returns is never kept; the CSRF token is, for unsafe methods.
+
+import type { Contact, LoginAnswer, Me, OwnPresence, Page, PresenceUpdate, Session } from './types';
+
+const CSRF_KEY = 'vo.csrf';
+
+/** The server answered with an error (SPEC §3 error body). */
+export class ApiError extends Error {
+  readonly status: number;
+  readonly code: string;
+  /** Seconds to wait, from `Retry-After` (429 only). */
+  readonly retryAfter: number | null;
+
+  constructor(status: number, code: string, message: string, retryAfter: number | null) {
+    super(message);
+    this.name = 'ApiError';
+    this.status = status;
+    this.code = code;
+    this.retryAfter = retryAfter;
+  }
+}
+
+/** The server could not be reached at all. */
+export class NetworkError extends Error {
+  constructor() {
+    super('The server could not be reached.');
+    this.name = 'NetworkError';
+  }
+}
+
+let onUnauthenticated: (() => void) | null = null;
+
+/** Called when an authenticated call answers 401: the session ended elsewhere. */
+export function setUnauthenticatedHandler(fn: (() => void) | null): void {
+  onUnauthenticated = fn;
+}
+
+export function csrfToken(): string | null {
+  try {
+    return localStorage.getItem(CSRF_KEY);
+  } catch {
+    return null;
+  }
+}
+
+function setCsrfToken(token: string | null): void {
+  try {
+    if (token === null) localStorage.removeItem(CSRF_KEY);
+    else localStorage.setItem(CSRF_KEY, token);
+  } catch {
+    // Storage can be disabled (private mode); the session then lasts as long as the page.
+  }
+}
+
+/** Parses a `Retry-After` header given in seconds or as an HTTP date. */
+export function parseRetryAfter(value: string | null, now: number = Date.now()): number | null {
+  if (value === null || value.trim() === '') return null;
+  const v = value.trim();
+  if (/^\d+$/.test(v)) return Number(v);
+  const at = Date.parse(v);
+  if (Number.isNaN(at)) return null;
+  return Math.max(0, Math.ceil((at - now) / 1000));
+}
+
+interface CallOptions {
+  /** Do not report a 401 as a session that ended (login, the first /me). */
+  expect401?: boolean;
+}
+
+async function call<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
+  const headers: Record<string, string> = { Accept: 'application/json' };
+  let payload: BodyInit | undefined;
+  if (body instanceof Blob) {
+    headers['Content-Type'] = body.type || 'application/octet-stream';
+    payload = body;
+  } else if (body !== undefined) {
+    headers['Content-Type'] = 'application/json';
+    payload = JSON.stringify(body);
+  }
+  if (method !== 'GET' && method !== 'HEAD') {
+    const token = csrfToken();
+    if (token) headers['X-CSRF-Token'] = token;
+  }
+  let res: Response;
+  try {
+    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    throw new NetworkError();
+  }
+  if (res.ok) {
+    if (res.status === 204) return undefined as T;
+    const text = await res.text();
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+  let code = 'internal';
+  let message = `The server answered ${res.status}.`;
+  try {
+    const data = (await res.json()) as { error?: { code?: string; message?: string } };
+    if (data.error?.code) code = data.error.code;
+    if (data.error?.message) message = data.error.message;
+  } catch {
+    // Not the JSON error body (a proxy's page, say): keep the status-based message.
+  }
+  const err = new ApiError(res.status, code, message, parseRetryAfter(res.headers.get('Retry-After')));
+  if (res.status === 401 && !opts.expect401 && onUnauthenticated) onUnauthenticated();
+  throw err;
+}
+
+/** A name for this device as it appears in the list of logged-in devices. */
+export function describeDevice(ua: string): { device_name: string; platform: 'web' | 'mobile' } {
+  const phone = /Android|iPhone|iPad|iPod|Mobile/i.test(ua);
+  const os = /iPhone/.test(ua)
+    ? 'iPhone'
+    : /iPad/.test(ua)
+      ? 'iPad'
+      : /Android/.test(ua)
+        ? 'Android'
+        : /Windows/.test(ua)
+          ? 'Windows'
+          : /Mac OS X|Macintosh/.test(ua)
+            ? 'Mac'
+            : /CrOS/.test(ua)
+              ? 'ChromeOS'
+              : /Linux/.test(ua)
+                ? 'Linux'
+                : 'this device';
+  const browser = /Edg\//.test(ua)
+    ? 'Edge'
+    : /Firefox\//.test(ua)
+      ? 'Firefox'
+      : /(Chrome|Chromium|CriOS)\//.test(ua)
+        ? 'Chrome'
+        : /Safari\//.test(ua)
+          ? 'Safari'
+          : 'Browser';
+  return { device_name: `${browser} on ${os}`, platform: phone ? 'mobile' : 'web' };
+}
+
+export async function login(email: string, password: string): Promise<LoginAnswer> {
+  const device = describeDevice(navigator.userAgent);
+  const answer = await call<LoginAnswer>('POST', '/api/v1/auth/login', { email, password, ...device }, { expect401: true });
+  setCsrfToken(answer.csrf_token);
+  return answer;
+}
+
+export async function logout(): Promise<void> {
+  try {
+    await call<void>('POST', '/api/v1/auth/logout', undefined, { expect401: true });
+  } finally {
+    setCsrfToken(null);
+  }
+}
+
+/** Forgets the CSRF token of a session that has ended. */
+export function forgetSession(): void {
+  setCsrfToken(null);
+}
+
+export function getMe(expect401 = false): Promise<Me> {
+  return call<Me>('GET', '/api/v1/me', undefined, { expect401 });
+}
+
+export function putPresence(update: PresenceUpdate): Promise<OwnPresence> {
+  return call<OwnPresence>('PUT', '/api/v1/me/presence', update);
+}
+
+export function putPhoto(image: Blob): Promise<Me> {
+  return call<Me>('PUT', '/api/v1/me/photo', image);
+}
+
+export function deletePhoto(): Promise<Me> {
+  return call<Me>('DELETE', '/api/v1/me/photo');
+}
+
+export async function listSessions(): Promise<Session[]> {
+  const page = await call<{ items: Session[] }>('GET', '/api/v1/sessions');
+  return page.items ?? [];
+}
+
+export function endSession(id: string): Promise<void> {
+  return call<void>('DELETE', `/api/v1/sessions/${encodeURIComponent(id)}`);
+}
+
+export function directoryPage(q: string, cursor?: string): Promise<Page<Contact>> {
+  const params = new URLSearchParams({ limit: '200' });
+  if (q !== '') params.set('q', q);
+  if (cursor) params.set('cursor', cursor);
+  return call<Page<Contact>>('GET', `/api/v1/directory?${params.toString()}`);
+}
+
+/** The whole directory, page after page (bounded, so a broken cursor cannot loop forever). */
+export async function directoryAll(q = '', maxPages = 50): Promise<Contact[]> {
+  const items: Contact[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < maxPages; i++) {
+    const page = await directoryPage(q, cursor);
+    items.push(...(page.items ?? []));
+    if (!page.next_cursor || page.next_cursor === cursor) break;
+    cursor = page.next_cursor;
+  }
+  return items;
+}
+
+export function getUser(id: string): Promise<Contact> {
+  return call<Contact>('GET', `/api/v1/users/${encodeURIComponent(id)}`);
+}
+
+/** The URL of the events WebSocket on this host, resuming after `cursor`. */
+export function eventsUrl(cursor: string | null, loc: Pick<Location, 'protocol' | 'host'> = location): string {
+  const scheme = loc.protocol === 'https:' ? 'wss' : 'ws';
+  const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
+  return `${scheme}://${loc.host}/api/v1/events${query}`;
+}

@@ -1,0 +1,263 @@
+// The running app: who is signed in, the view of the org, the event stream, and the actions
+// the screens call. The rules themselves live in view.ts and stream.ts.
+
+import * as api from '../api';
+import { ApiError, NetworkError } from '../api';
+import type { Contact, Me, PresenceUpdate } from '../types';
+import { backoffDelay } from './backoff';
+import { createStore } from './store';
+import { EventStream, type StreamStatus } from './stream';
+import { applyDirectory, applyFrame, emptyView, mergeOwnPresence, setMe, type View } from './view';
+
+export type Phase = 'boot' | 'login' | 'unreachable' | 'ready';
+
+export interface Toast {
+  id: number;
+  text: string;
+}
+
+export interface AppState {
+  phase: Phase;
+  view: View;
+  stream: StreamStatus;
+  /** The directory has been loaded (or restored) at least once. */
+  directoryLoaded: boolean;
+  /** A message for the login screen (why the user was signed out). */
+  notice: string | null;
+  toast: Toast | null;
+}
+
+const IDLE_STREAM: StreamStatus = { connected: false, current: false, everCurrent: false, attempt: 0, retryAt: null };
+
+export const SESSION_ENDED_NOTICE =
+  'You were signed out: this device was logged out from another device, or your account was changed by an administrator.';
+
+export const app = createStore<AppState>({
+  phase: 'boot',
+  view: emptyView(),
+  stream: IDLE_STREAM,
+  directoryLoaded: false,
+  notice: null,
+  toast: null,
+});
+
+const CACHE_KEY = 'vo.cache';
+
+interface SavedView {
+  me: Me;
+  contacts: Contact[];
+}
+
+function saveCache(): void {
+  const { view } = app.get();
+  if (!view.me) return;
+  const saved: SavedView = { me: view.me, contacts: Object.values(view.contacts) };
+  try {
+    localStorage.setItem(CACHE_KEY, JSON.stringify(saved));
+  } catch {
+    // Full or disabled storage only costs the offline start.
+  }
+}
+
+function loadCache(): SavedView | null {
+  try {
+    const raw = localStorage.getItem(CACHE_KEY);
+    return raw ? (JSON.parse(raw) as SavedView) : null;
+  } catch {
+    return null;
+  }
+}
+
+function clearCache(): void {
+  try {
+    localStorage.removeItem(CACHE_KEY);
+  } catch {
+    // Nothing was saved then.
+  }
+}
+
+let stream: EventStream | null = null;
+let saveTimer: ReturnType<typeof setTimeout> | null = null;
+let bootTimer: ReturnType<typeof setTimeout> | null = null;
+let bootAttempt = 0;
+let toastId = 0;
+
+function updateView(fn: (v: View) => View): void {
+  app.set((s) => ({ view: fn(s.view) }));
+  if (saveTimer === null) {
+    saveTimer = setTimeout(() => {
+      saveTimer = null;
+      saveCache();
+    }, 2_000);
+  }
+}
+
+export function showToast(text: string): void {
+  app.set({ toast: { id: ++toastId, text } });
+}
+
+async function loadDirectory(): Promise<void> {
+  const stamps = app.get().view.contactStamps;
+  const items = await api.directoryAll();
+  updateView((v) => applyDirectory(v, items, stamps));
+  app.set({ directoryLoaded: true });
+}
+
+async function refreshAll(): Promise<void> {
+  const [me] = await Promise.all([api.getMe(), loadDirectory()]);
+  updateView((v) => setMe(v, me));
+}
+
+function makeStream(startStale: boolean): EventStream {
+  return new EventStream({
+    url: (cursor) => api.eventsUrl(cursor),
+    openSocket: (url) => new WebSocket(url),
+    getCursor: () => app.get().view.cursor,
+    onFrame: (frame) => updateView((v) => applyFrame(v, frame)),
+    onStatus: (status) => app.set({ stream: status }),
+    onSessionEnded: () => endSession(SESSION_ENDED_NOTICE),
+    checkSession: async () => {
+      try {
+        await api.getMe(true);
+        return 'ok';
+      } catch (err) {
+        return err instanceof ApiError && err.status === 401 ? 'ended' : 'unknown';
+      }
+    },
+    refresh: refreshAll,
+    isVisible: () => document.visibilityState === 'visible',
+    isOnline: () => navigator.onLine !== false,
+    clock: {
+      now: () => Date.now(),
+      setTimeout: (fn, ms) => setTimeout(fn, ms),
+      clearTimeout: (h) => clearTimeout(h as ReturnType<typeof setTimeout>),
+    },
+    startStale,
+  });
+}
+
+function startSession(me: Me, restored: SavedView | null): void {
+  stream?.stop();
+  let view = setMe(emptyView(), me);
+  if (restored) view = applyDirectory(view, restored.contacts);
+  app.set({ phase: 'ready', view, notice: null, directoryLoaded: restored !== null, stream: IDLE_STREAM });
+  stream = makeStream(restored !== null);
+  stream.start();
+  if (!restored) void loadDirectoryUntilDone(stream);
+}
+
+/** Loads the directory, retrying with backoff while this session's stream runs. */
+async function loadDirectoryUntilDone(owner: EventStream): Promise<void> {
+  for (let attempt = 0; stream === owner; attempt++) {
+    try {
+      await loadDirectory();
+      return;
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) return;
+      await new Promise((resolve) => setTimeout(resolve, backoffDelay(attempt)));
+    }
+  }
+}
+
+/** Signs the user out locally: the session is over (ended elsewhere or logged out). */
+export function endSession(notice: string | null): void {
+  stream?.stop();
+  stream = null;
+  if (saveTimer !== null) clearTimeout(saveTimer);
+  saveTimer = null;
+  api.forgetSession();
+  clearCache();
+  app.set({ phase: 'login', view: emptyView(), stream: IDLE_STREAM, directoryLoaded: false, notice });
+}
+
+/** Finds out whether the cookie session is alive and opens the right screen. */
+export async function boot(): Promise<void> {
+  if (bootTimer !== null) clearTimeout(bootTimer);
+  bootTimer = null;
+  try {
+    const me = await api.getMe(true);
+    bootAttempt = 0;
+    startSession(me, null);
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 401) {
+      clearCache();
+      app.set({ phase: 'login' });
+      return;
+    }
+    const saved = err instanceof NetworkError ? loadCache() : null;
+    if (saved) {
+      startSession(saved.me, saved);
+      return;
+    }
+    app.set({ phase: 'unreachable' });
+    bootTimer = setTimeout(() => void boot(), backoffDelay(bootAttempt++));
+  }
+}
+
+export async function signIn(email: string, password: string): Promise<void> {
+  const answer = await api.login(email, password);
+  startSession(answer.user, null);
+}
+
+/** Logs this device out on the server, then shows the login screen. */
+export async function signOut(): Promise<void> {
+  stream?.stop();
+  try {
+    await api.logout();
+  } catch (err) {
+    if (!(err instanceof ApiError && err.status === 401)) {
+      stream?.start();
+      throw err;
+    }
+  }
+  endSession(null);
+}
+
+export async function setPresence(update: PresenceUpdate): Promise<void> {
+  const presence = await api.putPresence(update);
+  updateView((v) => mergeOwnPresence(v, presence));
+}
+
+export async function uploadPhoto(image: Blob): Promise<void> {
+  const me = await api.putPhoto(image);
+  updateView((v) => setMe(v, me));
+}
+
+export async function removePhoto(): Promise<void> {
+  const me = await api.deletePhoto();
+  updateView((v) => setMe(v, me));
+}
+
+/** Adds contacts found by a server search (beyond what the directory holds). */
+export function mergeContacts(items: Contact[], stamps: Record<string, number>): void {
+  updateView((v) => applyDirectory(v, items, stamps));
+}
+
+export function retryStreamNow(): void {
+  stream?.retryNow();
+}
+
+let listening = false;
+
+/** Wires the page's events to the stream: connectivity, visibility and user activity. */
+export function listen(): void {
+  if (listening) return;
+  listening = true;
+  api.setUnauthenticatedHandler(() => {
+    if (app.get().phase === 'ready') endSession(SESSION_ENDED_NOTICE);
+  });
+  window.addEventListener('online', () => {
+    if (app.get().phase === 'unreachable') void boot();
+    stream?.handleOnline();
+  });
+  window.addEventListener('offline', () => stream?.handleOffline());
+  document.addEventListener('visibilitychange', () => {
+    if (document.visibilityState !== 'visible') return;
+    stream?.handleVisible();
+    stream?.noteActivity();
+  });
+  const active = () => stream?.noteActivity();
+  window.addEventListener('pointerdown', active, { passive: true });
+  window.addEventListener('keydown', active, { passive: true });
+  window.addEventListener('focus', active);
+}

@@ -1,0 +1,71 @@
+import { useEffect, useRef } from 'preact/hooks';
+import { boot } from '../state/app';
+import { ContactPage } from './ContactPage';
+import { Directory } from './Directory';
+import { ConnectionBanner, Header } from './Header';
+import { useApp } from './hooks';
+import { Login } from './Login';
+import { Logo } from './Logo';
+import { Profile } from './Profile';
+import { useRoute } from './router';
+import { Toast } from './Toast';
+
+export function App() {
+  const phase = useApp((s) => s.phase);
+  switch (phase) {
+    case 'boot':
+      return (
+        <main class="splash" id="main" aria-busy="true">
+          <Logo size={56} />
+          <p>Loading Virtual Office…</p>
+        </main>
+      );
+    case 'login':
+      return <Login />;
+    case 'unreachable':
+      return <Unreachable />;
+    case 'ready':
+      return <Shell />;
+  }
+}
+
+function Unreachable() {
+  return (
+    <main class="splash" id="main">
+      <Logo size={56} />
+      <h1>Can’t reach the server</h1>
+      <p role="status">Virtual Office will connect as soon as the server answers.</p>
+      <button type="button" class="btn btn-primary" onClick={() => void boot()}>
+        Try again
+      </button>
+    </main>
+  );
+}
+
+function Shell() {
+  const route = useRoute();
+  // Focus moves to the new screen's heading on navigation, not on the first screen.
+  const navigated = useRef(false);
+  const key = route.name === 'contact' ? `contact:${route.id}` : route.name;
+  const firstKey = useRef(key);
+  if (key !== firstKey.current) navigated.current = true;
+  useEffect(() => {
+    window.scrollTo(0, 0);
+  }, [key]);
+  const focus = navigated.current;
+  return (
+    <>
+      <a class="skip-link" href="#main">
+        Skip to content
+      </a>
+      <Header route={route} />
+      <ConnectionBanner />
+      <main id="main" class="content" tabIndex={-1}>
+        {route.name === 'directory' && <Directory key={key} focusHeading={focus} />}
+        {route.name === 'profile' && <Profile key={key} focusHeading={focus} />}
+        {route.name === 'contact' && <ContactPage key={key} id={route.id} />}
+      </main>
+      <Toast />
+    </>
+  );
+}

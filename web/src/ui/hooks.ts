@@ -1,0 +1,35 @@
+// Preact bindings for the app store.
+
+import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
+import { app, type AppState } from '../state/app';
+
+/**
+ * The selected part of the app state. The component re-renders when the selection changes
+ * (by identity), and always reads it with its latest selector.
+ */
+export function useApp<T>(select: (s: AppState) => T): T {
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
+  const selectRef = useRef(select);
+  selectRef.current = select;
+  const value = select(app.get());
+  const lastRef = useRef(value);
+  lastRef.current = value;
+  useEffect(
+    () =>
+      app.subscribe(() => {
+        if (!Object.is(selectRef.current(app.get()), lastRef.current)) rerender(0);
+      }),
+    [],
+  );
+  return value;
+}
+
+/** The current time, ticking every `ms` (for "until 3:30 PM" and "5 minutes ago"). */
+export function useNow(ms = 30_000): Date {
+  const [now, setNow] = useState(() => new Date());
+  useEffect(() => {
+    const t = setInterval(() => setNow(new Date()), ms);
+    return () => clearInterval(t);
+  }, [ms]);
+  return now;
+}

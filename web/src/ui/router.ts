@@ -1,0 +1,57 @@
+// Path routing on the History API; the server answers index.html for every app path.
+
+import { useEffect, useState } from 'preact/hooks';
+
+export type Route =
+  | { name: 'directory' }
+  | { name: 'profile' }
+  | { name: 'contact'; id: string };
+
+export function parseRoute(pathname: string): Route {
+  if (pathname === '/profile') return { name: 'profile' };
+  const m = /^\/people\/([^/]+)$/.exec(pathname);
+  if (m) return { name: 'contact', id: decodeURIComponent(m[1]) };
+  return { name: 'directory' };
+}
+
+const ROUTE_EVENT = 'vo:route';
+
+export function navigate(path: string, replace = false): void {
+  if (path === location.pathname) return;
+  // Entries the app pushed are marked, so "back" knows it stays inside the app.
+  if (replace) history.replaceState(history.state, '', path);
+  else history.pushState({ inApp: true }, '', path);
+  window.dispatchEvent(new Event(ROUTE_EVENT));
+}
+
+/** Goes back when the previous entry is this app's, else to `fallback`. */
+export function goBack(fallback = '/'): void {
+  if (history.state && (history.state as { inApp?: boolean }).inApp) history.back();
+  else navigate(fallback, true);
+}
+
+export function useRoute(): Route {
+  const [path, setPath] = useState(location.pathname);
+  useEffect(() => {
+    const update = () => setPath(location.pathname);
+    window.addEventListener('popstate', update);
+    window.addEventListener(ROUTE_EVENT, update);
+    return () => {
+      window.removeEventListener('popstate', update);
+      window.removeEventListener(ROUTE_EVENT, update);
+    };
+  }, []);
+  return parseRoute(path);
+}
+
+/** Props for an <a> that navigates inside the app without reloading it. */
+export function linkProps(path: string): { href: string; onClick: (e: MouseEvent) => void } {
+  return {
+    href: path,
+    onClick: (e: MouseEvent) => {
+      if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+      e.preventDefault();
+      navigate(path);
+    },
+  };
+}
