@@ -16,22 +16,45 @@ import (
 	"vo/internal/wire"
 )
 
+// errNoPong ends a stream whose peer answered no ping in time.
+var errNoPong = errors.New("no pong")
+
 // maxCatchUp is the most events a reconnecting client is sent from the
 // log; beyond that a snapshot is smaller.
 const maxCatchUp = 2000
 
-// wsTracker counts live event connections (for metrics and tests).
+// wsTracker knows the live event connections, to count them and to close
+// them all.
 type wsTracker struct {
-	mu    sync.Mutex
-	count int
+	mu      sync.Mutex
+	count   int
+	cancels map[*context.CancelFunc]struct{}
 }
 
-func newWSTracker() *wsTracker { return &wsTracker{} }
+func newWSTracker() *wsTracker { return &wsTracker{cancels: map[*context.CancelFunc]struct{}{}} }
 
-func (t *wsTracker) add(d int) {
+func (t *wsTracker) add(cancel *context.CancelFunc) {
 	t.mu.Lock()
-	t.count += d
+	t.count++
+	t.cancels[cancel] = struct{}{}
 	t.mu.Unlock()
+}
+
+func (t *wsTracker) remove(cancel *context.CancelFunc) {
+	t.mu.Lock()
+	t.count--
+	delete(t.cancels, cancel)
+	t.mu.Unlock()
+}
+
+// CloseStreams ends every event stream of this node; clients reconnect and
+// resume from their cursor.
+func (s *Server) CloseStreams() {
+	s.ws.mu.Lock()
+	defer s.ws.mu.Unlock()
+	for c := range s.ws.cancels {
+		(*c)()
+	}
 }
 
 // Connections returns the number of open event streams on this node.
@@ -48,11 +71,16 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, a store.Auth) er
 		return nil // Accept has answered the client
 	}
 	c.SetReadLimit(4096)
-	s.ws.add(1)
-	defer s.ws.add(-1)
 	ctx, cancel := context.WithCancel(r.Context())
 	defer cancel()
+	s.ws.add(&cancel)
+	defer s.ws.remove(&cancel)
 	reason, err := s.stream(ctx, c, r, a)
+	if errors.Is(err, errNoPong) {
+		// A dead peer would never answer the close handshake either.
+		c.CloseNow()
+		return nil
+	}
 	if err != nil && ctx.Err() == nil {
 		logRequestErr(r, "events: stream ended", err)
 	}
@@ -93,7 +121,7 @@ func (s *Server) stream(ctx context.Context, c *websocket.Conn, r *http.Request,
 			err := c.Ping(pctx)
 			cancel()
 			if err != nil {
-				return "no pong", err
+				return "no pong", errNoPong
 			}
 		case d, ok := <-sub.C:
 			if !ok {

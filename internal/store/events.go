@@ -19,6 +19,17 @@ const EventRetention = 24 * time.Hour
 // seq order per org. The server publishes them on its bus.
 func (s *Store) OnCommit(f func([]events.Event)) { s.onCommit = f }
 
+// lockOrg takes the org's row lock until the transaction ends (SQLite has
+// one writer, so its transactions are serial already).
+func (t *Tx) lockOrg(ctx context.Context, orgID string) error {
+	if t.s.dialect != Postgres {
+		return nil
+	}
+	var seq int64
+	err := t.queryRow(ctx, `SELECT event_seq FROM orgs WHERE id = ? FOR UPDATE`, orgID).Scan(&seq)
+	return internal("lock org", err)
+}
+
 // append adds an event to the org's log in this transaction. Seq comes from
 // a row lock on the org, so events of one org commit in seq order.
 func (t *Tx) append(ctx context.Context, e events.Event) error {

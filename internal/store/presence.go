@@ -126,6 +126,12 @@ func (s *Store) NextPresenceChange(ctx context.Context) (time.Time, error) {
 
 // recompute is the one place presence is written.
 func (t *Tx) recompute(ctx context.Context, orgID, userID string, change func(*presence.State) error) (presence.Row, error) {
+	// Every presence write of an org holds the org's row lock first, so on
+	// PostgreSQL concurrent changes of one user cannot lose an update, and
+	// the lock order (org, then presence) is the same everywhere.
+	if err := t.lockOrg(ctx, orgID); err != nil {
+		return presence.Row{}, err
+	}
 	row, err := scanPresence(t.queryRow(ctx, `SELECT `+presenceCols+` FROM presence p JOIN users u ON u.id = p.user_id
 		WHERE p.user_id = ? AND p.org_id = ? AND u.active = 1`, userID, orgID))
 	if errors.Is(err, sql.ErrNoRows) {

@@ -270,3 +270,6 @@ func internal(op string, err error) error {
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }
+
+// DB exposes the writer for tests and tools that need plain SQL.
+func (s *Store) DB() *sql.DB { return s.w }

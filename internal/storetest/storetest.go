@@ -90,3 +90,14 @@ func DSN(t testing.TB, engine string) string {
 	u.Path = "/" + name
 	return u.String()
 }
+
+// ForEach runs f once per engine with the DSN of a new empty database, for
+// tests that start (and restart) whole nodes on it.
+func ForEach(t *testing.T, f func(t *testing.T, dsn string)) {
+	t.Helper()
+	for _, engine := range Engines {
+		t.Run(engine, func(t *testing.T) {
+			f(t, DSN(t, engine))
+		})
+	}
+}

@@ -1,0 +1,325 @@
+package httpapi_test
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"vo/internal/clock"
+	"vo/internal/storetest"
+	"vo/internal/votest"
+)
+
+// second is SPEC §2's convergence bound.
+const second = time.Second
+
+func converged(t *testing.T, n *votest.Node, orgID string, ws ...*votest.Watcher) {
+	t.Helper()
+	for i, w := range ws {
+		votest.Eventually(t, second, fmt.Sprintf("watcher %d converges", i), func() (bool, string) {
+			return w.Matches(votest.Truth(t, n.Store, orgID))
+		})
+	}
+}
+
+func TestStreamStartsWithHelloAndSnapshot(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, dsn string) {
+		n := votest.Start(t, dsn, votest.Options{})
+		org := n.Seed("acme", "Ann Lee", "Ben Ortiz", "Cy Young")
+		n.Seed("other", "Olga Other")
+		a := n.Login("ann@acme.test", "web")
+		w := votest.Watch(t, n.HTTP.URL, a)
+		converged(t, n, org.ID, w)
+		if got := w.Types()[:2]; !slices.Equal(got, []string{"hello", "snapshot"}) {
+			t.Fatalf("first frames %v, want hello, snapshot", got)
+		}
+		if len(votest.Truth(t, n.Store, org.ID)) != 3 {
+			t.Fatal("the snapshot must hold the org's three people and no one else")
+		}
+		if me := w.Me(); me.Status != "available" || me.Shown != "available" {
+			t.Fatalf("me in snapshot: %+v", me)
+		}
+	})
+}
+
+// TestSessionsDrivePresence: the first login brings a user online for every
+// watcher within a second; logout, remote logout and deactivation each send
+// session.ended to the ended session, close its stream, kill its token, and
+// the last one brings the user offline for everyone.
+func TestSessionsDrivePresence(t *testing.T) {
+	t.Parallel()
+	n := votest.Start(t, storetest.DSN(t, "sqlite"), votest.Options{})
+	org := n.Seed("acme", "Ann Lee", "Ben Ortiz", "Adam Admin")
+	ann, ben, admin := org.Users[0], org.Users[1], org.Users[2]
+	if _, err := n.Store.DB().ExecContext(context.Background(), `UPDATE users SET role = 'admin' WHERE id = ?`, admin.ID); err != nil {
+		t.Fatal(err)
+	}
+	b := n.Login("ben@acme.test", "web")
+	wb := votest.Watch(t, n.HTTP.URL, b)
+	converged(t, n, org.ID, wb)
+	if got := wb.Of(ann.ID).Shown; got != "offline" {
+		t.Fatalf("Ann before login: %s", got)
+	}
+
+	a1 := n.Login("ann@acme.test", "web")
+	votest.Eventually(t, second, "Ann online", func() (bool, string) { return wb.Of(ann.ID).Shown == "available", wb.Of(ann.ID).Shown })
+	a2 := n.Login("ann@acme.test", "desktop")
+	a3 := n.Login("ann@acme.test", "mobile")
+	w1, w2, w3 := votest.Watch(t, n.HTTP.URL, a1), votest.Watch(t, n.HTTP.URL, a2), votest.Watch(t, n.HTTP.URL, a3)
+	converged(t, n, org.ID, w1, w2, w3)
+
+	endedAndClosed := func(w *votest.Watcher, token string) {
+		t.Helper()
+		select {
+		case <-w.Closed():
+		case <-time.After(second):
+			t.Fatal("the ended session's stream is still open")
+		}
+		if !w.Ended() {
+			t.Fatalf("no session.ended before close: %v", w.Types())
+		}
+		if st := n.Do(token, "GET", "/api/v1/me", nil, nil); st != 401 {
+			t.Fatalf("ended token still works: %d", st)
+		}
+	}
+	// Logout of one device: Ann stays online on the others.
+	if st := n.Do(a1.Token, "POST", "/api/v1/auth/logout", nil, nil); st != 204 {
+		t.Fatalf("logout: %d", st)
+	}
+	endedAndClosed(w1, a1.Token)
+	// Remote logout of the desktop from the phone.
+	if st := n.Do(a3.Token, "DELETE", "/api/v1/sessions/"+a2.ID, nil, nil); st != 204 {
+		t.Fatalf("remote logout: %d", st)
+	}
+	endedAndClosed(w2, a2.Token)
+	converged(t, n, org.ID, wb, w3)
+	if got := wb.Of(ann.ID).Shown; got != "available" {
+		t.Fatalf("Ann with a session left: %s", got)
+	}
+	// Deactivation ends the last one: offline for everyone, and gone.
+	ad := n.Login("adam@acme.test", "web")
+	if st := n.Do(ad.Token, "DELETE", "/api/v1/admin/users/"+ann.ID, nil, nil); st != 204 {
+		t.Fatalf("deactivate: %d", st)
+	}
+	endedAndClosed(w3, a3.Token)
+	converged(t, n, org.ID, wb)
+	if _, ok := votest.Truth(t, n.Store, org.ID)[ann.ID]; ok {
+		t.Fatal("a deactivated user is still in the org's presence")
+	}
+	_ = ben
+}
+
+func TestLastLogoutShowsOfflineWithinASecond(t *testing.T) {
+	t.Parallel()
+	n := votest.Start(t, storetest.DSN(t, "sqlite"), votest.Options{})
+	org := n.Seed("acme", "Ann Lee", "Ben Ortiz")
+	a := n.Login("ann@acme.test", "web")
+	wb := votest.Watch(t, n.HTTP.URL, n.Login("ben@acme.test", "web"))
+	votest.Eventually(t, second, "Ann online", func() (bool, string) { return wb.Of(org.Users[0].ID).Shown == "available", "" })
+	start := time.Now()
+	n.Do(a.Token, "POST", "/api/v1/auth/logout", nil, nil)
+	votest.Eventually(t, second, "Ann offline", func() (bool, string) { return wb.Of(org.Users[0].ID).Shown == "offline", "" })
+	t.Logf("offline seen after %v", time.Since(start))
+}
+
+// TestClosedAppStaysLoggedIn: closing the stream does not end the session.
+func TestClosedAppStaysLoggedIn(t *testing.T) {
+	t.Parallel()
+	n := votest.Start(t, storetest.DSN(t, "sqlite"), votest.Options{})
+	org := n.Seed("acme", "Ann Lee", "Ben Ortiz")
+	a := n.Login("ann@acme.test", "mobile")
+	wa := votest.Watch(t, n.HTTP.URL, a)
+	wa.Drop()
+	wb := votest.Watch(t, n.HTTP.URL, n.Login("ben@acme.test", "web"))
+	converged(t, n, org.ID, wb)
+	if got := wb.Of(org.Users[0].ID).Shown; got != "available" {
+		t.Fatalf("Ann with her app closed shows %s, want available (mobile, logged in)", got)
+	}
+	if st := n.Do(a.Token, "GET", "/api/v1/me", nil, nil); st != 200 {
+		t.Fatalf("token after closing the app: %d", st)
+	}
+}
+
+// TestConvergenceUnderFaults changes presence through faults and ends each
+// step by comparing every watcher's view with the server's state.
+func TestConvergenceUnderFaults(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, dsn string) {
+		clk := clock.NewFake(time.Now())
+		n := votest.Start(t, dsn, votest.Options{Clock: clk})
+		org := n.Seed("acme", "Ann Lee", "Ben Ortiz", "Cy Young", "Di Diaz")
+		ann := []votest.Session{n.Login("ann@acme.test", "web"), n.Login("ann@acme.test", "mobile"), n.Login("ann@acme.test", "desktop")}
+		cy := n.Login("cy@acme.test", "web")
+		ws := []*votest.Watcher{
+			votest.Watch(t, n.HTTP.URL, n.Login("ben@acme.test", "web")),
+			votest.Watch(t, n.HTTP.URL, n.Login("di@acme.test", "mobile")),
+			votest.Watch(t, n.HTTP.URL, ann[1]),
+		}
+		converged(t, n, org.ID, ws...)
+
+		// A connection dropped by the client mid-stream, changes meanwhile,
+		// reconnect with its cursor.
+		ws[0].Drop()
+		n.SetPresence(ann[0], map[string]any{"status": "dnd", "message": "Heads down"})
+		n.SetPresence(cy, map[string]any{"status": "away"})
+		if err := ws[0].Connect(); err != nil {
+			t.Fatal(err)
+		}
+		converged(t, n, org.ID, ws...)
+		if ws[0].Snapshots() != 1 {
+			t.Fatalf("a reconnect with a fresh cursor should catch up from the log, got %d snapshots", ws[0].Snapshots())
+		}
+
+		// Connections dropped by the server.
+		n.API.CloseStreams()
+		for _, w := range ws {
+			<-w.Closed()
+		}
+		n.SetPresence(ann[2], map[string]any{"message": "Back at 3"})
+		for _, w := range ws {
+			if err := w.Connect(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		converged(t, n, org.ID, ws...)
+
+		// A watcher with no cursor and one with an old one.
+		old := ws[1].Cursor()
+		n.SetPresence(cy, map[string]any{"status": "busy"})
+		ws[0].Drop()
+		ws[0].ForgetCursor()
+		ws[1].Drop()
+		ws[1].SetCursor("1")
+		n.SetPresence(ann[0], map[string]any{"status": "available", "message": nil})
+		for _, w := range ws[:2] {
+			if err := w.Connect(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		converged(t, n, org.ID, ws...)
+		_ = old
+
+		// A burst of concurrent changes from several devices of one user.
+		var wg sync.WaitGroup
+		for i := 0; i < 30; i++ {
+			wg.Add(1)
+			go func(i int) {
+				defer wg.Done()
+				st := []string{"available", "busy", "dnd", "away", "invisible"}[i%5]
+				votest.Do(t, n.HTTP.URL, ann[i%3].Token, "PUT", "/api/v1/me/presence", map[string]any{"status": st, "message": fmt.Sprintf("change %d", i)}, nil)
+			}(i)
+		}
+		wg.Wait()
+		converged(t, n, org.ID, ws...)
+		if got, want := ws[2].Me(), n.SetPresence(ann[0], map[string]any{}); got.Version != want.Version || got.Status != want.Status {
+			t.Fatalf("Ann's own device: %+v, server %+v", got, want)
+		}
+
+		// Expiries that fire while a watcher is disconnected.
+		until := clk.Now().Add(time.Hour).Format(time.RFC3339Nano)
+		n.SetPresence(cy, map[string]any{"status": "dnd", "status_until": until, "message": "In a workshop", "message_expires_at": until})
+		converged(t, n, org.ID, ws...)
+		ws[0].Drop()
+		clk.Advance(time.Hour)
+		votest.Eventually(t, second, "expiry ran", func() (bool, string) {
+			p, err := n.Store.Presence(context.Background(), org.ID, org.Users[2].ID)
+			// Cy's web session has been idle for the hour: available, shown away.
+			return err == nil && p.State.Status == "available" && p.State.Message == "" && p.Shown == "away", fmt.Sprintf("%+v", p)
+		})
+		if err := ws[0].Connect(); err != nil {
+			t.Fatal(err)
+		}
+		converged(t, n, org.ID, ws...)
+
+		// The server restarted between changes.
+		for _, w := range ws {
+			w.Drop()
+		}
+		n.Stop()
+		n2 := votest.Start(t, dsn, votest.Options{Clock: clk})
+		n2.SetPresence(ann[1], map[string]any{"status": "busy", "message": "after restart"})
+		for _, w := range ws {
+			if err := w.ConnectTo(n2.HTTP.URL); err != nil {
+				t.Fatal(err)
+			}
+		}
+		converged(t, n2, org.ID, ws...)
+	})
+}
+
+// TestExpiryFiresOnTimeAndSurvivesRestart: the server reverts status_until
+// and clears an expired message at the instant, even when the instant comes
+// while it was down.
+func TestExpiryFiresOnTimeAndSurvivesRestart(t *testing.T) {
+	t.Parallel()
+	dsn := filepath.Join(t.TempDir(), "vo.db")
+	n := votest.Start(t, dsn, votest.Options{})
+	org := n.Seed("acme", "Ann Lee", "Ben Ortiz")
+	a := n.Login("ann@acme.test", "web")
+	wb := votest.Watch(t, n.HTTP.URL, n.Login("ben@acme.test", "web"))
+	at := time.Now().Add(1500 * time.Millisecond).UTC()
+	n.SetPresence(a, map[string]any{"status": "dnd", "status_until": at.Format(time.RFC3339Nano), "message": "brb", "message_expires_at": at.Format(time.RFC3339Nano)})
+	votest.Eventually(t, second, "dnd seen", func() (bool, string) { return wb.Of(org.Users[0].ID).Shown == "busy", "" })
+	for time.Now().Before(at) {
+		time.Sleep(5 * time.Millisecond)
+	}
+	votest.Eventually(t, second, "expiry within a second of its instant", func() (bool, string) {
+		p := wb.Of(org.Users[0].ID)
+		return p.Shown == "available" && p.Message == "", fmt.Sprintf("%+v", p)
+	})
+
+	// Set an expiry, stop the server, let the instant pass, start again.
+	clk := clock.NewFake(time.Now())
+	n.Stop()
+	n2 := votest.Start(t, dsn, votest.Options{Clock: clk})
+	n2.SetPresence(a, map[string]any{"status": "busy", "status_until": clk.Now().Add(time.Hour).Format(time.RFC3339Nano)})
+	n2.Stop()
+	clk.Advance(2 * time.Hour)
+	n3 := votest.Start(t, dsn, votest.Options{Clock: clk})
+	votest.Eventually(t, second, "expiry after restart", func() (bool, string) {
+		p, err := n3.Store.Presence(context.Background(), org.ID, org.Users[0].ID)
+		// Ann's web session has been idle for two hours: available, shown away.
+		return err == nil && p.State.Status == "available" && p.State.StatusUntil.IsZero() && p.Shown == "away", fmt.Sprintf("%+v", p)
+	})
+}
+
+// TestDeadConnectionIsClosed: a client that answers no ping is cut off.
+func TestDeadConnectionIsClosed(t *testing.T) {
+	t.Parallel()
+	n := votest.Start(t, storetest.DSN(t, "sqlite"), votest.Options{PingEvery: 50 * time.Millisecond, PongWait: 100 * time.Millisecond})
+	n.Seed("acme", "Ann Lee")
+	s := n.Login("ann@acme.test", "web")
+	conn := votest.DialSilent(t, n.HTTP.URL, s.Token)
+	defer conn.CloseNow()
+	votest.Eventually(t, 2*second, "the silent connection is closed", func() (bool, string) {
+		return n.API.Connections() == 0, fmt.Sprint(n.API.Connections(), " open")
+	})
+}
+
+// TestActivityFeedsAutoAway: idle past the org's auto-away time shows away;
+// an activity message brings the user back.
+func TestActivityFeedsAutoAway(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(time.Now())
+	n := votest.Start(t, storetest.DSN(t, "sqlite"), votest.Options{Clock: clk})
+	org := n.Seed("acme", "Ann Lee", "Ben Ortiz")
+	a := n.Login("ann@acme.test", "web")
+	wa := votest.Watch(t, n.HTTP.URL, a)
+	wb := votest.Watch(t, n.HTTP.URL, n.Login("ben@acme.test", "mobile"))
+	converged(t, n, org.ID, wa, wb)
+	clk.Advance(11 * time.Minute)
+	votest.Eventually(t, second, "Ann auto-away", func() (bool, string) { return wb.Of(org.Users[0].ID).Shown == "away", "" })
+	if got := wb.Of(org.Users[1].ID).Shown; got != "available" {
+		t.Fatalf("Ben has a mobile session and must stay available, got %s", got)
+	}
+	if err := wa.Send(`{"type":"activity"}`); err != nil {
+		t.Fatal(err)
+	}
+	votest.Eventually(t, second, "Ann back", func() (bool, string) { return wb.Of(org.Users[0].ID).Shown == "available", "" })
+	converged(t, n, org.ID, wa, wb)
+}

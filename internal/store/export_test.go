@@ -1,0 +1,91 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+)
+
+// Test hooks for the external store_test package, which cannot live inside
+// package store because storetest imports store.
+
+// WriterForTest returns the writer pool (on SQLite, the one connection that
+// writes), for statements a test runs that no method offers: EXPLAIN, ANALYZE.
+func (s *Store) WriterForTest() *sql.DB { return s.w }
+
+// RebindForTest turns ? placeholders into the engine's own.
+func (s *Store) RebindForTest(q string) string { return s.rebind(q) }
+
+// UserColsForTest is the column list Directory selects.
+var UserColsForTest = userCols
+
+// SearchKeyForTest normalises a directory query as Directory does.
+func SearchKeyForTest(q string) string { return searchKey(q) }
+
+// DecodeCursorForTest splits a directory cursor into its name key and id.
+func DecodeCursorForTest(c string) (string, string, error) { return decodeCursor(c) }
+
+// ExplainForTest returns the engine's query plan of q with args, one line
+// per row. On PostgreSQL, generic asks for the plan a prepared statement
+// gets once the server stops planning it per call (pgx prepares every
+// statement, so after five calls that is the plan production runs).
+func (s *Store) ExplainForTest(ctx context.Context, generic bool, q string, args ...any) ([]string, error) {
+	conn, err := s.w.Conn(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	var rows *sql.Rows
+	switch {
+	case s.dialect == SQLite:
+		rows, err = conn.QueryContext(ctx, "EXPLAIN QUERY PLAN "+q, args...)
+	case !generic:
+		rows, err = conn.QueryContext(ctx, "EXPLAIN "+s.rebind(q), args...)
+	default:
+		lits := make([]string, len(args))
+		for i, a := range args {
+			switch v := a.(type) {
+			case string:
+				lits[i] = "'" + strings.ReplaceAll(v, "'", "''") + "'"
+			default:
+				lits[i] = fmt.Sprint(v)
+			}
+		}
+		for _, st := range []string{"SET plan_cache_mode = force_generic_plan", "PREPARE vo_explain AS " + s.rebind(q)} {
+			if _, err := conn.ExecContext(ctx, st); err != nil {
+				return nil, err
+			}
+		}
+		defer conn.ExecContext(ctx, "DEALLOCATE vo_explain")
+		defer conn.ExecContext(ctx, "RESET plan_cache_mode")
+		rows, err = conn.QueryContext(ctx, "EXPLAIN EXECUTE vo_explain("+strings.Join(lits, ", ")+")")
+	}
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	cols, err := rows.Columns()
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for rows.Next() {
+		vals := make([]any, len(cols))
+		ptrs := make([]any, len(cols))
+		for i := range vals {
+			ptrs[i] = &vals[i]
+		}
+		if err := rows.Scan(ptrs...); err != nil {
+			return nil, err
+		}
+		// SQLite: id, parent, notused, detail; PostgreSQL: one text column.
+		switch v := vals[len(vals)-1].(type) {
+		case string:
+			out = append(out, v)
+		case []byte:
+			out = append(out, string(v))
+		}
+	}
+	return out, rows.Err()
+}

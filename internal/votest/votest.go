@@ -1,0 +1,219 @@
+// Package votest runs a whole Virtual Office node in-process for tests: the
+// real store (SQLite or PostgreSQL), hub, presence scheduler, auth and HTTP
+// API behind httptest, plus a Watcher that keeps a client's view of
+// presence from the event stream the way an app does.
+package votest
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"vo/internal/account"
+	"vo/internal/admin"
+	"vo/internal/auth"
+	"vo/internal/clock"
+	"vo/internal/events"
+	"vo/internal/httpapi"
+	"vo/internal/presence"
+	"vo/internal/store"
+	"vo/internal/wire"
+)
+
+// Params keeps argon2id cheap in tests; the algorithm is the same.
+var Params = account.HashParams{Memory: 64, Time: 1, Threads: 1}
+
+// Password is every test user's password.
+const Password = "correct horse battery"
+
+// Node is one running server.
+type Node struct {
+	T        testing.TB
+	DSN      string
+	Store    *store.Store
+	Hub      *events.Hub
+	Presence *presence.Service
+	API      *httpapi.Server
+	HTTP     *httptest.Server
+	Clock    clock.Clock
+	stop     context.CancelFunc
+	done     chan struct{}
+}
+
+// Options tune a node.
+type Options struct {
+	Clock               clock.Clock
+	PingEvery, PongWait time.Duration
+	Photos              httpapi.PhotoService
+}
+
+// Start runs a node on the database at dsn (see storetest.DSN).
+func Start(t testing.TB, dsn string, o Options) *Node {
+	t.Helper()
+	if o.Clock == nil {
+		o.Clock = clock.Real{}
+	}
+	st, err := store.Open(context.Background(), store.Options{DSN: dsn, Clock: o.Clock})
+	if err != nil {
+		t.Fatalf("open store: %v", err)
+	}
+	n := &Node{T: t, DSN: dsn, Store: st, Clock: o.Clock, done: make(chan struct{})}
+	n.Hub = events.NewHub(st)
+	st.OnCommit(n.Hub.Publish)
+	n.Presence = presence.NewService(st, o.Clock)
+	n.API = httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, o.Clock, Params), Presence: n.Presence, Hub: n.Hub,
+		Photos: o.Photos, Clock: o.Clock, HashParams: Params, PingEvery: o.PingEvery, PongWait: o.PongWait})
+	ctx, cancel := context.WithCancel(context.Background())
+	n.stop = cancel
+	go func() { defer close(n.done); n.Presence.Run(ctx) }()
+	n.HTTP = httptest.NewUnstartedServer(n.API)
+	n.HTTP.Config.BaseContext = nil
+	n.HTTP.Start()
+	t.Cleanup(n.Stop)
+	return n
+}
+
+// Stop shuts the node down: connections close, the store closes. It may be
+// called more than once.
+func (n *Node) Stop() {
+	if n.stop == nil {
+		return
+	}
+	n.stop()
+	<-n.done
+	n.HTTP.CloseClientConnections()
+	n.HTTP.Close()
+	n.Store.Close()
+	n.stop = nil
+}
+
+// Org is a seeded org.
+type Org struct {
+	account.Org
+	Users []account.User
+}
+
+// Seed creates an org with the given people ("Name" each; emails and
+// extensions are derived).
+func (n *Node) Seed(slug string, names ...string) Org {
+	n.T.Helper()
+	ctx := context.Background()
+	o, err := admin.CreateOrg(ctx, n.Store, slug, strings.ToUpper(slug[:1])+slug[1:]+" Inc")
+	if err != nil {
+		n.T.Fatalf("seed org: %v", err)
+	}
+	in := make([]account.NewUser, len(names))
+	for i, name := range names {
+		in[i] = account.NewUser{Name: name, Email: strings.ToLower(strings.Fields(name)[0]) + "@" + slug + ".test",
+			Extension: fmt.Sprint(100 + i), Password: Password}
+	}
+	users, err := admin.CreateUsers(ctx, n.Store, o.ID, Params, in)
+	if err != nil {
+		n.T.Fatalf("seed users: %v", err)
+	}
+	return Org{Org: o, Users: users}
+}
+
+// Session is a logged-in device.
+type Session struct {
+	Token, CSRF, ID, UserID string
+}
+
+// Login logs a user in through the API.
+func (n *Node) Login(email, platform string) Session {
+	n.T.Helper()
+	var out struct {
+		Token     string       `json:"token"`
+		CSRF      string       `json:"csrf_token"`
+		Session   wire.Session `json:"session"`
+		User      wire.Me      `json:"user"`
+	}
+	status := n.Do("", "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": Password, "device_name": "test " + platform, "platform": platform}, &out)
+	if status != 200 {
+		n.T.Fatalf("login %s: status %d", email, status)
+	}
+	return Session{Token: out.Token, CSRF: out.CSRF, ID: out.Session.ID, UserID: out.User.ID}
+}
+
+// Do sends a JSON request with a bearer token ("" for none) and decodes
+// the answer into out (when not nil). It returns the status.
+func (n *Node) Do(token, method, path string, body, out any) int {
+	n.T.Helper()
+	return Do(n.T, n.HTTP.URL, token, method, path, body, out)
+}
+
+// Do is Node.Do against any base URL.
+func Do(t testing.TB, base, token, method, path string, body, out any) int {
+	t.Helper()
+	var r io.Reader
+	if body != nil {
+		b, _ := json.Marshal(body)
+		r = bytes.NewReader(b)
+	}
+	req, _ := http.NewRequest(method, base+path, r)
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if token != "" {
+		req.Header.Set("Authorization", "Bearer "+token)
+	}
+	res, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatalf("%s %s: %v", method, path, err)
+	}
+	defer res.Body.Close()
+	b, _ := io.ReadAll(res.Body)
+	if out != nil && len(b) > 0 && res.StatusCode < 300 {
+		if err := json.Unmarshal(b, out); err != nil {
+			t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
+		}
+	}
+	return res.StatusCode
+}
+
+// SetPresence changes a user's presence through the API.
+func (n *Node) SetPresence(s Session, body map[string]any) wire.Presence {
+	n.T.Helper()
+	var p wire.Presence
+	if st := n.Do(s.Token, "PUT", "/api/v1/me/presence", body, &p); st != 200 {
+		n.T.Fatalf("set presence %v: status %d", body, st)
+	}
+	return p
+}
+
+// Truth is the server's current view: what others see of each user.
+func Truth(t testing.TB, st *store.Store, orgID string) map[string]wire.ContactPresence {
+	t.Helper()
+	rows, _, err := st.OrgPresence(context.Background(), orgID)
+	if err != nil {
+		t.Fatalf("org presence: %v", err)
+	}
+	out := map[string]wire.ContactPresence{}
+	for _, r := range rows {
+		out[r.UserID] = wire.PublicPresence(r.State, r.Shown)
+	}
+	return out
+}
+
+// Eventually polls cond every 10 ms until it holds or within passes.
+func Eventually(t testing.TB, within time.Duration, what string, cond func() (bool, string)) {
+	t.Helper()
+	deadline := time.Now().Add(within)
+	for {
+		ok, detail := cond()
+		if ok {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("%s: not within %v: %s", what, within, detail)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+}
