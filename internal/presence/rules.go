@@ -65,8 +65,8 @@ type State struct {
 
 // Facts are what Derive needs besides the stored state.
 type Facts struct {
-	Sessions       int  // logged-in sessions
-	MobileSessions int  // of which on the mobile platform
+	Sessions       int // logged-in sessions
+	MobileSessions int // of which on the mobile platform
 	Now            time.Time
 	AutoAway       time.Duration
 }

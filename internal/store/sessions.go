@@ -179,7 +179,6 @@ func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]s
 	return ids, nil
 }
 
-
 // SessionExists reports whether a session is still logged in.
 func (s *Store) SessionExists(ctx context.Context, id string) (bool, error) {
 	var n int

@@ -130,10 +130,10 @@ type Session struct {
 func (n *Node) Login(email, platform string) Session {
 	n.T.Helper()
 	var out struct {
-		Token     string       `json:"token"`
-		CSRF      string       `json:"csrf_token"`
-		Session   wire.Session `json:"session"`
-		User      wire.Me      `json:"user"`
+		Token   string       `json:"token"`
+		CSRF    string       `json:"csrf_token"`
+		Session wire.Session `json:"session"`
+		User    wire.Me      `json:"user"`
 	}
 	status := n.Do("", "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": Password, "device_name": "test " + platform, "platform": platform}, &out)
 	if status != 200 {
