@@ -1,0 +1,207 @@
+package events
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+)
+
+// memLog is an in-memory org log for hub tests.
+type memLog struct {
+	mu  sync.Mutex
+	evs []Event
+}
+
+func (l *memLog) add(n int) []Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	var out []Event
+	for i := 0; i < n; i++ {
+		e := Event{OrgID: "o1", Seq: int64(len(l.evs) + 1), Type: TypePresence, Data: json.RawMessage(fmt.Sprintf(`{"n":%d}`, len(l.evs)+1))}
+		l.evs = append(l.evs, e)
+		out = append(out, e)
+	}
+	return out
+}
+
+func (l *memLog) EventHead(ctx context.Context, orgID string) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int64(len(l.evs)), nil
+}
+
+func (l *memLog) EventsAfter(ctx context.Context, orgID string, after int64, limit int) ([]Event, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Event(nil), l.evs[after:]...), true, nil
+}
+
+// chanOf reads a subscription the way a connection does (Notify, then
+// Take until empty) and hands the deliveries to a channel, closed when the
+// subscription ends.
+func chanOf(s *Sub) <-chan *Delivery {
+	out := make(chan *Delivery, 4*QueueLen)
+	wake := make(chan struct{}, 1)
+	s.Notify(func() {
+		select {
+		case wake <- struct{}{}:
+		default:
+		}
+	})
+	go func() {
+		defer close(out)
+		buf := make([]*Delivery, 0, 64)
+		for range wake {
+			for {
+				got, ended := s.Take(buf[:0])
+				for _, d := range got {
+					out <- d
+				}
+				if ended {
+					return
+				}
+				if len(got) == 0 {
+					break
+				}
+			}
+		}
+	}()
+	return out
+}
+
+func recv(t *testing.T, c <-chan *Delivery, n int) []int64 {
+	t.Helper()
+	var seqs []int64
+	timeout := time.After(2 * time.Second)
+	for len(seqs) < n {
+		select {
+		case d, ok := <-c:
+			if !ok {
+				t.Fatalf("subscription ended after %v", seqs)
+			}
+			seqs = append(seqs, d.Event.Seq)
+		case <-timeout:
+			t.Fatalf("got %v, want %d events", seqs, n)
+		}
+	}
+	return seqs
+}
+
+func TestHubOrdersAndDeduplicates(t *testing.T) {
+	t.Parallel()
+	log := &memLog{}
+	h := NewHub(log)
+	sub, err := h.Subscribe(context.Background(), "o1", "u1", "s1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := chanOf(sub)
+	evs := log.add(4)
+	h.Publish([]Event{evs[2], evs[1]})
+	h.Publish([]Event{evs[0], evs[0], evs[3], evs[1]})
+	if got := recv(t, s, 4); fmt.Sprint(got) != "[1 2 3 4]" {
+		t.Fatalf("delivered %v, want 1 2 3 4 once each", got)
+	}
+	select {
+	case d := <-s:
+		t.Fatalf("duplicate delivered: %d", d.Event.Seq)
+	case <-time.After(50 * time.Millisecond):
+	}
+}
+
+// TestHubFillsGapsFromLog: an event lost on the bus is read from the log.
+func TestHubFillsGapsFromLog(t *testing.T) {
+	t.Parallel()
+	log := &memLog{}
+	h := NewHub(log)
+	sub, _ := h.Subscribe(context.Background(), "o1", "u1", "s1")
+	s := chanOf(sub)
+	evs := log.add(3)
+	h.Publish([]Event{evs[0], evs[2]}) // 2 never arrives
+	if got := recv(t, s, 3); fmt.Sprint(got) != "[1 2 3]" {
+		t.Fatalf("delivered %v", got)
+	}
+}
+
+func TestHubAudience(t *testing.T) {
+	t.Parallel()
+	log := &memLog{}
+	h := NewHub(log)
+	s1, _ := h.Subscribe(context.Background(), "o1", "u1", "s1")
+	s2, _ := h.Subscribe(context.Background(), "o1", "u2", "s2")
+	mine, other := chanOf(s1), chanOf(s2)
+	evs := log.add(3)
+	evs[0].UserID = "u1"    // me.presence of u1
+	evs[1].SessionID = "s2" // session.ended of s2
+	h.Publish(evs)
+	if got := recv(t, mine, 2); fmt.Sprint(got) != "[1 3]" {
+		t.Fatalf("u1 got %v", got)
+	}
+	if got := recv(t, other, 2); fmt.Sprint(got) != "[2 3]" {
+		t.Fatalf("u2 got %v", got)
+	}
+}
+
+// TestSlowSubscriberIsCutOff: a subscriber that stops reading is cut off
+// when its queue is full, and no one else is delayed or loses anything.
+func TestSlowSubscriberIsCutOff(t *testing.T) {
+	t.Parallel()
+	log := &memLog{}
+	h := NewHub(log)
+	slow, _ := h.Subscribe(context.Background(), "o1", "slow", "s1")
+	fast, _ := h.Subscribe(context.Background(), "o1", "fast", "s2")
+	n := QueueLen + 10
+	got := make(chan []int64)
+	go func() {
+		var seqs []int64
+		for d := range chanOf(fast) {
+			seqs = append(seqs, d.Event.Seq)
+			if len(seqs) == n {
+				break
+			}
+		}
+		got <- seqs
+	}()
+	start := time.Now()
+	for _, e := range log.add(n) {
+		h.Publish([]Event{e})
+	}
+	if d := time.Since(start); d > time.Second {
+		t.Fatalf("publishing was slowed by the slow subscriber: %v", d)
+	}
+	seqs := <-got
+	if len(seqs) != n || seqs[0] != 1 || seqs[n-1] != int64(n) {
+		t.Fatalf("fast subscriber got %d events", len(seqs))
+	}
+	if _, ended := slow.Take(make([]*Delivery, 0, 2*QueueLen)); ended {
+		t.Fatal("the queued deliveries were lost")
+	}
+	if _, ended := slow.Take(make([]*Delivery, 0, 1)); !ended {
+		t.Fatal("the slow subscription did not end")
+	}
+	if !slow.Overflowed() {
+		t.Fatal("the slow subscriber was not marked overflowed")
+	}
+	if fast.Overflowed() {
+		t.Fatal("the fast subscriber was cut off")
+	}
+}
+
+func TestFrame(t *testing.T) {
+	t.Parallel()
+	e := Event{Seq: 42, Type: TypePresence, Data: json.RawMessage(`{"user_id":"u1","shown":"busy"}`)}
+	var m map[string]any
+	if err := json.Unmarshal(e.Frame(), &m); err != nil {
+		t.Fatalf("frame %s: %v", e.Frame(), err)
+	}
+	if m["type"] != "presence" || m["cursor"] != "42" || m["user_id"] != "u1" || m["shown"] != "busy" {
+		t.Fatalf("frame %s", e.Frame())
+	}
+	empty := Event{Seq: 1, Type: "x", Data: json.RawMessage(`{}`)}
+	if string(empty.Frame()) != `{"type":"x","cursor":"1"}` {
+		t.Fatalf("empty frame %s", empty.Frame())
+	}
+}
