@@ -22,7 +22,9 @@ import (
 	"vo/internal/clock"
 	"vo/internal/events"
 	"vo/internal/httpapi"
+	"vo/internal/photo"
 	"vo/internal/presence"
+	"vo/internal/profile"
 	"vo/internal/store"
 	"vo/internal/wire"
 )
@@ -51,7 +53,8 @@ type Node struct {
 type Options struct {
 	Clock               clock.Clock
 	PingEvery, PongWait time.Duration
-	Photos              httpapi.PhotoService
+	// PhotoDir, when set, stores photos there (the data folder's photos).
+	PhotoDir string
 }
 
 // Start runs a node on the database at dsn (see storetest.DSN).
@@ -65,11 +68,20 @@ func Start(t testing.TB, dsn string, o Options) *Node {
 		t.Fatalf("open store: %v", err)
 	}
 	n := &Node{T: t, DSN: dsn, Store: st, Clock: o.Clock, done: make(chan struct{})}
+	var photos httpapi.PhotoService
+	if o.PhotoDir != "" {
+		blobs, err := photo.NewDirBlobs(o.PhotoDir)
+		if err != nil {
+			t.Fatalf("photo store: %v", err)
+		}
+		t.Cleanup(func() { blobs.Close() })
+		photos = profile.New(st, blobs, 2)
+	}
 	n.Hub = events.NewHub(st)
 	st.OnCommit(n.Hub.Publish)
 	n.Presence = presence.NewService(st, o.Clock)
 	n.API = httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, o.Clock, Params), Presence: n.Presence, Hub: n.Hub,
-		Photos: o.Photos, Clock: o.Clock, HashParams: Params, PingEvery: o.PingEvery, PongWait: o.PongWait})
+		Photos: photos, Clock: o.Clock, HashParams: Params, PingEvery: o.PingEvery, PongWait: o.PongWait})
 	ctx, cancel := context.WithCancel(context.Background())
 	n.stop = cancel
 	go func() { defer close(n.done); n.Presence.Run(ctx) }()

@@ -26,6 +26,7 @@ type Watcher struct {
 
 	mu        sync.Mutex
 	view      map[string]wire.ContactPresence
+	photos    map[string]string // user id → photo_url from contact events
 	me        wire.Presence
 	cursor    string
 	conn      *websocket.Conn
@@ -41,7 +42,7 @@ type Watcher struct {
 // (an http:// URL).
 func Watch(t testing.TB, base string, s Session) *Watcher {
 	t.Helper()
-	w := &Watcher{t: t, base: base, token: s.Token, view: map[string]wire.ContactPresence{}}
+	w := &Watcher{t: t, base: base, token: s.Token, view: map[string]wire.ContactPresence{}, photos: map[string]string{}}
 	if err := w.Connect(); err != nil {
 		t.Fatalf("watch: %v", err)
 	}
@@ -203,6 +204,10 @@ func (w *Watcher) apply(b []byte) {
 		if f.Removed {
 			delete(w.view, f.UserID)
 		} else if f.User != nil {
+			w.photos[f.User.ID] = ""
+			if f.User.PhotoURL != nil {
+				w.photos[f.User.ID] = *f.User.PhotoURL
+			}
 			if cur, ok := w.view[f.User.ID]; !ok || f.User.Presence.Version >= cur.Version {
 				w.view[f.User.ID] = f.User.Presence
 			}
@@ -299,4 +304,12 @@ func DialSilent(t testing.TB, base, token string) *websocket.Conn {
 		t.Fatalf("dial: %v", err)
 	}
 	return c
+}
+
+// PhotoURL is the photo_url of the last contact event about a user ("" for
+// none).
+func (w *Watcher) PhotoURL(userID string) string {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	return w.photos[userID]
 }
