@@ -238,7 +238,7 @@ func decode(typ string, data []byte, cfg image.Config) (d decoded, err error) {
 // safe to show.
 func decodeError(typ string, err error) error {
 	name := map[string]string{TypeJPEG: "JPEG", TypePNG: "PNG", TypeGIF: "GIF", TypeWebP: "WebP"}[typ]
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || typ == TypeJPEG && jpegdec.IsTruncated(err) {
 		return apperr.New(apperr.UnsupportedMediaType, "photo: the %s file is truncated", name)
 	}
 	return apperr.New(apperr.UnsupportedMediaType, "photo: not a valid %s file (%v)", name, err)

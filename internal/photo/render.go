@@ -3,8 +3,7 @@ package photo
 import (
 	"image"
 	"image/color"
-
-	"golang.org/x/image/draw"
+	"image/draw"
 )
 
 // render turns a decoded image into the stored sizes: centre square of the
@@ -22,31 +21,29 @@ func render(d decoded, orientation int) (*Processed, error) {
 	if src.Bounds() != d.canvas {
 		src = framed{Image: src, canvas: d.canvas}
 	}
-	// Catmull-Rom over a large source is slow and its scratch buffer grows
-	// with the source height, so big sources are first box-averaged by an
-	// integer factor to between 1 and 2 times the target, the way libvips
-	// splits shrink and reduce. DCT-scaled JPEGs seldom need this.
+	var square *image.RGBA
 	if k := crop.Dx() / largest; k >= 2 {
-		src = boxShrink(src, crop, k)
-		crop = src.Bounds()
+		// Resampling cost grows with the source, so big sources are first
+		// box-averaged by an integer factor to between 1 and 2 times the
+		// target, the way libvips splits shrink and reduce. DCT-scaled
+		// JPEGs seldom need this.
+		square = boxShrink(src, crop, k)
+	} else {
+		square = image.NewRGBA(image.Rect(0, 0, crop.Dx(), crop.Dy()))
+		draw.Draw(square, square.Rect, src, crop.Min, draw.Src)
 	}
 
-	big := image.NewRGBA(image.Rect(0, 0, largest, largest))
-	op := draw.Src
-	if !isOpaqueType(src) {
-		draw.Draw(big, big.Bounds(), image.NewUniform(color.White), image.Point{}, draw.Src)
-		op = draw.Over
+	big := resample(square, largest, largest)
+	if !isOpaqueType(d.img) {
+		flattenOnWhite(big)
 	}
-	draw.CatmullRom.Scale(big, big.Bounds(), src, crop, op, nil)
 	big = orient(big, orientation)
 
 	images := make(map[int][]byte, len(Sizes))
 	for _, size := range Sizes {
-		var m image.Image = big
+		m := big
 		if size != largest {
-			small := image.NewRGBA(image.Rect(0, 0, size, size))
-			draw.CatmullRom.Scale(small, small.Bounds(), big, big.Bounds(), draw.Src, nil)
-			m = small
+			m = resample(big, size, size)
 		}
 		b, err := encodeJPEG(m)
 		if err != nil {
@@ -57,8 +54,8 @@ func render(d decoded, orientation int) (*Processed, error) {
 	return &Processed{Hash: hashOf(images), Images: images}, nil
 }
 
-// isOpaqueType reports whether every image of src's type is opaque, so the
-// white backdrop and the costlier Over blend can be skipped.
+// isOpaqueType reports whether every image of src's type is opaque, so that
+// flattening can be skipped.
 func isOpaqueType(src image.Image) bool {
 	switch src.(type) {
 	case *image.YCbCr, *image.Gray, *image.Gray16, *image.CMYK:

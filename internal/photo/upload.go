@@ -86,7 +86,10 @@ func readMultipart(boundary string, contentLength int64, body io.Reader) ([]byte
 			continue
 		}
 		partType, _, err := mime.ParseMediaType(part.Header.Get("Content-Type"))
-		if err != nil || !acceptedType(partType) {
+		// A browser labels a file it cannot name by extension
+		// application/octet-stream (or not at all): then the bytes decide.
+		untyped := err != nil && part.Header.Get("Content-Type") == "" || partType == "application/octet-stream"
+		if !untyped && (err != nil || !acceptedType(partType)) {
 			return nil, "", unsupportedType(part.Header.Get("Content-Type"))
 		}
 		data, err := readLimited(part, -1)
@@ -99,6 +102,11 @@ func readMultipart(boundary string, contentLength int64, body io.Reader) ([]byte
 		}
 		if err != nil {
 			return nil, "", err
+		}
+		if untyped {
+			if partType = sniff(data); !acceptedType(partType) {
+				return nil, "", apperr.New(apperr.UnsupportedMediaType, "photo: the file is not a JPEG, PNG, WebP or GIF image")
+			}
 		}
 		return data, partType, nil
 	}

@@ -68,9 +68,37 @@ func (d *decoder) ensureNBits(n int32) error {
 	return nil
 }
 
+// fillFast tops the accumulator up to at least 25 bits straight from the
+// buffer, stopping at the first 0xFF byte (stuffing or a marker, left to
+// ensureNBits) or the buffer's end. Added in this fork: upstream reads one
+// byte per call, which made refilling the largest cost of a scaled decode.
+// It never consumes a marker, so bytes it reads ahead all belong to the
+// current entropy-coded segment and need no unreading.
+func (d *decoder) fillFast() {
+	i, j := d.bytes.i, d.bytes.j
+	a, n := d.bits.a, d.bits.n
+	for n <= 24 && i < j {
+		c := d.bytes.buf[i]
+		if c == 0xff {
+			break
+		}
+		i++
+		a = a<<8 | uint32(c)
+		n += 8
+	}
+	if i != d.bytes.i {
+		d.bytes.i = i
+		d.bytes.nUnreadable = 0
+		d.bits.a, d.bits.n, d.bits.m = a, n, 1<<(n-1)
+	}
+}
+
 // receiveExtend is the composition of RECEIVE and EXTEND, specified in section
 // F.2.2.1.
 func (d *decoder) receiveExtend(t uint8) (int32, error) {
+	if d.bits.n < int32(t) {
+		d.fillFast()
+	}
 	if d.bits.n < int32(t) {
 		if err := d.ensureNBits(int32(t)); err != nil {
 			return 0, err
@@ -178,6 +206,9 @@ func (d *decoder) decodeHuffman(h *huffman) (uint8, error) {
 		return 0, FormatError("uninitialized Huffman table")
 	}
 
+	if d.bits.n < 16 {
+		d.fillFast()
+	}
 	if d.bits.n < 8 {
 		if err := d.ensureNBits(8); err != nil {
 			if err != errMissingFF00 && err != errShortHuffmanData {

@@ -11,15 +11,18 @@
 // It is a fork of the Go standard library's image/jpeg decoder (Go 1.26),
 // under the BSD licence in this directory's LICENSE file. Changes from
 // upstream: Decode takes a scale, makeImg allocates the scaled image,
-// reconstructBlock runs the reduced inverse DCT of scaled.go, applyBlack uses
-// image/draw instead of the standard library's internal imageutil, and the
-// encoder, the image.RegisterFormat hook and the deprecated Reader type are
-// gone (the encoder of image/jpeg is used to write JPEGs).
+// reconstructBlock runs the reduced inverse DCT of scaled.go, the Huffman
+// decoder refills several bytes at a time (fillFast), an image may have at
+// most maxScans scans, DecodeConfig stops at the frame header, applyBlack
+// uses image/draw instead of the standard library's internal imageutil,
+// IsTruncated is added, and the encoder, the image.RegisterFormat hook and
+// the deprecated Reader type are gone (image/jpeg's encoder writes JPEGs).
 //
 // JPEG is defined in ITU-T T.81: https://www.w3.org/Graphics/JPEG/itu-t81.pdf.
 package jpegdec
 
 import (
+	"errors"
 	"image"
 	"image/color"
 	"image/draw"
@@ -54,6 +57,10 @@ const (
 	maxTq   = 3
 
 	maxComponents = 4
+
+	// maxScans bounds the scans of one image: encoders write 1 (baseline)
+	// to about 20 (progressive); see the SOS case in decode.
+	maxScans = 100
 )
 
 const (
@@ -133,8 +140,9 @@ type decoder struct {
 	blackPix    []byte
 	blackStride int
 
-	ri    int // Restart Interval.
-	nComp int
+	ri     int // Restart Interval.
+	nScans int // SOS segments seen.
+	nComp  int
 
 	// As per section 4.5, there are four modes of operation (selected by the
 	// SOF? markers): sequential DCT, progressive DCT, lossless and
@@ -611,7 +619,11 @@ func (d *decoder) decode(r io.Reader, configOnly bool) (image.Image, error) {
 			d.baseline = marker == sof0Marker
 			d.progressive = marker == sof2Marker
 			err = d.processSOF(n)
-			if configOnly && d.jfif {
+			if configOnly {
+				// Upstream reads on to the scan in non-JFIF files to see
+				// an Adobe APP14 colour transform; the size is all that
+				// callers here need, and a file announcing a huge size
+				// must be refused from its frame header alone.
 				return nil, err
 			}
 		case dhtMarker:
@@ -629,6 +641,12 @@ func (d *decoder) decode(r io.Reader, configOnly bool) (image.Image, error) {
 		case sosMarker:
 			if configOnly {
 				return nil, nil
+			}
+			// Each scan walks every block of the image, so a file of
+			// thousands of tiny scans costs seconds of CPU per kilobyte.
+			// Added in this fork, like libjpeg-turbo's scan limit.
+			if d.nScans++; d.nScans > maxScans {
+				return nil, UnsupportedError("more than 100 scans")
 			}
 			err = d.processSOS(n)
 		case driMarker:
@@ -774,6 +792,12 @@ func (d *decoder) convertToRGB() (image.Image, error) {
 		}
 	}
 	return img, nil
+}
+
+// IsTruncated reports whether err from Decode means that the file ended
+// before the image did.
+func IsTruncated(err error) bool {
+	return err == errShortHuffmanData || errors.Is(err, io.ErrUnexpectedEOF)
 }
 
 // Decode reads a JPEG image from r and returns it at 1/scale of its size in

@@ -7,7 +7,9 @@ package testimg
 import (
 	"bytes"
 	"encoding/binary"
+	"hash/crc32"
 	"image"
+	"image/color"
 	"image/jpeg"
 	"math"
 	"math/rand/v2"
@@ -288,4 +290,107 @@ func PhoneJPEG(m image.Image, quality int, orientation uint16, bo Order) []byte 
 		Segment(0xe1, xmp),
 		Segment(0xfe, []byte(CommentText)),
 	)
+}
+
+// WebPLossless encodes m as a lossless (VP8L) WebP file. To stay a few dozen
+// lines it uses only "simple" prefix codes, so each of m's channels (R, G,
+// B, A, not premultiplied) may take at most two values; it panics
+// otherwise. Two-level pictures are all the tests need: markers, halves,
+// transparency.
+func WebPLossless(m image.Image) []byte {
+	b := m.Bounds()
+	w, h := b.Dx(), b.Dy()
+	pix := make([][4]uint8, 0, w*h)
+	var values [4][]uint8 // distinct values per channel, in order of appearance
+	for y := b.Min.Y; y < b.Max.Y; y++ {
+		for x := b.Min.X; x < b.Max.X; x++ {
+			c := color.NRGBAModel.Convert(m.At(x, y)).(color.NRGBA)
+			p := [4]uint8{c.G, c.R, c.B, c.A} // VP8L's code order
+			for ch, v := range p {
+				if !slices.Contains(values[ch], v) {
+					values[ch] = append(values[ch], v)
+				}
+				if len(values[ch]) > 2 {
+					panic("testimg: WebPLossless supports two values per channel")
+				}
+			}
+			pix = append(pix, p)
+		}
+	}
+
+	var bw bitWriter
+	bw.write(uint32(w-1), 14)
+	bw.write(uint32(h-1), 14)
+	bw.write(1, 1) // alpha may be used
+	bw.write(0, 3) // version
+	bw.write(0, 1) // no transform
+	bw.write(0, 1) // no colour cache
+	bw.write(0, 1) // no meta prefix codes
+	for ch := range 4 {
+		vs := values[ch]
+		bw.write(1, 1) // simple code
+		bw.write(uint32(len(vs)-1), 1)
+		bw.write(1, 1) // 8-bit first symbol
+		for _, v := range vs {
+			bw.write(uint32(v), 8)
+		}
+	}
+	bw.write(1, 1) // distance code: simple, one symbol, 1-bit symbol 0
+	bw.write(0, 1)
+	bw.write(0, 1)
+	bw.write(0, 1)
+	for _, p := range pix {
+		for ch, v := range p {
+			if len(values[ch]) == 2 {
+				bw.write(uint32(slices.Index(values[ch], v)), 1)
+			}
+		}
+	}
+	data := append([]byte{0x2f}, bw.bytes()...)
+
+	chunk := append([]byte("VP8L"), binary.LittleEndian.AppendUint32(nil, uint32(len(data)))...)
+	chunk = append(chunk, data...)
+	if len(data)%2 == 1 {
+		chunk = append(chunk, 0)
+	}
+	out := append([]byte("RIFF"), binary.LittleEndian.AppendUint32(nil, uint32(4+len(chunk)))...)
+	out = append(out, "WEBP"...)
+	return append(out, chunk...)
+}
+
+// bitWriter packs bits least significant first, as VP8L reads them.
+type bitWriter struct {
+	buf   []byte
+	acc   uint64
+	nbits uint
+}
+
+func (w *bitWriter) write(v uint32, n uint) {
+	w.acc |= uint64(v) << w.nbits
+	w.nbits += n
+	for w.nbits >= 8 {
+		w.buf = append(w.buf, byte(w.acc))
+		w.acc >>= 8
+		w.nbits -= 8
+	}
+}
+
+func (w *bitWriter) bytes() []byte {
+	if w.nbits > 0 {
+		return append(w.buf, byte(w.acc))
+	}
+	return w.buf
+}
+
+// PNGHeader returns the signature and IHDR chunk of an 8-bit RGBA PNG of
+// w×h pixels: enough for a decoder to learn the size, nothing to decode.
+func PNGHeader(w, h uint32) []byte {
+	ihdr := []byte("IHDR")
+	ihdr = binary.BigEndian.AppendUint32(ihdr, w)
+	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
+	ihdr = append(ihdr, 8, 6, 0, 0, 0)
+	out := []byte("\x89PNG\r\n\x1a\n")
+	out = binary.BigEndian.AppendUint32(out, 13)
+	out = append(out, ihdr...)
+	return binary.BigEndian.AppendUint32(out, crc32.ChecksumIEEE(ihdr))
 }
