@@ -34,7 +34,13 @@ func NormalizeEmail(s string) (string, error) {
 	if at < 1 || !strings.Contains(s[at+1:], ".") || strings.HasSuffix(s, ".") {
 		return "", apperr.New(apperr.Invalid, "email %q is not a valid address", clip(s))
 	}
-	return strings.ToLower(s), nil
+	// Lower-casing can lengthen text (Ⱥ is 2 bytes, ⱥ 3): check again, so
+	// that what is stored normalizes to itself.
+	lower := strings.ToLower(s)
+	if len(lower) > MaxEmailLen {
+		return "", apperr.New(apperr.Invalid, "email must be an address of at most %d characters", MaxEmailLen)
+	}
+	return lower, nil
 }
 
 // ValidateExtension checks an extension: 2 to 8 ASCII digits.

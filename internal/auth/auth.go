@@ -75,11 +75,15 @@ func (s *Service) Login(ctx context.Context, in Login) (Result, error) {
 	}
 	email, _ := account.NormalizeEmail(in.Email)
 	acctKey, addrKey := "acct:"+email, "addr:"+in.RemoteAddr
-	if wait := s.limiter.Blocked(acctKey, addrKey); wait > 0 {
+	// The attempt counts as a failure before the password is checked, so
+	// simultaneous guesses cannot all slip under the limit; a success is
+	// taken back below.
+	if wait := s.limiter.Take(acctKey, addrKey); wait > 0 {
 		return Result{}, rateLimited(wait)
 	}
 	u, err := s.store.UserByEmail(ctx, email)
 	if err != nil && !apperr.Is(err, apperr.NotFound) {
+		s.limiter.Forgive(acctKey, addrKey)
 		return Result{}, err
 	}
 	hash := s.dummy
@@ -89,15 +93,16 @@ func (s *Service) Login(ctx context.Context, in Login) (Result, error) {
 	select {
 	case s.hashing <- struct{}{}:
 	case <-ctx.Done():
+		s.limiter.Forgive(acctKey, addrKey)
 		return Result{}, ctx.Err()
 	}
 	ok := account.CheckPassword(hash, in.Password)
 	<-s.hashing
 	if !ok || err != nil {
-		s.limiter.Fail(acctKey, addrKey)
 		return Result{}, apperr.New(apperr.Unauthenticated, "wrong email or password")
 	}
 	s.limiter.Reset(acctKey)
+	s.limiter.Forgive(addrKey)
 	now := s.clock.Now().Truncate(time.Millisecond)
 	r := Result{Token: randomToken(), CSRF: randomToken(), User: u}
 	r.Session = account.Session{ID: store.NewID("s"), UserID: u.ID, OrgID: u.OrgID, DeviceName: device, Platform: platform, CreatedAt: now, LastSeenAt: now}

@@ -36,11 +36,41 @@ func limitOf(key string) int {
 	return MaxAddrFails
 }
 
-// Blocked returns how long until the first blocked key frees, or 0.
+// Blocked returns how long until the last blocked key frees, or 0.
 func (l *Limiter) Blocked(keys ...string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.blocked(l.clock.Now(), keys)
+}
+
+// Take is Blocked and Fail in one step: when no key is blocked it counts
+// the attempt as a failure of each key; a success is taken back with
+// Forgive.
+func (l *Limiter) Take(keys ...string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	now := l.clock.Now()
+	if wait := l.blocked(now, keys); wait > 0 {
+		return wait
+	}
+	l.fail(now, keys)
+	return 0
+}
+
+// Forgive takes back one failure of each key.
+func (l *Limiter) Forgive(keys ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, k := range keys {
+		if f := l.fails[k]; len(f) > 1 {
+			l.fails[k] = f[:len(f)-1]
+		} else {
+			delete(l.fails, k)
+		}
+	}
+}
+
+func (l *Limiter) blocked(now time.Time, keys []string) time.Duration {
 	var wait time.Duration
 	for _, k := range keys {
 		f := l.prune(k, now)
@@ -57,7 +87,10 @@ func (l *Limiter) Blocked(keys ...string) time.Duration {
 func (l *Limiter) Fail(keys ...string) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	now := l.clock.Now()
+	l.fail(l.clock.Now(), keys)
+}
+
+func (l *Limiter) fail(now time.Time, keys []string) {
 	if len(l.fails) > maxKeys {
 		for k := range l.fails {
 			if len(l.prune(k, now)) == 0 {

@@ -9,6 +9,10 @@ import (
 	"unicode"
 	"unicode/utf8"
 
+	"golang.org/x/text/runes"
+	"golang.org/x/text/transform"
+	"golang.org/x/text/unicode/norm"
+
 	"vo/internal/account"
 	"vo/internal/apperr"
 )
@@ -178,13 +182,21 @@ func (s *Store) Directory(ctx context.Context, orgID, query string, limit int, c
 	}
 	args := []any{orgID}
 	sqlq := `SELECT ` + userCols + `, name_key FROM users WHERE org_id = ? AND active = 1`
-	if p := searchKey(query); p != "" {
+	if strings.TrimSpace(query) != "" {
+		// A query of punctuation alone normalises to nothing: it matches
+		// no one rather than everyone.
+		p := searchKey(query)
+		if p == "" {
+			return nil, "", nil
+		}
 		sqlq += ` AND id IN (SELECT user_id FROM user_terms WHERE org_id = ? AND term >= ? AND term < ?)`
 		args = append(args, orgID, p, p+string(utf8.MaxRune))
 	}
 	if cursor != "" {
-		sqlq += ` AND (name_key > ? OR (name_key = ? AND id > ?))`
-		args = append(args, afterKey, afterKey, afterID)
+		// A row-value comparison is an index bound on both engines: the
+		// next page seeks to the cursor instead of reading past every name.
+		sqlq += ` AND (name_key, id) > (?, ?)`
+		args = append(args, afterKey, afterID)
 	}
 	sqlq += ` ORDER BY name_key, id LIMIT ?`
 	args = append(args, limit+1)
@@ -248,6 +260,11 @@ func (s *Store) DeactivateUser(ctx context.Context, orgID, id string) ([]string,
 		if _, err := t.exec(ctx, `DELETE FROM user_terms WHERE user_id = ?`, id); err != nil {
 			return internal("deactivate terms", err)
 		}
+		// Nothing is due for someone who is gone: the scheduler must not
+		// keep finding them.
+		if _, err := t.exec(ctx, `UPDATE presence SET next_change_at = NULL, shown = 'offline' WHERE user_id = ?`, id); err != nil {
+			return internal("deactivate presence", err)
+		}
 		ended, err = t.deleteSessions(ctx, `user_id = ?`, id)
 		if err != nil {
 			return err
@@ -257,13 +274,24 @@ func (s *Store) DeactivateUser(ctx context.Context, orgID, id string) ([]string,
 	return ended, err
 }
 
-// nameKey is the sort and search key of a name.
-func nameKey(name string) string { return strings.ToLower(strings.TrimSpace(name)) }
+// nameKey is the sort and search key of a name: lower case without
+// accents, so "Émile" sorts among the e's and "emile" finds him.
+func nameKey(name string) string { return fold(strings.TrimSpace(name)) }
+
+// fold lower-cases s and strips combining marks.
+func fold(s string) string {
+	t := transform.Chain(norm.NFD, runes.Remove(runes.In(unicode.Mn)), norm.NFC)
+	out, _, err := transform.String(t, s)
+	if err != nil {
+		out = s
+	}
+	return strings.ToLower(out)
+}
 
 // searchKey normalises a directory query: lower case, trimmed; a number
 // written with spaces, dashes or brackets keeps only "+" and digits.
 func searchKey(q string) string {
-	q = strings.ToLower(strings.TrimSpace(q))
+	q = fold(strings.TrimSpace(q))
 	if q == "" {
 		return ""
 	}
@@ -280,7 +308,7 @@ func searchKey(q string) string {
 
 // searchTerms are the strings a directory prefix query is matched against.
 func searchTerms(u account.User) []string {
-	terms := []string{nameKey(u.Name), strings.ToLower(u.Email), u.Extension}
+	terms := []string{nameKey(u.Name), strings.ToLower(u.Email), fold(u.Email), u.Extension}
 	for _, w := range strings.FieldsFunc(nameKey(u.Name), func(r rune) bool { return unicode.IsSpace(r) || r == '-' }) {
 		terms = append(terms, w)
 	}

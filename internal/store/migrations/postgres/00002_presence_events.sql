@@ -13,6 +13,8 @@ CREATE TABLE presence (
     next_change_at     BIGINT
 );
 CREATE INDEX presence_org ON presence(org_id);
+-- People who existed before presence start available, offline, version 1.
+INSERT INTO presence (user_id, org_id) SELECT id, org_id FROM users WHERE active = 1;
 CREATE INDEX presence_next_change ON presence(next_change_at) WHERE next_change_at IS NOT NULL;
 
 -- The org's event log: seq comes from orgs.event_seq, bumped in the same
