@@ -66,7 +66,11 @@ export function parseRetryAfter(value: string | null, now: number = Date.now()):
 interface CallOptions {
   /** Do not report a 401 as a session that ended (login, the first /me). */
   expect401?: boolean;
+  /** Give up after this long (the request then counts as unreachable). */
+  timeoutMs?: number;
 }
+
+const DEFAULT_TIMEOUT_MS = 20_000;
 
 async function call<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
   const headers: Record<string, string> = { Accept: 'application/json' };
@@ -83,10 +87,14 @@ async function call<T>(method: string, path: string, body?: unknown, opts: CallO
     if (token) headers['X-CSRF-Token'] = token;
   }
   let res: Response;
+  const abort = new AbortController();
+  const timer = setTimeout(() => abort.abort(), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   try {
-    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store' });
+    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store', signal: abort.signal });
   } catch {
     throw new NetworkError();
+  } finally {
+    clearTimeout(timer);
   }
   if (res.ok) {
     if (res.status === 204) return undefined as T;
@@ -157,8 +165,9 @@ export function forgetSession(): void {
   setCsrfToken(null);
 }
 
-export function getMe(expect401 = false): Promise<Me> {
-  return call<Me>('GET', '/api/v1/me', undefined, { expect401 });
+/** The signed-in user; `quick` gives up sooner (starting the app, checking a session). */
+export function getMe(expect401 = false, quick = false): Promise<Me> {
+  return call<Me>('GET', '/api/v1/me', undefined, { expect401, timeoutMs: quick ? 5_000 : undefined });
 }
 
 export function putPresence(update: PresenceUpdate): Promise<OwnPresence> {
@@ -166,7 +175,7 @@ export function putPresence(update: PresenceUpdate): Promise<OwnPresence> {
 }
 
 export function putPhoto(image: Blob): Promise<Me> {
-  return call<Me>('PUT', '/api/v1/me/photo', image);
+  return call<Me>('PUT', '/api/v1/me/photo', image, { timeoutMs: 120_000 });
 }
 
 export function deletePhoto(): Promise<Me> {

@@ -193,3 +193,11 @@ export function codePoints(s: string): number {
 }
 
 export const MESSAGE_MAX = 140;
+
+/** "45 seconds", "15 minutes"; empty when the wait is over. */
+export function waitText(seconds: number): string {
+  if (seconds <= 0) return '';
+  if (seconds <= 90) return `${seconds} second${seconds === 1 ? '' : 's'}`;
+  const minutes = Math.ceil(seconds / 60);
+  return `${minutes} minute${minutes === 1 ? '' : 's'}`;
+}

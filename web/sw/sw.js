@@ -18,8 +18,9 @@ self.addEventListener('activate', (event) => {
   event.waitUntil(
     caches
       .keys()
-      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('vo-shell-') && k !== CACHE).map((k) => caches.delete(k))))
-      .then(() => self.clients.claim()),
+      .then((keys) => Promise.all(keys.filter((k) => k.startsWith('vo-shell-') && k !== CACHE).map((k) => caches.delete(k)))),
+    // No clients.claim(): a page keeps the network it loaded with, and the next page load is
+    // served by this worker. Taking over pages mid-load stalled their first API call.
   );
 });
 

@@ -88,7 +88,7 @@ function updateView(fn: (v: View) => View): void {
     saveTimer = setTimeout(() => {
       saveTimer = null;
       saveCache();
-    }, 2_000);
+    }, 500);
   }
 }
 
@@ -118,7 +118,7 @@ function makeStream(startStale: boolean): EventStream {
     onSessionEnded: () => endSession(SESSION_ENDED_NOTICE),
     checkSession: async () => {
       try {
-        await api.getMe(true);
+        await api.getMe(true, true);
         return 'ok';
       } catch (err) {
         return err instanceof ApiError && err.status === 401 ? 'ended' : 'unknown';
@@ -175,7 +175,7 @@ export async function boot(): Promise<void> {
   if (bootTimer !== null) clearTimeout(bootTimer);
   bootTimer = null;
   try {
-    const me = await api.getMe(true);
+    const me = await api.getMe(true, true);
     bootAttempt = 0;
     startSession(me, null);
   } catch (err) {
@@ -251,6 +251,9 @@ export function listen(): void {
     stream?.handleOnline();
   });
   window.addEventListener('offline', () => stream?.handleOffline());
+  window.addEventListener('pagehide', () => {
+    if (app.get().phase === 'ready') saveCache();
+  });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;
     stream?.handleVisible();

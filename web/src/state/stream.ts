@@ -2,9 +2,9 @@
 // loss, with backoff, and an honest answer to "is what the screen shows current?".
 //
 // The view is current only once the server has said hello on a connection and then either
-// sent a snapshot, or replayed the events after our cursor up to the cursor it announced in
-// hello. Everything the class touches (socket, clock, page events) is passed in, so the
-// rules are tested with fakes and no browser.
+// sent a snapshot, or replayed the events after our cursor and closed the replay with
+// `{"type":"caught_up"}`. Everything the class touches (socket, clock, page events) is
+// passed in, so the rules are tested with fakes and no browser.
 
 import type { Frame, OtherFrame } from '../types';
 import { backoffDelay } from './backoff';
@@ -14,10 +14,10 @@ export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
   close(code?: number, reason?: string): void;
-  onopen: ((ev: unknown) => void) | null;
-  onmessage: ((ev: { data: unknown }) => void) | null;
-  onclose: ((ev: unknown) => void) | null;
-  onerror: ((ev: unknown) => void) | null;
+  onopen: ((ev: Event) => void) | null;
+  onmessage: ((ev: MessageEvent) => void) | null;
+  onclose: ((ev: CloseEvent) => void) | null;
+  onerror: ((ev: Event) => void) | null;
 }
 
 export interface Clock {
@@ -66,7 +66,7 @@ export interface StreamDeps {
 }
 
 const OPEN = 1;
-/** How long to wait, after hello, for a catch-up to reach the announced cursor. */
+/** How long to wait, after hello, for the snapshot or the end of the catch-up. */
 export const CATCHUP_TIMEOUT_MS = 2_000;
 /** Silence after which a visible app suspects a dead connection and reconnects quietly. */
 export const SILENCE_MS = 45_000;
@@ -250,7 +250,10 @@ export class EventStream {
     if (this.current || !this.hello) return;
     if (frame.type === 'snapshot') {
       this.caughtUp(this.everCurrent || this.refreshOnce);
-    } else if (this.helloCursor !== null && frame.cursor === this.helloCursor) {
+    } else if (frame.type === 'caught_up') {
+      this.caughtUp(this.refreshOnce);
+    } else if (this.helloCursor !== null && this.helloCursor !== this.resumedFrom && frame.cursor === this.helloCursor) {
+      // A server whose hello announces its head: the replay has reached it.
       this.caughtUp(this.refreshOnce);
     }
   }
@@ -266,13 +269,8 @@ export class EventStream {
       this.lastActivityAt = -Infinity;
       this.noteActivity();
     }
-    if (this.resumedFrom !== null && cursor !== null && cursor === this.resumedFrom) {
-      // Nothing happened while we were away.
-      this.caughtUp(this.refreshOnce);
-      return;
-    }
-    // A snapshot or the replayed events will follow. Should neither be recognisable (a cursor
-    // we cannot match), the view is brought up to date over HTTP instead.
+    // A snapshot, or the replayed events closed by `caught_up`, follow. Should neither be
+    // recognisable, the view is brought up to date over HTTP instead.
     const gen = this.generation;
     this.clearTimer('catchupTimer');
     this.catchupTimer = this.d.clock.setTimeout(() => {

@@ -39,9 +39,8 @@ export function Avatar({ id, name, photoUrl, size, shown, stale, alt = '' }: Pro
           onError={() => setBroken(true)}
         />
       ) : (
-        <span class="initials" style={{ background: avatarColour(id) }} aria-hidden="true">
-          {initials(name)}
-        </span>
+        // Drawn by CSS from the attribute: decoration, not text a screen reader should read.
+        <span class="initials" style={{ background: avatarColour(id) }} data-initials={initials(name)} aria-hidden="true" />
       )}
       {shown && <span class={`dot dot-${shown}${stale ? ' dot-stale' : ''}`} aria-hidden="true" />}
     </span>

@@ -80,7 +80,7 @@ export function Directory({ focusHeading }: { focusHeading: boolean }) {
           <input
             id="directory-search"
             type="search"
-            placeholder="Search name, extension or number"
+            placeholder="Name, extension or number"
             autocomplete="off"
             enterKeyHint="search"
             value={query}

@@ -2,11 +2,12 @@ import { statusLabel } from '../format';
 import { retryStreamNow } from '../state/app';
 import { meAsContact } from '../state/view';
 import { Avatar } from './Avatar';
+import { Logo } from './Logo';
 import { useApp } from './hooks';
 import { goBack, linkProps, type Route } from './router';
 
 const TITLES: Record<Route['name'], string> = {
-  directory: 'People',
+  directory: '',
   profile: 'Profile',
   contact: 'Contact',
 };
@@ -15,40 +16,37 @@ export function Header({ route }: { route: Route }) {
   const me = useApp((s) => s.view.me);
   const self = useApp((s) => meAsContact(s.view));
   const current = useApp((s) => s.stream.current);
-  const orgName = me?.org.name ?? '';
   const sub = route.name !== 'directory';
+  const title = TITLES[route.name] || me?.org.name || 'Virtual Office';
   return (
     <header class="topbar">
-      <div class="topbar-start">
-        {sub ? (
-          <button type="button" class="icon-btn" aria-label="Back" onClick={() => goBack('/')}>
-            <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
-              <path d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" fill="currentColor" />
-            </svg>
-          </button>
-        ) : (
-          <span class="org" title={orgName}>
-            {orgName}
-          </span>
-        )}
+      {sub ? (
+        <button type="button" class="icon-btn" aria-label="Back" onClick={() => goBack('/')}>
+          <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
+            <path d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" fill="currentColor" />
+          </svg>
+        </button>
+      ) : (
+        <span class="topbar-logo">
+          <Logo size={32} />
+        </span>
+      )}
+      {/* The screen's own heading names it for screen readers; this is the visual title. */}
+      <div class="topbar-title" aria-hidden="true" title={title}>
+        {title}
       </div>
-      <div class="topbar-title" aria-hidden="true">
-        {TITLES[route.name]}
-      </div>
-      <div class="topbar-end">
-        {me && self && (
-          <a
-            class="me-btn"
-            {...linkProps('/profile')}
-            aria-current={route.name === 'profile' ? 'page' : undefined}
-            aria-label={`Your profile: ${me.name}, ${statusLabel(me.presence.status)}`}
-            data-testid="header-avatar"
-            data-status={me.presence.status}
-          >
-            <Avatar id={me.id} name={me.name} photoUrl={me.photo_url} size="sm" shown={self.presence.shown} stale={!current} />
-          </a>
-        )}
-      </div>
+      {me && self && (
+        <a
+          class="me-btn"
+          {...linkProps('/profile')}
+          aria-current={route.name === 'profile' ? 'page' : undefined}
+          aria-label={`Your profile: ${me.name}, ${statusLabel(me.presence.status)}`}
+          data-testid="header-avatar"
+          data-status={me.presence.status}
+        >
+          <Avatar id={me.id} name={me.name} photoUrl={me.photo_url} size="sm" shown={self.presence.shown} stale={!current} />
+        </a>
+      )}
     </header>
   );
 }

@@ -1,5 +1,6 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, NetworkError } from '../api';
+import { waitText } from '../format';
 import { app, signIn } from '../state/app';
 import { useApp } from './hooks';
 import { Logo } from './Logo';
@@ -16,10 +17,8 @@ function problemText(p: Problem, now: number): string {
     case 'wrong':
       return 'Wrong email or password. Check both and try again.';
     case 'limited': {
-      const s = Math.max(0, Math.ceil((p.until - now) / 1000));
-      return s > 0
-        ? `Too many sign-in attempts. Try again in ${s} second${s === 1 ? '' : 's'}.`
-        : 'Too many sign-in attempts. You can try again now.';
+      const wait = waitText(Math.max(0, Math.ceil((p.until - now) / 1000)));
+      return wait ? `Too many sign-in attempts. Try again in ${wait}.` : 'Too many sign-in attempts. You can try again now.';
     }
     case 'unreachable':
       return 'Can’t reach the server. Check your connection and try again.';

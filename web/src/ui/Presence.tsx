@@ -18,7 +18,7 @@ export function PresenceLine({ presence, stale }: { presence: PresenceView | und
       data-stale={stale ? 'true' : 'false'}
     >
       {presenceText(presence.shown, presence.activity)}
-      {stale && <span class="stale-tag"> (may be out of date)</span>}
+      {stale && <span class="sr-only"> (may be out of date)</span>}
     </span>
   );
 }

@@ -188,6 +188,10 @@ function StatusSection({ me }: { me: Me }) {
   const [custom, setCustom] = useState(() => toLocalInput(new Date(Date.now() + 60 * 60_000)));
   const [busy, setBusy] = useState(false);
   const [problem, setProblem] = useState<string | null>(null);
+  // The status being applied shows as chosen until the server answers (or refuses it).
+  const [pending, setPending] = useState<Status | null>(null);
+  const requests = useRef(0);
+  const shownStatus = pending ?? p.status;
 
   // Another device (or the server's own expiry) may change the end time.
   useEffect(() => {
@@ -210,35 +214,44 @@ function StatusSection({ me }: { me: Me }) {
       setProblem('Choose a time in the future.');
       return;
     }
+    const request = ++requests.current;
     setBusy(true);
+    setPending(status);
     try {
       await setPresence(until === undefined ? { status } : { status, status_until: until });
     } catch (err) {
-      setProblem(problemOf(err, 'Your status could not be changed. Try again.'));
+      if (request === requests.current) setProblem(problemOf(err, 'Your status could not be changed. Try again.'));
     } finally {
-      setBusy(false);
+      // Only the latest choice decides what shows once the answers are in.
+      if (request === requests.current) {
+        setBusy(false);
+        setPending(null);
+      }
     }
   }
 
-  const showDuration = p.status !== 'available';
+  const showDuration = shownStatus !== 'available';
   return (
     <section class="card" aria-labelledby="status-title">
       <h2 id="status-title">Status</h2>
-      <fieldset class="status-options" disabled={busy} aria-busy={busy || undefined}>
+      <fieldset class="status-options" aria-busy={busy || undefined}>
         <legend class="sr-only">Your status</legend>
         {STATUS_OPTIONS.map((o) => (
-          <label class={`status-option${p.status === o.value ? ' is-selected' : ''}`} key={o.value} data-testid={`status-${o.value}`}>
+          <label class={`status-option${shownStatus === o.value ? ' is-selected' : ''}`} key={o.value} data-testid={`status-${o.value}`}>
             <input
               type="radio"
               name="status"
               value={o.value}
-              checked={p.status === o.value}
+              checked={shownStatus === o.value}
+              aria-labelledby={`status-name-${o.value}`}
               aria-describedby={`status-help-${o.value}`}
               onChange={() => apply(o.value, duration === 'keep' ? 'none' : duration)}
             />
             <span class={`dot dot-inline dot-${o.value === 'dnd' ? 'busy' : o.value === 'invisible' ? 'offline' : o.value}`} aria-hidden="true" />
             <span class="status-text">
-              <span class="status-name">{o.label}</span>
+              <span class="status-name" id={`status-name-${o.value}`}>
+                {o.label}
+              </span>
               <span class="status-help" id={`status-help-${o.value}`}>
                 {o.help}
               </span>
@@ -364,7 +377,7 @@ function MessageSection({ me }: { me: Me }) {
           <input
             id="status-message"
             type="text"
-            placeholder="What’s happening? e.g. In the Berlin office"
+            placeholder="e.g. In the Berlin office"
             value={text}
             autocomplete="off"
             aria-describedby="status-message-count"
