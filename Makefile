@@ -34,4 +34,5 @@ chromium:
 	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
 
 clean:
-	rm -rf bin web/dist/assets web/dist/*.html web/dist/*.js web/dist/*.webmanifest
+	rm -rf bin
+	find web/dist -mindepth 1 ! -name .gitkeep -delete

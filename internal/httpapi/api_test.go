@@ -127,7 +127,7 @@ func TestMe(t *testing.T) {
 				Name: "Bearer token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader(fx.ann.token()), ExpectedStatus: 200,
 				ExpectedContent: []string{`"id":"` + fx.ann.ID + `"`, `"name":"Ann Lee"`, `"email":"ann@acme.test"`, `"role":"admin"`,
 					`"org":{"id":"` + fx.orgA.ID + `","name":"Acme Inc"}`, `"extension":"101"`, `"phone_number":"+14155550101"`,
-					`"photo_url":null`, `"presence":{"status":"available","status_until":null,"message":"","message_expires_at":null,"shown":"available","activity":null,"version":`},
+					`"photo_url":null`, `"presence":{"status":"available","status_until":null,"message":null,"message_expires_at":null,"shown":"available","activity":null,"version":`},
 				NotExpectedContent: []string{"argon2", "password"},
 			},
 			{
@@ -458,7 +458,7 @@ func TestUserByID(t *testing.T) {
 			{Name: "no such user", Method: "GET", URL: "/api/v1/users/u_nosuchuser", Headers: bearerHeader(fx.bob.token()), ExpectedStatus: 404, ExpectedError: apperr.NotFound},
 			{
 				Name: "invisible shows offline to others", Method: "PUT", URL: "/api/v1/me/presence", Body: `{"status":"invisible","message":null}`,
-				Headers: bearerHeader(fx.ann.token()), ExpectedStatus: 200, ExpectedContent: []string{`"status":"invisible"`, `"shown":"offline"`, `"message":""`},
+				Headers: bearerHeader(fx.ann.token()), ExpectedStatus: 200, ExpectedContent: []string{`"status":"invisible"`, `"shown":"offline"`, `"message":null`},
 			},
 			{
 				Name: "and others see only offline", Method: "GET", URL: "/api/v1/users/" + fx.ann.ID, Headers: bearerHeader(fx.bob.token()), ExpectedStatus: 200,

@@ -270,7 +270,7 @@ func TestExpiryFiresOnTimeAndSurvivesRestart(t *testing.T) {
 	}
 	votest.Eventually(t, second, "expiry within a second of its instant", func() (bool, string) {
 		p := wb.Of(org.Users[0].ID)
-		return p.Shown == "available" && p.Message == "", fmt.Sprintf("%+v", p)
+		return p.Shown == "available" && p.Message == nil, fmt.Sprintf("%+v", p)
 	})
 
 	// Set an expiry, stop the server, let the instant pass, start again.

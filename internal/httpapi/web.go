@@ -2,10 +2,16 @@ package httpapi
 
 import (
 	"io/fs"
+	"mime"
 	"net/http"
 	"path"
 	"strings"
 )
+
+func init() {
+	// Go's table lacks it; browsers want it to install the app.
+	_ = mime.AddExtensionType(".webmanifest", "application/manifest+json")
+}
 
 // webHandler serves the built app. Hashed assets are cached for a year;
 // index.html, the service worker and the manifest are always revalidated.

@@ -18,11 +18,12 @@ type OrgRef struct {
 	Name string `json:"name"`
 }
 
-// Presence is a user's own view of their presence.
+// Presence is a user's own view of their presence. Like every absent
+// value, no message is null.
 type Presence struct {
 	Status           string     `json:"status"`
 	StatusUntil      *time.Time `json:"status_until"`
-	Message          string     `json:"message"`
+	Message          *string    `json:"message"`
 	MessageExpiresAt *time.Time `json:"message_expires_at"`
 	Shown            string     `json:"shown"`
 	Activity         *string    `json:"activity"`
@@ -34,7 +35,7 @@ type Presence struct {
 type ContactPresence struct {
 	Shown    string  `json:"shown"`
 	Activity *string `json:"activity"`
-	Message  string  `json:"message"`
+	Message  *string `json:"message"`
 	Version  int64   `json:"version"`
 }
 
@@ -114,14 +115,14 @@ func optional(s string) *string {
 
 // OwnPresence renders a user's own view of their presence.
 func OwnPresence(s presence.State, shown presence.Shown) Presence {
-	return Presence{Status: string(s.Status), StatusUntil: optionalTime(s.StatusUntil), Message: s.Message,
+	return Presence{Status: string(s.Status), StatusUntil: optionalTime(s.StatusUntil), Message: optional(s.Message),
 		MessageExpiresAt: optionalTime(s.MessageExpiresAt), Shown: string(shown), Activity: activity(s.Activity), Version: s.Version}
 }
 
 // PublicPresence renders what others see. An offline user shows no
 // activity, so invisible stays invisible.
 func PublicPresence(s presence.State, shown presence.Shown) ContactPresence {
-	p := ContactPresence{Shown: string(shown), Message: s.Message, Version: s.Version}
+	p := ContactPresence{Shown: string(shown), Message: optional(s.Message), Version: s.Version}
 	if shown != presence.ShownOffline {
 		p.Activity = activity(s.Activity)
 	}

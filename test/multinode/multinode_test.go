@@ -157,7 +157,7 @@ func TestTwoNodes(t *testing.T) {
 	}
 	votest.Eventually(t, time.Second, "B sees A's change", func() (bool, string) {
 		p := wB.Of(ann.ID)
-		return p.Shown == "busy" && p.Message == "Board meeting", fmt.Sprintf("%+v", p)
+		return p.Shown == "busy" && p.Message != nil && *p.Message == "Board meeting", fmt.Sprintf("%+v", p)
 	})
 	t.Logf("A → B in %v", time.Since(start))
 	// And back.
