@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"strings"
 
@@ -18,6 +19,8 @@ func adminCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	if len(args) < 2 {
 		return usageError{"admin needs a subject and a verb\n" + usage}
 	}
+	// Warnings only: the reason for a refusal must be the one line on stderr.
+	slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
 	what, rest := args[0]+" "+args[1], args[2:]
 	fs := flag.NewFlagSet("admin "+what, flag.ContinueOnError)
 	fs.SetOutput(io.Discard)

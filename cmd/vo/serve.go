@@ -105,9 +105,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	go pres.Run(bg)
 	go housekeeping(bg, st)
 
-	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second,
-		BaseContext: func(net.Listener) context.Context { return bg }}
-	srv.RegisterOnShutdown(stopBG) // ends event streams, which Shutdown does not wait for
+	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	url := "http://" + ln.Addr().String()
 	slog.Info("listening", slog.String("url", url), slog.String("db", string(st.Dialect())))
 	if *withDemo {

@@ -38,6 +38,11 @@ func CreateOrg(ctx context.Context, s Store, slug, name string) (account.Org, er
 // all in one transaction, or none. A refusal is a *store.RowError naming
 // the input (0-based) when there is more than one.
 func CreateUsers(ctx context.Context, s Store, orgID string, params account.HashParams, in []account.NewUser) ([]account.User, error) {
+	return createUsers(ctx, s, orgID, params, in, func(i int) string { return fmt.Sprintf("row %d", i+1) })
+}
+
+// createUsers is CreateUsers naming input i as where(i) when two inputs clash.
+func createUsers(ctx context.Context, s Store, orgID string, params account.HashParams, in []account.NewUser, where func(int) string) ([]account.User, error) {
 	rows := make([]store.NewUser, len(in))
 	seen := map[string]int{}
 	for i, n := range in {
@@ -50,7 +55,7 @@ func CreateUsers(ctx context.Context, s Store, orgID string, params account.Hash
 				continue
 			}
 			if j, dup := seen[k]; dup {
-				return nil, &store.RowError{Index: i, Err: apperr.New(apperr.Conflict, "%s is also on row %d", k, j+1)}
+				return nil, &store.RowError{Index: i, Err: apperr.New(apperr.Conflict, "%s is also on %s", k, where(j))}
 			}
 			seen[k] = i
 		}
@@ -92,14 +97,14 @@ func ImportCSV(ctx context.Context, s Store, orgID string, params account.HashPa
 		if err == io.EOF {
 			break
 		}
-		line, _ := cr.FieldPos(0)
 		if err != nil {
 			var pe *csv.ParseError
 			if errors.As(err, &pe) {
 				return nil, apperr.New(apperr.Invalid, "line %d: %v", pe.Line, pe.Err)
 			}
-			return nil, apperr.New(apperr.Invalid, "line %d: %v", line, err)
+			return nil, fmt.Errorf("admin: read CSV: %w", err)
 		}
+		line, _ := cr.FieldPos(0) // only valid for a record Read returned
 		if len(in) >= MaxImportRows {
 			return nil, apperr.New(apperr.Invalid, "line %d: at most %d users per file", line, MaxImportRows)
 		}
@@ -109,7 +114,7 @@ func ImportCSV(ctx context.Context, s Store, orgID string, params account.HashPa
 	if len(in) == 0 {
 		return nil, apperr.New(apperr.Invalid, "the file has no users")
 	}
-	users, err := CreateUsers(ctx, s, orgID, params, in)
+	users, err := createUsers(ctx, s, orgID, params, in, func(i int) string { return fmt.Sprintf("line %d", lines[i]) })
 	var re *store.RowError
 	if errors.As(err, &re) {
 		return nil, &apperr.Error{Code: apperr.CodeOf(re.Err), Message: fmt.Sprintf("line %d: %s", lines[re.Index], apperr.MessageOf(re.Err))}

@@ -34,10 +34,7 @@ type errorBody struct {
 // with their detail and answered without it.
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := apperr.CodeOf(err)
-	if code == apperr.Internal {
-		if errors.Is(err, errClientGone) || r.Context().Err() != nil {
-			return
-		}
+	if code == apperr.Internal && !errors.Is(err, errClientGone) && r.Context().Err() == nil {
 		slog.Error("http: internal error", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
 	var ae *apperr.Error

@@ -184,11 +184,14 @@ func TestDirectorySearch(t *testing.T) {
 			{"415", nil},
 			{"émile", []string{"Émile Zola"}},
 			{"ÉMILE", []string{"Émile Zola"}},
+			{"emile", []string{"Émile Zola"}},
 			{"max", nil},
 			{"other", nil},
 			{"mary", nil},
 			{"zzz", nil},
 			{"%", nil},
+			{"()", nil},
+			{" - ", nil},
 			{"_", nil},
 		} {
 			got, next, err := s.Directory(ctx, o.ID, tc.q, 50, "")

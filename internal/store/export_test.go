@@ -5,6 +5,8 @@ import (
 	"database/sql"
 	"fmt"
 	"strings"
+
+	"vo/internal/account"
 )
 
 // Test hooks for the external store_test package, which cannot live inside
@@ -88,4 +90,48 @@ func (s *Store) ExplainForTest(ctx context.Context, generic bool, q string, args
 		}
 	}
 	return out, rows.Err()
+}
+
+// BulkInsertForTest stores the users of an org with a few multi-row
+// INSERTs: the rows and search terms CreateUsers writes, without the
+// per-row checks and events, so that tests needing thousands of people
+// (query plans) stay fast under -race. Callers pass valid, unique users.
+func (s *Store) BulkInsertForTest(ctx context.Context, orgID string, in []NewUser) error {
+	const chunk = 500
+	return s.tx(ctx, func(t *Tx) error {
+		now := ms(s.clock.Now())
+		for start := 0; start < len(in); start += chunk {
+			part := in[start:min(start+chunk, len(in))]
+			var users, terms, pres []string
+			var uargs, targs, pargs []any
+			for _, n := range part {
+				u := account.User{ID: NewID("u"), OrgID: orgID, Name: n.Name, Email: n.Email, Extension: n.Extension, PhoneNumber: n.PhoneNumber}
+				users = append(users, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)")
+				uargs = append(uargs, u.ID, orgID, u.Name, nameKey(u.Name), u.Email, strings.ToLower(u.Email), string(n.Role), u.Extension, nullable(u.PhoneNumber), n.PasswordHash, now)
+				seen := map[string]bool{}
+				for _, term := range searchTerms(u) {
+					if !seen[term] {
+						seen[term] = true
+						terms = append(terms, "(?, ?, ?)")
+						targs = append(targs, orgID, term, u.ID)
+					}
+				}
+				pres = append(pres, "(?, ?)")
+				pargs = append(pargs, u.ID, orgID)
+			}
+			for _, st := range []struct {
+				q    string
+				args []any
+			}{
+				{`INSERT INTO users (id, org_id, name, name_key, email, email_key, role, extension, phone_number, password_hash, active, created_at) VALUES ` + strings.Join(users, ", "), uargs},
+				{`INSERT INTO user_terms (org_id, term, user_id) VALUES ` + strings.Join(terms, ", "), targs},
+				{`INSERT INTO presence (user_id, org_id) VALUES ` + strings.Join(pres, ", "), pargs},
+			} {
+				if _, err := t.exec(ctx, st.q, st.args...); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
 }

@@ -34,39 +34,48 @@ var (
 		"Price", "Alvarez", "Castillo", "Sanders", "Patel", "Myers", "Long", "Ross", "Foster", "Jimenez"}
 )
 
-// seedOrg creates an org of n people (n ≤ 10,000) in batches of 1000, all
-// with one precomputed password hash. Extensions are 1000 upwards; half
-// the numbers are +1<areas[0]>555xxxx, half +1<areas[1]>555xxxx (numbers
-// are unique across orgs: give each org its own areas).
+// people returns n people (n ≤ 10,000) for an org: every first name with
+// every last name, extensions from 1000, half the numbers
+// +1<areas[0]>555xxxx and half +1<areas[1]>555xxxx (numbers are unique
+// across orgs: give each org its own areas), one shared password hash.
+func people(slug string, n int, areas [2]string) []store.NewUser {
+	out := make([]store.NewUser, n)
+	for i := range out {
+		first, last := firstNames[i%len(firstNames)], lastNames[(i/len(firstNames))%len(lastNames)]
+		out[i] = nu(first+" "+last, fmt.Sprintf("%s.%s.%d@%s.test", first, last, i, slug),
+			fmt.Sprint(1000+i), fmt.Sprintf("+1%s555%04d", areas[i%2], i/2))
+	}
+	return out
+}
+
+// seedOrg creates an org of people through CreateUsers, 1000 a batch, as
+// an import would.
 func seedOrg(tb testing.TB, s *store.Store, slug string, n int, areas [2]string) account.Org {
 	tb.Helper()
 	o := newOrg(tb, s, slug)
-	batch := make([]store.NewUser, 0, 1000)
-	flush := func() {
-		if _, err := s.CreateUsers(context.Background(), o.ID, batch); err != nil {
+	all := people(slug, n, areas)
+	for start := 0; start < len(all); start += 1000 {
+		if _, err := s.CreateUsers(context.Background(), o.ID, all[start:min(start+1000, len(all))]); err != nil {
 			tb.Fatalf("seed: %v", err)
 		}
-		batch = batch[:0]
 		// Fresh statistics after each batch: PostgreSQL otherwise keeps
-		// the generic plans it made for an empty table and the checks
-		// CreateUsers makes per row turn into full index scans.
+		// the generic plans it made for an empty table, and the checks
+		// CreateUsers makes per row become full index scans (quadratic).
 		if s.Dialect() == store.Postgres {
 			if _, err := s.WriterForTest().Exec(`ANALYZE users`); err != nil {
 				tb.Fatalf("seed: analyze: %v", err)
 			}
 		}
 	}
-	for i := range n {
-		first, last := firstNames[i%len(firstNames)], lastNames[(i/len(firstNames))%len(lastNames)]
-		area := areas[i%2]
-		batch = append(batch, nu(first+" "+last, fmt.Sprintf("%s.%s.%d@%s.test", first, last, i, slug),
-			fmt.Sprint(1000+i), fmt.Sprintf("+1%s555%04d", area, i/2)))
-		if len(batch) == cap(batch) {
-			flush()
-		}
-	}
-	if len(batch) > 0 {
-		flush()
+	return o
+}
+
+// bulkSeedOrg creates the same org with bulk INSERTs: fast, for tests.
+func bulkSeedOrg(tb testing.TB, s *store.Store, slug string, n int, areas [2]string) account.Org {
+	tb.Helper()
+	o := newOrg(tb, s, slug)
+	if err := s.BulkInsertForTest(context.Background(), o.ID, people(slug, n, areas)); err != nil {
+		tb.Fatalf("bulk seed: %v", err)
 	}
 	return o
 }

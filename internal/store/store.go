@@ -21,7 +21,8 @@ import (
 	"strings"
 	"time"
 
-	_ "github.com/jackc/pgx/v5/stdlib" // the "pgx" database/sql driver
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver (no cgo)
 
@@ -71,10 +72,15 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	dsn := o.DSN
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.dialect = Postgres
-		db, err := sql.Open("pgx", dsn)
+		cfg, err := pgx.ParseConfig(dsn)
 		if err != nil {
-			return nil, fmt.Errorf("store: open postgres: %w", err)
+			return nil, fmt.Errorf("store: postgres URL: %w", err)
 		}
+		// A generic plan made while a table was small stays in use as a big
+		// import grows it (10,000 users took minutes); plan each query for
+		// its arguments instead.
+		cfg.RuntimeParams["plan_cache_mode"] = "force_custom_plan"
+		db := stdlib.OpenDB(*cfg)
 		db.SetMaxOpenConns(20)
 		db.SetMaxIdleConns(20)
 		db.SetConnMaxIdleTime(5 * time.Minute)
