@@ -37,32 +37,14 @@ export function ContactCard({ contact, presence, stale, level, headingRef, testI
         <div class="detail">
           <dt>Extension</dt>
           <dd>
-            <button
-              type="button"
-              class="copy"
-              aria-label={`Copy extension ${contact.extension}`}
-              onClick={() => copyText(contact.extension, `extension ${contact.extension}`)}
-              data-testid="extension"
-            >
-              <span>{contact.extension}</span>
-              <CopyIcon />
-            </button>
+            <CopyButton text={contact.extension} shown={contact.extension} what="extension" testId="extension" />
           </dd>
         </div>
         <div class="detail">
           <dt>Phone number</dt>
           <dd>
             {contact.phone_number ? (
-              <button
-                type="button"
-                class="copy"
-                aria-label={`Copy phone number ${formatPhone(contact.phone_number)}`}
-                onClick={() => copyText(contact.phone_number ?? '', `number ${contact.phone_number}`)}
-                data-testid="phone-number"
-              >
-                <span>{formatPhone(contact.phone_number)}</span>
-                <CopyIcon />
-              </button>
+              <CopyButton text={contact.phone_number} shown={formatPhone(contact.phone_number)} what="phone number" testId="phone-number" />
             ) : (
               <span class="muted">None</span>
             )}
@@ -78,6 +60,16 @@ export function ContactCard({ contact, presence, stale, level, headingRef, testI
         </div>
       </dl>
     </article>
+  );
+}
+
+/** A number shown as a button that copies it, labelled for screen readers. */
+export function CopyButton({ text, shown, what, testId }: { text: string; shown: string; what: string; testId: string }) {
+  return (
+    <button type="button" class="copy" aria-label={`Copy ${what} ${shown}`} onClick={() => copyText(text, `${what} ${text}`)} data-testid={testId}>
+      <span>{shown}</span>
+      <CopyIcon />
+    </button>
   );
 }
 

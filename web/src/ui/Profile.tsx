@@ -20,8 +20,7 @@ import { removePhoto, setPresence, showToast, signOut } from '../state/app';
 import { meAsContact } from '../state/view';
 import type { Me, Session, Status } from '../types';
 import { Avatar } from './Avatar';
-import { ContactCard, CopyIcon } from './ContactCard';
-import { copyText } from './copy';
+import { ContactCard, CopyButton } from './ContactCard';
 import { useApp, useNow } from './hooks';
 import { MAX_PHOTO_BYTES, PhotoDialog, uploadProblem } from './PhotoDialog';
 
@@ -144,16 +143,7 @@ function NumbersSection({ me }: { me: Me }) {
           <dt>Phone number</dt>
           <dd>
             {me.phone_number ? (
-              <button
-                type="button"
-                class="copy"
-                aria-label={`Copy phone number ${formatPhone(me.phone_number)}`}
-                onClick={() => copyText(me.phone_number ?? '', `number ${me.phone_number}`)}
-                data-testid="my-number"
-              >
-                <span>{formatPhone(me.phone_number)}</span>
-                <CopyIcon />
-              </button>
+              <CopyButton text={me.phone_number} shown={formatPhone(me.phone_number)} what="phone number" testId="my-number" />
             ) : (
               <span class="muted">None assigned</span>
             )}
@@ -162,16 +152,7 @@ function NumbersSection({ me }: { me: Me }) {
         <div class="detail">
           <dt>Extension</dt>
           <dd>
-            <button
-              type="button"
-              class="copy"
-              aria-label={`Copy extension ${me.extension}`}
-              onClick={() => copyText(me.extension, `extension ${me.extension}`)}
-              data-testid="my-extension"
-            >
-              <span>{me.extension}</span>
-              <CopyIcon />
-            </button>
+            <CopyButton text={me.extension} shown={me.extension} what="extension" testId="my-extension" />
           </dd>
         </div>
       </dl>
