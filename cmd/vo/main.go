@@ -37,6 +37,7 @@ const usage = `usage:
   vo admin user create --org SLUG --email EMAIL --name NAME --extension EXT [--number E164] [--role admin|member] --password-stdin
   vo admin user import --org SLUG FILE.csv
   vo admin user deactivate --email EMAIL
+  vo bench presence [--watchers 10000] [--changes 20] [--burst 100] [--baseline=false] [--centrifugo PATH] [--keep]
 Every flag has an environment variable: VO_ADDR, VO_DATA, VO_DB, VO_NATS.`
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
@@ -48,6 +49,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		return serve(ctx, args[1:], stdout, stderr)
 	case "admin":
 		return adminCmd(ctx, args[1:], stdin, stdout, stderr)
+	case "bench":
+		return benchCmd(ctx, args[1:], stdin, stdout, stderr)
 	case "help", "-h", "--help":
 		fmt.Fprintln(stdout, usage)
 		return nil

@@ -18,6 +18,10 @@ type Log interface {
 // reader never slows anyone else.
 const QueueLen = 1024
 
+// minQueue is a queue's first size; it doubles as needed up to QueueLen,
+// so an idle subscriber holds no queue at all.
+const minQueue = 8
+
 // gapWait is how long an out-of-order event waits for the events before it
 // before the hub reads them from the log.
 const gapWait = 150 * time.Millisecond
@@ -38,19 +42,27 @@ type orgHub struct {
 	mu        sync.Mutex
 	delivered int64
 	pending   map[int64]Event
-	subs      map[*Sub]struct{}
+	subs      []*Sub // each knows its index, so leaving is O(1)
 	gapTimer  *time.Timer
 }
 
-// Sub is one live connection's subscription.
+// Sub is one live connection's subscription. The hub queues its
+// deliveries in seq order; its owner takes them with Take, and learns that
+// there are more through the function given to Notify. That function is
+// called only once Take has found nothing, so whoever takes deliveries
+// keeps them to itself until then: one goroutine at a time handles a
+// subscription, though not always the same one.
 type Sub struct {
 	UserID, SessionID string
 	org               *orgHub
 	hub               *Hub
-	// C carries the frames to send, in seq order. It is closed when the
-	// subscription ends; Overflowed then tells whether it was cut off.
-	C          chan *Delivery
+	idx               int // in org.subs, under org.mu; -1 once removed
+
 	mu         sync.Mutex
+	q          []*Delivery // ring buffer, grown on demand, given back after a burst
+	head, n    int
+	notify     func()
+	armed      bool // the owner waits for notify
 	closed     bool
 	overflowed bool
 }
@@ -62,14 +74,14 @@ type Delivery struct {
 	Frame []byte
 }
 
-// Subscribe adds a subscriber to the org. Events with seq greater than the
-// returned head will reach it; the caller sends what came before (snapshot
-// or catch-up) itself.
+// Subscribe adds a subscriber to the org. Events the hub has not yet
+// delivered will reach it; the caller sends what came before (snapshot or
+// catch-up) itself, skipping what it sent, then calls Notify.
 func (h *Hub) Subscribe(ctx context.Context, orgID, userID, sessionID string) (*Sub, error) {
 	h.mu.Lock()
 	o := h.orgs[orgID]
 	if o == nil {
-		o = &orgHub{id: orgID, pending: map[int64]Event{}, subs: map[*Sub]struct{}{}, delivered: -1}
+		o = &orgHub{id: orgID, pending: map[int64]Event{}, delivered: -1}
 		h.orgs[orgID] = o
 	}
 	o.mu.Lock() // taken under h.mu so that forget cannot drop o in between
@@ -82,9 +94,98 @@ func (h *Hub) Subscribe(ctx context.Context, orgID, userID, sessionID string) (*
 		}
 		o.delivered = head
 	}
-	s := &Sub{UserID: userID, SessionID: sessionID, org: o, hub: h, C: make(chan *Delivery, QueueLen)}
-	o.subs[s] = struct{}{}
+	s := &Sub{UserID: userID, SessionID: sessionID, org: o, hub: h, idx: len(o.subs)}
+	o.subs = append(o.subs, s)
 	return s, nil
+}
+
+// Notify makes the hub call f when deliveries wait after Take found none,
+// and when the subscription is cut off; at once if deliveries wait already.
+// The hub calls f holding its locks: f must not block nor call the hub, and
+// typically starts a goroutine that calls Take until it returns nothing.
+func (s *Sub) Notify(f func()) {
+	s.mu.Lock()
+	s.notify = f
+	call := s.n > 0 || s.closed
+	s.armed = !call
+	s.mu.Unlock()
+	if call {
+		f()
+	}
+}
+
+// Take appends waiting deliveries to buf, oldest first, until buf is full
+// (buf must have room for one at least), and returns it. ended reports that
+// the subscription is over and nothing is left (Overflowed tells why).
+// When Take returns nothing and ended is false, the next delivery calls the
+// Notify function.
+func (s *Sub) Take(buf []*Delivery) (out []*Delivery, ended bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for s.n > 0 && len(buf) < cap(buf) {
+		i := s.head & (len(s.q) - 1)
+		buf = append(buf, s.q[i])
+		s.q[i] = nil
+		s.head++
+		s.n--
+	}
+	if s.n == 0 {
+		s.head = 0
+		if len(s.q) > minQueue {
+			s.q = nil // a burst is over: give its memory back
+		}
+		if len(buf) == 0 {
+			if s.closed {
+				return buf, true
+			}
+			s.armed = true
+		}
+	}
+	return buf, false
+}
+
+// push queues d, and reports false when the queue is full. Called with the
+// org's lock held.
+func (s *Sub) push(d *Delivery) bool {
+	s.mu.Lock()
+	if s.closed {
+		s.mu.Unlock()
+		return true
+	}
+	if s.n == QueueLen {
+		s.mu.Unlock()
+		return false
+	}
+	if s.n == len(s.q) {
+		s.grow()
+	}
+	s.q[(s.head+s.n)&(len(s.q)-1)] = d
+	s.n++
+	f := s.wake()
+	s.mu.Unlock()
+	if f != nil {
+		f()
+	}
+	return true
+}
+
+// grow doubles the ring, keeping the order. Called with s.mu held.
+func (s *Sub) grow() {
+	q := make([]*Delivery, max(minQueue, 2*len(s.q)))
+	for i := range s.n {
+		q[i] = s.q[(s.head+i)&(len(s.q)-1)]
+	}
+	s.q, s.head = q, 0
+}
+
+// wake returns the Notify function when the owner waits for it, and
+// disarms it. Called with s.mu held.
+func (s *Sub) wake() func() {
+	if !s.armed || s.notify == nil {
+		return nil
+	}
+	s.armed = false
+	return s.notify
 }
 
 // Close ends the subscription.
@@ -104,16 +205,35 @@ func (s *Sub) end(overflow bool) {
 		return
 	}
 	s.closed, s.overflowed = true, overflow
-	close(s.C)
+	var f func()
+	if overflow { // the owner must learn it; one that closes knows already
+		f = s.wake()
+	}
 	s.mu.Unlock()
+	if f != nil {
+		f()
+	}
 	if !overflow { // on overflow the org lock is already held by the caller
 		s.org.mu.Lock()
-		delete(s.org.subs, s)
+		s.org.remove(s)
 		s.org.mu.Unlock()
 	} else {
-		delete(s.org.subs, s)
+		s.org.remove(s)
 	}
 	s.hub.forget(s.org)
+}
+
+// remove takes s out of the org's subscribers. Called with o.mu held.
+func (o *orgHub) remove(s *Sub) {
+	if s.idx < 0 {
+		return
+	}
+	last := len(o.subs) - 1
+	o.subs[s.idx] = o.subs[last]
+	o.subs[s.idx].idx = s.idx
+	o.subs[last] = nil
+	o.subs = o.subs[:last]
+	s.idx = -1
 }
 
 // forget drops an org's state once nobody on this node watches it.
@@ -163,13 +283,11 @@ func (h *Hub) drain(o *orgHub) {
 		delete(o.pending, e.Seq)
 		o.delivered = e.Seq
 		d := &Delivery{Event: &e, Frame: e.Frame()}
-		for s := range o.subs {
-			if !e.For(s.UserID, s.SessionID) {
-				continue
-			}
-			select {
-			case s.C <- d:
-			default:
+		// Backwards, because a subscriber cut off here leaves its slot to
+		// the last one, which has had the event already.
+		for i := len(o.subs) - 1; i >= 0; i-- {
+			s := o.subs[i]
+			if e.For(s.UserID, s.SessionID) && !s.push(d) {
 				s.end(true)
 			}
 		}

@@ -1,17 +1,26 @@
 package httpapi
 
 import (
+	"bufio"
+	"bytes"
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
+	"io"
 	"log/slog"
+	"net"
 	"net/http"
+	"runtime"
+	"strconv"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/coder/websocket"
 
 	"vo/internal/events"
+	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/wire"
 )
@@ -23,27 +32,47 @@ var errNoPong = errors.New("no pong")
 // log; beyond that a snapshot is smaller.
 const maxCatchUp = 2000
 
-// wsTracker knows the live event connections, to count them and to close
-// them all.
+// wsTracker knows the live event streams, to count them and to close them
+// all, the HTTP servers whose shutdown closes them, and the snapshots they
+// start with.
 type wsTracker struct {
 	mu      sync.Mutex
-	count   int
-	cancels map[*context.CancelFunc]struct{}
+	streams map[*stream]struct{}
+	servers map[*http.Server]struct{}
+	next    int // which writer the next stream gets
+	snaps   snapCache
+	writers []*writer
 }
 
-func newWSTracker() *wsTracker { return &wsTracker{cancels: map[*context.CancelFunc]struct{}{}} }
-
-func (t *wsTracker) add(cancel *context.CancelFunc) {
-	t.mu.Lock()
-	t.count++
-	t.cancels[cancel] = struct{}{}
-	t.mu.Unlock()
+func newWSTracker() *wsTracker {
+	t := &wsTracker{streams: map[*stream]struct{}{}, servers: map[*http.Server]struct{}{}}
+	for range runtime.GOMAXPROCS(0) {
+		t.writers = append(t.writers, &writer{})
+	}
+	return t
 }
 
-func (t *wsTracker) remove(cancel *context.CancelFunc) {
+// addStream counts st, and makes sure that the shutdown of the HTTP server
+// serving r ends it: a live stream outlives its handler, and Shutdown does
+// not see hijacked connections.
+func (s *Server) addStream(st *stream, r *http.Request) {
+	t := s.ws
 	t.mu.Lock()
-	t.count--
-	delete(t.cancels, cancel)
+	defer t.mu.Unlock()
+	t.streams[st] = struct{}{}
+	st.w = t.writers[t.next%len(t.writers)]
+	t.next++
+	if hs, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
+		if _, seen := t.servers[hs]; !seen {
+			t.servers[hs] = struct{}{}
+			hs.RegisterOnShutdown(s.CloseStreams)
+		}
+	}
+}
+
+func (t *wsTracker) remove(st *stream) {
+	t.mu.Lock()
+	delete(t.streams, st)
 	t.mu.Unlock()
 }
 
@@ -52,8 +81,8 @@ func (t *wsTracker) remove(cancel *context.CancelFunc) {
 func (s *Server) CloseStreams() {
 	s.ws.mu.Lock()
 	defer s.ws.mu.Unlock()
-	for c := range s.ws.cancels {
-		(*c)()
+	for st := range s.ws.streams {
+		go st.end("", nil)
 	}
 }
 
@@ -61,153 +90,448 @@ func (s *Server) CloseStreams() {
 func (s *Server) Connections() int {
 	s.ws.mu.Lock()
 	defer s.ws.mu.Unlock()
-	return s.ws.count
+	return len(s.ws.streams)
 }
 
-// events serves GET /api/v1/events (SPEC §5).
+// A stream is one live event connection. While idle it costs one
+// goroutine, the one reading the client; pings run on a timer. Its events
+// are written by its node's writer, with every other stream's (see writer);
+// a stream whose client reads too slowly for that gets a goroutine of its
+// own until it has caught up. The WebSocket library does the handshake,
+// reads, and writes the control frames (pongs, pings, close); the stream's
+// text frames are written by frameWriter.
+//
+// One goroutine at a time writes a stream's events: the one that took
+// them from the subscription, until Take finds none (events.Sub).
+type stream struct {
+	srv    *Server
+	c      *websocket.Conn
+	out    *frameWriter
+	sub    *events.Sub // set once by open, under mu
+	w      *writer
+	orgID  string
+	userID string
+	after  int64 // live events continue after this seq
+
+	mu    sync.Mutex
+	ended bool
+	ping  *time.Timer
+}
+
+// events serves GET /api/v1/events (SPEC §5). It sends hello and the
+// snapshot or catch-up, hands the stream to its reader, its flushes and its
+// ping timer, and returns.
 func (s *Server) events(w http.ResponseWriter, r *http.Request, a store.Auth) error {
-	c, err := websocket.Accept(w, r, &websocket.AcceptOptions{OriginPatterns: nil, CompressionMode: websocket.CompressionDisabled})
+	hj := &hijacker{ResponseWriter: w}
+	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{OriginPatterns: nil, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
 		return nil // Accept has answered the client
 	}
 	c.SetReadLimit(4096)
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	s.ws.add(&cancel)
-	defer s.ws.remove(&cancel)
-	reason, err := s.stream(ctx, c, r, a)
-	if errors.Is(err, errNoPong) {
-		// A dead peer would never answer the close handshake either.
-		c.CloseNow()
+	st := &stream{srv: s, c: c, out: hj.out, orgID: a.User.OrgID, userID: a.User.ID}
+	s.addStream(st, r)
+	if reason, err := st.open(r, a); reason != "" || err != nil {
+		if err != nil && !errors.Is(err, errStreamEnded) && r.Context().Err() == nil {
+			logRequestErr(r, "events: stream ended", err)
+		}
+		st.end(reason, nil)
 		return nil
 	}
-	if err != nil && ctx.Err() == nil {
-		logRequestErr(r, "events: stream ended", err)
+	go st.read()
+	st.mu.Lock()
+	if !st.ended {
+		st.ping = time.AfterFunc(s.cfg.PingEvery, st.pingPeer)
 	}
-	c.Close(websocket.StatusNormalClosure, reason)
+	st.mu.Unlock()
+	st.sub.Notify(st.kick)
 	return nil
 }
 
-func (s *Server) stream(ctx context.Context, c *websocket.Conn, r *http.Request, a store.Auth) (string, error) {
-	orgID, userID, sessionID := a.User.OrgID, a.User.ID, a.Session.ID
-	sub, err := s.cfg.Hub.Subscribe(ctx, orgID, userID, sessionID)
+// open subscribes and sends what comes before the live events. A reason
+// not empty ends the stream.
+func (st *stream) open(r *http.Request, a store.Auth) (reason string, err error) {
+	ctx := r.Context()
+	sub, err := st.srv.cfg.Hub.Subscribe(ctx, a.User.OrgID, a.User.ID, a.Session.ID)
 	if err != nil {
 		return "internal error", err
 	}
-	defer sub.Close()
-
+	st.mu.Lock()
+	st.sub = sub
+	ended := st.ended
+	st.mu.Unlock()
+	if ended { // closed meanwhile (CloseStreams)
+		sub.Close()
+		return "", errStreamEnded
+	}
 	// The session may have ended between authentication and subscribing,
 	// and its session.ended event gone by before we listened.
-	if alive, err := s.cfg.Store.SessionExists(ctx, sessionID); err != nil || !alive {
+	if alive, err := st.srv.cfg.Store.SessionExists(ctx, a.Session.ID); err != nil || !alive {
 		return "session ended", err
 	}
-	start, err := s.catchUp(ctx, c, r, a)
-	if err != nil {
+	if st.after, err = st.catchUp(ctx, r, a); err != nil {
 		return "internal error", err
 	}
+	return "", nil
+}
 
-	readErr := make(chan error, 1)
-	go func() { readErr <- s.readLoop(ctx, c, a) }()
-	ping := time.NewTicker(s.cfg.PingEvery)
-	defer ping.Stop()
+// end closes the stream once, telling the client reason. err is logged
+// unless it only says that the client went away.
+func (st *stream) end(reason string, err error) {
+	st.mu.Lock()
+	if st.ended {
+		st.mu.Unlock()
+		return
+	}
+	st.ended = true
+	if st.ping != nil {
+		st.ping.Stop()
+	}
+	sub := st.sub
+	st.mu.Unlock()
+	st.out.shut()
+	if sub != nil {
+		sub.Close()
+	}
+	if errors.Is(err, errNoPong) {
+		st.c.CloseNow() // a dead peer would never answer the close handshake either
+	} else {
+		if err != nil && !peerGone(err) {
+			slog.Warn("events: stream ended", slog.String("path", "/api/v1/events"), slog.Any("err", err))
+		}
+		st.c.Close(websocket.StatusNormalClosure, reason)
+	}
+	st.srv.ws.remove(st)
+}
+
+// peerGone reports whether err only says that the client went away.
+func peerGone(err error) bool {
+	return websocket.CloseStatus(err) != -1 || errors.Is(err, io.EOF) || errors.Is(err, net.ErrClosed) ||
+		errors.Is(err, syscall.ECONNRESET) || errors.Is(err, syscall.EPIPE)
+}
+
+// kick is the subscription's Notify function: events wait.
+func (st *stream) kick() { st.w.add(st) }
+
+// flushBatch is how many events one write carries at most.
+const flushBatch = 64
+
+var batches = sync.Pool{New: func() any { b := make([]*events.Delivery, 0, flushBatch); return &b }}
+
+// A writer writes the events of many streams from one goroutine, which
+// runs while any of them has events waiting; a node has one per core. It
+// never waits for a client: it writes what the socket takes at once, and a
+// stream whose socket is full goes on in a goroutine of its own
+// (flushRest) until it has caught up. So a fan-out costs a write per
+// stream and no goroutine, and under load the events that came while the
+// writer went round leave together, in one write per stream.
+type writer struct {
+	mu      sync.Mutex
+	ready   []*stream // streams with events waiting
+	running bool
+}
+
+// add queues st, whose subscription has events, and starts the writer's
+// goroutine unless it runs.
+func (w *writer) add(st *stream) {
+	w.mu.Lock()
+	w.ready = append(w.ready, st)
+	start := !w.running
+	w.running = true
+	w.mu.Unlock()
+	if start {
+		go w.run()
+	}
+}
+
+func (w *writer) run() {
+	var list []*stream
+	bp := batches.Get().(*[]*events.Delivery)
+	defer batches.Put(bp)
+	var buf []byte
 	for {
-		select {
-		case <-ctx.Done():
-			return "", ctx.Err()
-		case err := <-readErr:
-			return "", err
-		case <-ping.C:
-			pctx, cancel := context.WithTimeout(ctx, s.cfg.PongWait)
-			err := c.Ping(pctx)
-			cancel()
-			if err != nil {
-				return "no pong", errNoPong
-			}
-		case d, ok := <-sub.C:
-			if !ok {
-				if sub.Overflowed() {
-					return "too slow: reconnect for a snapshot", nil
-				}
-				return "", nil
-			}
-			if d.Event.Seq <= start {
-				continue
-			}
-			if err := s.write(ctx, c, d.Frame); err != nil {
-				return "", err
-			}
-			if d.Event.Type == events.TypeSessionEnded {
-				return "session ended", nil
-			}
+		w.mu.Lock()
+		if len(w.ready) == 0 {
+			w.running = false
+			w.mu.Unlock()
+			return
+		}
+		list, w.ready = w.ready, list[:0]
+		w.mu.Unlock()
+		for _, st := range list {
+			buf = st.flushNow(bp, buf[:0])
+		}
+		clear(list)
+		clear((*bp)[:cap(*bp)])
+		if cap(buf) > maxKeptBuf {
+			buf = nil
 		}
 	}
 }
 
+// flushNow writes st's waiting events without blocking, and leaves the
+// rest to a goroutine of its own (flushRest) when the socket is full. buf
+// is scratch space, returned for reuse.
+func (st *stream) flushNow(bp *[]*events.Delivery, buf []byte) []byte {
+	for {
+		ds, ended := st.sub.Take((*bp)[:0])
+		if ended {
+			go st.subEnded()
+			return buf
+		}
+		if len(ds) == 0 {
+			return buf
+		}
+		var last bool
+		buf, last = st.frames(buf[:0], ds)
+		switch err := st.out.tryWrite(buf); {
+		case errors.Is(err, errBusy):
+			go st.flushRest(bytes.Clone(buf), last)
+			return buf
+		case errors.Is(err, errWouldBlock): // the rest waits in st.out
+			go st.flushRest(nil, last)
+			return buf
+		case err != nil:
+			go st.end("", err)
+			return buf
+		case last:
+			go st.end("session ended", nil)
+			return buf
+		}
+	}
+}
+
+// frames appends the text frames of ds to buf. last reports that the
+// session ended: nothing follows that event.
+func (st *stream) frames(buf []byte, ds []*events.Delivery) (_ []byte, last bool) {
+	for _, d := range ds {
+		if d.Event.Seq <= st.after {
+			continue // in the snapshot or catch-up already
+		}
+		buf = appendText(buf, d.Frame)
+		if d.Event.Type == events.TypeSessionEnded {
+			return buf, true
+		}
+	}
+	return buf, false
+}
+
+// flushRest writes what the socket did not take at once (kept by st.out,
+// and rest), and then whatever else comes, blocking, until the stream has
+// caught up: Take finds nothing, and the writer has the stream again.
+func (st *stream) flushRest(rest []byte, last bool) {
+	bp := batches.Get().(*[]*events.Delivery)
+	defer func() {
+		clear((*bp)[:cap(*bp)])
+		batches.Put(bp)
+	}()
+	buf := rest
+	for {
+		if err := st.out.writeFrames(buf); err != nil || last {
+			reason := ""
+			if last {
+				reason = "session ended"
+			}
+			st.end(reason, err)
+			return
+		}
+		ds, ended := st.sub.Take((*bp)[:0])
+		if ended {
+			st.subEnded()
+			return
+		}
+		if len(ds) == 0 {
+			return
+		}
+		buf, last = st.frames(buf[:0], ds)
+	}
+}
+
+// subEnded ends a stream whose subscription ended.
+func (st *stream) subEnded() {
+	reason := ""
+	if st.sub.Overflowed() {
+		reason = "too slow: reconnect for a snapshot"
+	}
+	st.end(reason, nil)
+}
+
+// pingPeer pings the client; a client that answers no ping in PongWait is
+// cut off. It runs on the stream's timer, which it then sets again.
+func (st *stream) pingPeer() {
+	ctx, cancel := context.WithTimeout(context.Background(), st.srv.cfg.PongWait)
+	err := st.c.Ping(ctx)
+	cancel()
+	if err != nil {
+		st.end("no pong", errNoPong)
+		return
+	}
+	st.mu.Lock()
+	if !st.ended {
+		st.ping.Reset(st.srv.cfg.PingEvery)
+	}
+	st.mu.Unlock()
+}
+
 // catchUp sends hello and then either the events after the client's cursor
-// or a snapshot. It returns the seq after which live events continue.
-func (s *Server) catchUp(ctx context.Context, c *websocket.Conn, r *http.Request, a store.Auth) (int64, error) {
-	orgID := a.User.OrgID
+// or a snapshot, in one write. It returns the seq after which live events
+// continue.
+func (st *stream) catchUp(ctx context.Context, r *http.Request, a store.Auth) (int64, error) {
+	s, orgID := st.srv, a.User.OrgID
+	st.out.hold()
 	if cur, ok := events.ParseCursor(r.URL.Query().Get("cursor")); ok && r.URL.Query().Get("cursor") != "" {
 		head, err := s.cfg.Store.EventHead(ctx, orgID)
 		if err != nil {
+			st.out.release()
 			return 0, err
 		}
 		if head-cur <= maxCatchUp {
 			evs, ok, err := s.cfg.Store.EventsAfter(ctx, orgID, cur, maxCatchUp)
 			if err != nil {
+				st.out.release()
 				return 0, err
 			}
 			if ok {
-				if err := s.writeJSON(ctx, c, map[string]string{"type": "hello", "cursor": events.Cursor(cur)}); err != nil {
-					return 0, err
-				}
+				st.out.textJSON(map[string]string{"type": "hello", "cursor": events.Cursor(cur)})
 				last := cur
 				for i := range evs {
 					last = evs[i].Seq
-					if !evs[i].For(a.User.ID, a.Session.ID) {
-						continue
-					}
-					if err := s.write(ctx, c, evs[i].Frame()); err != nil {
-						return 0, err
+					if evs[i].For(a.User.ID, a.Session.ID) {
+						st.out.text(evs[i].Frame())
 					}
 				}
-				if err := s.writeJSON(ctx, c, map[string]string{"type": "caught_up", "cursor": events.Cursor(last)}); err != nil {
-					return 0, err
-				}
-				return last, nil
+				st.out.textJSON(map[string]string{"type": "caught_up", "cursor": events.Cursor(last)})
+				return last, st.out.release()
 			}
 		}
 	}
-	rows, head, err := s.cfg.Store.OrgPresence(ctx, orgID)
+	sn, err := s.ws.snaps.get(ctx, s.cfg.Store, orgID)
 	if err != nil {
+		st.out.release()
 		return 0, err
 	}
-	if err := s.writeJSON(ctx, c, map[string]string{"type": "hello", "cursor": events.Cursor(head)}); err != nil {
+	st.out.textJSON(map[string]string{"type": "hello", "cursor": events.Cursor(sn.head)})
+	var me wire.Presence
+	if i, ok := sn.index[a.User.ID]; ok {
+		me = wire.OwnPresence(sn.rows[i].State, sn.rows[i].Shown)
+	}
+	meJSON, err := json.Marshal(me)
+	if err != nil {
+		st.out.release()
 		return 0, err
 	}
-	snap := struct {
-		Type     string              `json:"type"`
-		Cursor   string              `json:"cursor"`
-		Presence []wire.PresenceItem `json:"presence"`
-		Me       wire.Presence       `json:"me"`
-	}{Type: "snapshot", Cursor: events.Cursor(head), Presence: make([]wire.PresenceItem, 0, len(rows))}
-	for _, p := range rows {
-		snap.Presence = append(snap.Presence, wire.PresenceItem{UserID: p.UserID, ContactPresence: wire.PublicPresence(p.State, p.Shown)})
-		if p.UserID == a.User.ID {
-			snap.Me = wire.OwnPresence(p.State, p.Shown)
-		}
-	}
-	return head, s.writeJSON(ctx, c, snap)
+	// {"type":"snapshot","cursor":...,"presence":[...],"me":{...}}, with
+	// everyone's presence written from the cache, not copied.
+	pre := make([]byte, 0, 64)
+	pre = append(pre, `{"type":"snapshot","cursor":"`...)
+	pre = strconv.AppendInt(pre, sn.head, 10)
+	pre = append(pre, `","presence":`...)
+	suf := append(append([]byte(`,"me":`), meJSON...), '}')
+	st.out.textParts(pre, sn.items, suf)
+	return sn.head, st.out.release()
 }
 
-// readLoop reads client messages: activity feeds auto-away; anything else
-// is ignored. Reading also lets the library answer pings and see pongs.
-func (s *Server) readLoop(ctx context.Context, c *websocket.Conn, a store.Auth) error {
+// snapCache keeps each org's latest snapshot with the log head it was read
+// at. A snapshot is the same for everyone but its "me", and reading and
+// rendering a large org's presence for every connection is most of what a
+// reconnect storm costs; one read serves every connection until the head
+// moves. Every visible presence change appends to the log (catch-up relies
+// on it too), so an unchanged head means an unchanged snapshot.
+type snapCache struct {
+	mu   sync.Mutex
+	orgs map[string]*orgSnap
+}
+
+type orgSnap struct {
+	asked int64         // the head it was read for
+	ready chan struct{} // closed once read; the fields below are set then
+	err   error
+	head  int64 // the head it was read at (asked or later)
+	rows  []presence.Row
+	index map[string]int // user id → rows index
+	items []byte         // the JSON array of everyone's presence
+	used  time.Time      // under snapCache.mu
+}
+
+// snapIdle is how long an unused snapshot is kept.
+const snapIdle = time.Minute
+
+// get returns the org's snapshot at its current head, reading it unless
+// another connection has, or is reading it now.
+func (c *snapCache) get(ctx context.Context, st *store.Store, orgID string) (*orgSnap, error) {
+	head, err := st.EventHead(ctx, orgID)
+	if err != nil {
+		return nil, err
+	}
+	now := time.Now()
+	c.mu.Lock()
+	for id, sn := range c.orgs {
+		if now.Sub(sn.used) > snapIdle && id != orgID {
+			delete(c.orgs, id)
+		}
+	}
+	sn := c.orgs[orgID]
+	load := sn == nil || sn.asked != head
+	if load {
+		sn = &orgSnap{asked: head, ready: make(chan struct{})}
+		if c.orgs == nil {
+			c.orgs = map[string]*orgSnap{}
+		}
+		c.orgs[orgID] = sn
+	}
+	sn.used = now
+	c.mu.Unlock()
+	if load {
+		// Read for everyone waiting, not only for this request.
+		lctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+		sn.err = sn.load(lctx, st, orgID)
+		cancel()
+		close(sn.ready)
+		if sn.err != nil {
+			c.mu.Lock()
+			if c.orgs[orgID] == sn {
+				delete(c.orgs, orgID)
+			}
+			c.mu.Unlock()
+		}
+	}
+	select {
+	case <-sn.ready:
+		return sn, sn.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+}
+
+func (sn *orgSnap) load(ctx context.Context, st *store.Store, orgID string) error {
+	rows, head, err := st.OrgPresence(ctx, orgID)
+	if err != nil {
+		return err
+	}
+	items := make([]wire.PresenceItem, len(rows))
+	sn.index = make(map[string]int, len(rows))
+	for i, p := range rows {
+		items[i] = wire.PresenceItem{UserID: p.UserID, ContactPresence: wire.PublicPresence(p.State, p.Shown)}
+		sn.index[p.UserID] = i
+	}
+	if sn.items, err = json.Marshal(items); err != nil {
+		return err
+	}
+	sn.rows, sn.head = rows, head
+	return nil
+}
+
+// read reads client messages until the stream ends: activity feeds
+// auto-away; anything else is ignored. Reading also lets the library
+// answer pings and see pongs.
+func (st *stream) read() {
 	var last time.Time
 	for {
-		typ, b, err := c.Read(ctx)
+		// No context: one would cost a registration per message; ending
+		// the stream closes the connection, which ends the read.
+		typ, b, err := st.c.Read(context.Background())
 		if err != nil {
-			return err
+			st.end("", err)
+			return
 		}
 		if typ != websocket.MessageText {
 			continue
@@ -218,24 +542,292 @@ func (s *Server) readLoop(ctx context.Context, c *websocket.Conn, a store.Auth) 
 		if json.Unmarshal(b, &m) != nil || m.Type != "activity" {
 			continue
 		}
-		if last, err = s.cfg.Presence.Active(ctx, a.User.OrgID, a.User.ID, last); err != nil && !errors.Is(err, context.Canceled) {
+		if last, err = st.srv.cfg.Presence.Active(context.Background(), st.orgID, st.userID, last); err != nil {
 			slog.Warn("events: activity", slog.Any("err", err))
 		}
 	}
 }
 
+// writeTimeout bounds how long a write to a client may block.
 const writeTimeout = 10 * time.Second
 
-func (s *Server) write(ctx context.Context, c *websocket.Conn, frame []byte) error {
-	wctx, cancel := context.WithTimeout(ctx, writeTimeout)
-	defer cancel()
-	return c.Write(wctx, websocket.MessageText, frame)
+// Buffer sizes of an event connection. The library keeps a reader and a
+// writer for the connection's life; net/http's are 4 KiB each, most of
+// what an idle connection would cost. Clients send a few short messages.
+// The library writes only control frames, and connWriteBuf holds the
+// largest (2 bytes of header, 125 of payload) whole, so that each reaches
+// frameWriter in one Write, never split around an event's frame.
+const (
+	connReadBuf  = 128
+	connWriteBuf = 128
+)
+
+// hijacker is the ResponseWriter the WebSocket library accepts a stream
+// through.
+type hijacker struct {
+	http.ResponseWriter
+	out *frameWriter
 }
 
-func (s *Server) writeJSON(ctx context.Context, c *websocket.Conn, v any) error {
-	b, err := json.Marshal(v)
+// Hijack takes the connection from net/http, and gives the library small
+// buffers over it, its writer writing to a frameWriter.
+func (h *hijacker) Hijack() (net.Conn, *bufio.ReadWriter, error) {
+	conn, brw, err := http.NewResponseController(h.ResponseWriter).Hijack()
 	if err != nil {
+		return nil, nil, err
+	}
+	br := bufio.NewReaderSize(conn, connReadBuf)
+	if n := brw.Reader.Buffered(); n > 0 {
+		// Bytes the client sent early: the new reader must hold them
+		// buffered, as the library takes them from there.
+		b, _ := brw.Reader.Peek(n)
+		br = bufio.NewReaderSize(io.MultiReader(bytes.NewReader(bytes.Clone(b)), conn), max(connReadBuf, n))
+		if _, err := br.Peek(n); err != nil {
+			conn.Close()
+			return nil, nil, err
+		}
+	}
+	h.out = &frameWriter{conn: conn}
+	if sc, ok := conn.(syscall.Conn); ok {
+		h.out.raw, _ = sc.SyscallConn()
+	}
+	return conn, bufio.NewReadWriter(br, bufio.NewWriterSize(h.out, connWriteBuf)), nil
+}
+
+// frameWriter is what a connection's bytes are written to, one write at a
+// time and in the order they come: the library's control frames (Write),
+// the catch-up (gathered between hold and release, and written in one
+// write), and live events (tryWrite from the writer, which never waits, or
+// writeFrames from a stream's own goroutine, which may). What the library
+// writes while a catch-up is held joins it.
+type frameWriter struct {
+	conn net.Conn
+	raw  syscall.RawConn // conn's socket, for writes that must not wait; nil if none
+	mu   sync.Mutex      // one write at a time, in the order they came
+	held *[]byte         // the batch being gathered, or nil
+	tail [][]byte        // written after held (see textParts)
+	rest []byte          // what a tryWrite left, to go before anything else
+	done bool            // no more text frames: the stream is ending
+}
+
+var heldBufs = sync.Pool{New: func() any { b := make([]byte, 0, 4096); return &b }}
+
+// maxKeptBuf bounds the batch buffers kept for reuse.
+const maxKeptBuf = 64 << 10
+
+// errStreamEnded refuses text frames once the close frame may be out.
+var errStreamEnded = errors.New("events: stream ended")
+
+// Write takes the library's bytes: a control frame, whole.
+func (w *frameWriter) Write(p []byte) (int, error) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	switch {
+	case w.tail != nil: // after the frame being held
+		w.tail = append(w.tail, bytes.Clone(p))
+		return len(p), nil
+	case w.held != nil:
+		*w.held = append(*w.held, p...)
+		return len(p), nil
+	case w.rest != nil: // after the rest of a frame begun
+		w.rest = append(w.rest, p...)
+		return len(p), nil
+	}
+	if err := w.write(p); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// writeFrames writes what tryWrite left, then b, frames made whole,
+// waiting if it must.
+func (w *frameWriter) writeFrames(b []byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	rest := w.rest
+	w.rest = nil
+	if w.done { // a frame begun is finished, and the close may be in rest
+		if rest != nil {
+			w.write(rest)
+		}
+		return errStreamEnded
+	}
+	switch {
+	case rest != nil && len(b) > 0:
+		return w.write(rest, b)
+	case rest != nil:
+		return w.write(rest)
+	case len(b) > 0:
+		return w.write(b)
+	}
+	return nil
+}
+
+// hold starts a batch.
+func (w *frameWriter) hold() {
+	w.mu.Lock()
+	w.held = heldBufs.Get().(*[]byte)
+	w.mu.Unlock()
+}
+
+// text adds a text frame to the batch.
+func (w *frameWriter) text(payload []byte) error {
+	return w.textParts(payload)
+}
+
+// bigPart is the size from which textParts does not copy a part.
+const bigPart = 16 << 10
+
+// textParts adds a text frame made of parts to the batch. Parts from the
+// first long one on are not copied: release writes them from where they
+// are, so they must stay unchanged until then, and the frame must be the
+// batch's last.
+func (w *frameWriter) textParts(parts ...[]byte) error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if w.done {
+		return errStreamEnded
+	}
+	n := 0
+	for _, p := range parts {
+		n += len(p)
+	}
+	b := appendTextHeader(*w.held, n)
+	for i, p := range parts {
+		if len(p) >= bigPart {
+			w.tail = parts[i:]
+			break
+		}
+		b = append(b, p...)
+	}
+	*w.held = b
+	return nil
+}
+
+// appendText appends a text frame; server frames are not masked.
+func appendText(b, payload []byte) []byte {
+	return append(appendTextHeader(b, len(payload)), payload...)
+}
+
+// appendTextHeader appends the header of a text frame of n bytes.
+func appendTextHeader(b []byte, n int) []byte {
+	switch {
+	case n <= 125:
+		b = append(b, 0x81, byte(n))
+	case n <= 0xffff:
+		b = append(b, 0x81, 126, byte(n>>8), byte(n))
+	default:
+		b = append(b, 0x81, 127)
+		b = binary.BigEndian.AppendUint64(b, uint64(n))
+	}
+	return b
+}
+
+var (
+	// errBusy says that a write did not start: another was under way.
+	errBusy = errors.New("events: another write is under way")
+	// errWouldBlock says that the socket took only part of a write; the
+	// frameWriter keeps the rest, to go first.
+	errWouldBlock = errors.New("events: the write would block")
+)
+
+// tryWrite writes b, frames made whole, without waiting: what the socket
+// does not take at once stays in w, before anything written later, and
+// tryWrite returns errWouldBlock. If another write is under way it writes
+// nothing and returns errBusy.
+func (w *frameWriter) tryWrite(b []byte) error {
+	if !w.mu.TryLock() {
+		return errBusy
+	}
+	defer w.mu.Unlock()
+	if w.done {
+		return errStreamEnded
+	}
+	if w.raw == nil || w.rest != nil {
+		w.rest = append(w.rest, b...)
+		return errWouldBlock
+	}
+	n := 0
+	var werr error
+	err := w.raw.Write(func(fd uintptr) bool {
+		for n < len(b) {
+			m, err := syscall.Write(int(fd), b[n:])
+			if err == syscall.EINTR {
+				continue
+			}
+			if err != nil {
+				if err != syscall.EAGAIN {
+					werr = err
+				}
+				break
+			}
+			n += m
+		}
+		return true // one attempt: never wait
+	})
+	switch {
+	case err != nil:
+		return err
+	case werr != nil:
+		return werr
+	case n < len(b):
+		// Part of a frame may be out: nothing may come between it and
+		// its rest, which is why w keeps the rest.
+		w.rest = bytes.Clone(b[n:])
+		return errWouldBlock
+	}
+	return nil
+}
+
+// textJSON adds a text frame of fields to the batch.
+func (w *frameWriter) textJSON(fields map[string]string) {
+	b, _ := json.Marshal(fields) // a map of strings always encodes
+	w.text(b)
+}
+
+// release writes the batch, in one write, and ends it.
+func (w *frameWriter) release() error {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	b := w.held
+	w.held = nil
+	var err error
+	if w.tail != nil {
+		err = w.write(append([][]byte{*b}, w.tail...)...)
+		w.tail = nil
+	} else if len(*b) > 0 {
+		err = w.write(*b)
+	}
+	if cap(*b) <= maxKeptBuf {
+		*b = (*b)[:0]
+		heldBufs.Put(b)
+	}
+	return err
+}
+
+// write writes bs, in one write, waiting at most writeTimeout. The
+// deadline is there only while a write may wait, so writes that must not
+// wait (tryWrite) never meet an old one. Called with w.mu held.
+func (w *frameWriter) write(bs ...[]byte) error {
+	if err := w.conn.SetWriteDeadline(time.Now().Add(writeTimeout)); err != nil {
 		return err
 	}
-	return s.write(ctx, c, b)
+	var err error
+	if len(bs) == 1 {
+		_, err = w.conn.Write(bs[0])
+	} else {
+		nb := net.Buffers(bs)
+		_, err = nb.WriteTo(w.conn)
+	}
+	if derr := w.conn.SetWriteDeadline(time.Time{}); err == nil {
+		err = derr
+	}
+	return err
+}
+
+// shut refuses further text frames.
+func (w *frameWriter) shut() {
+	w.mu.Lock()
+	w.done = true
+	w.mu.Unlock()
 }

@@ -1,0 +1,100 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+
+	"vo/internal/bench"
+)
+
+// pinnedEnv marks the re-executed load generator, so it does not pin
+// itself again.
+const pinnedEnv = "VO_BENCH_PINNED"
+
+// benchCmd runs `vo bench presence` (and, hidden, the bare broadcaster it
+// starts as its yardstick: `vo bench bare-server --addr ADDR`).
+func benchCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) == 0 {
+		return usageError{"bench: presence is the only benchmark\n" + usage}
+	}
+	switch args[0] {
+	case "presence":
+		return benchPresence(ctx, args[1:], stdin, stdout, stderr)
+	case "bare-server":
+		fs := flag.NewFlagSet("bench bare-server", flag.ContinueOnError)
+		fs.SetOutput(stderr)
+		addr := fs.String("addr", "127.0.0.1:8090", "listen address")
+		if err := fs.Parse(args[1:]); err != nil {
+			return usageError{err.Error()}
+		}
+		if _, err := bench.RaiseFileLimit(); err != nil {
+			return err
+		}
+		return bench.ServeBare(ctx, *addr)
+	}
+	return usageError{fmt.Sprintf("bench: unknown benchmark %q\n%s", args[0], usage)}
+}
+
+func benchPresence(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench presence", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var r bench.Run
+	fs.IntVar(&r.Watchers, "watchers", 10_000, "connected watchers of the one org")
+	fs.IntVar(&r.Changes, "changes", 20, "single status changes, each timed until the last watcher has it")
+	fs.IntVar(&r.Burst, "burst", 100, "status changes sent back to back")
+	fs.BoolVar(&r.Baseline, "baseline", true, "also measure the bare broadcaster")
+	fs.StringVar(&r.Centrifugo, "centrifugo", "", "also measure this Centrifugo binary, the same way")
+	fs.BoolVar(&r.Keep, "keep", false, "keep the data folder and the server logs")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if _, err := bench.RaiseFileLimit(); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cpus, err := bench.CPUs()
+	if err != nil {
+		return err
+	}
+	r.ServerCPU = -1
+	_, lookErr := exec.LookPath("taskset")
+	switch {
+	case os.Getenv(pinnedEnv) != "":
+		if _, err := fmt.Sscan(os.Getenv(pinnedEnv), &r.ServerCPU); err != nil {
+			return err
+		}
+	case lookErr == nil && len(cpus) >= 2:
+		// The servers run on the first core, this load generator on the
+		// second: run it again, there.
+		err := bench.RunPinned(ctx, cpus[1], []string{pinnedEnv + "=" + fmt.Sprint(cpus[0])}, stdin, stdout, stderr, exe, append([]string{"bench", "presence"}, args...)...)
+		if err != nil {
+			return fmt.Errorf("bench presence: %w", err)
+		}
+		return nil
+	default:
+		fmt.Fprintln(stderr, "vo bench: taskset or a second core is missing: the servers and the load share the cores")
+	}
+	r.Exe, r.Log = exe, stderr
+	res, err := r.Go(ctx)
+	if err != nil {
+		return err
+	}
+	if r.ServerCPU >= 0 {
+		fmt.Fprintf(stdout, "servers on core %d, load generator on another (GOMAXPROCS follows the affinity)\n", r.ServerCPU)
+	}
+	if err := bench.Report(stdout, res); err != nil {
+		return err
+	}
+	if !res.Met() {
+		return errors.New("bench: a target was missed (see the table)")
+	}
+	return nil
+}

@@ -1,0 +1,102 @@
+package bench
+
+import (
+	"context"
+	"net/http/httptest"
+	"testing"
+	"time"
+
+	"vo/internal/auth"
+	"vo/internal/clock"
+	"vo/internal/events"
+	"vo/internal/httpapi"
+	"vo/internal/presence"
+	"vo/internal/store"
+)
+
+// vo is Virtual Office served in this process.
+type vo struct {
+	srv    *httptest.Server
+	api    *httpapi.Server
+	hub    *events.Hub
+	st     *store.Store
+	seeded Seeded
+}
+
+// newVo serves Virtual Office in this process, wired as `vo serve` wires
+// it, with an org of n seeded watchers; pingEvery zero is the default.
+func newVo(t *testing.T, n int, pingEvery time.Duration) *vo {
+	t.Helper()
+	ctx := context.Background()
+	st, err := store.Open(ctx, store.Options{DataDir: t.TempDir()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	seeded, err := Seed(ctx, st, n)
+	if err != nil {
+		t.Fatal(err)
+	}
+	hub := events.NewHub(st)
+	st.OnCommit(hub.Publish)
+	clk := clock.Real{}
+	api := httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, clk, cheapHash), Presence: presence.NewService(st, clk),
+		Hub: hub, Clock: clk, HashParams: cheapHash, PingEvery: pingEvery})
+	srv := httptest.NewServer(api)
+	t.Cleanup(srv.Close)
+	return &vo{srv: srv, api: api, hub: hub, st: st, seeded: seeded}
+}
+
+// TestMeasure runs the whole measurement small, against vo and the bare
+// broadcaster: every watcher must get every change, once, in order.
+func TestMeasure(t *testing.T) {
+	t.Parallel()
+	const watchers = 200
+	o := Options{Watchers: watchers, Changes: 4, Burst: 20, Settle: time.Millisecond}
+	v := newVo(t, watchers, 0)
+	vf, err := Measure(context.Background(), VoTarget(v.srv.URL, v.seeded), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	bare := httptest.NewServer(NewBare())
+	t.Cleanup(bare.Close)
+	b, err := Measure(context.Background(), BareTarget(bare.URL, v.seeded.UserIDs), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Figures{vf, b} {
+		if len(f.Latencies) != o.Changes || f.Median() <= 0 || f.Rate() <= 0 {
+			t.Errorf("%s: incomplete figures %+v", f.Name, f)
+		}
+	}
+}
+
+// TestMeasureWithPings runs the measurement while the server pings every
+// watcher all the time: the library's pings, written from their own
+// goroutines, must never land inside the event frames the server batches
+// (a watcher would see a broken frame and fail the run).
+func TestMeasureWithPings(t *testing.T) {
+	t.Parallel()
+	const watchers = 50
+	v := newVo(t, watchers, time.Millisecond)
+	if _, err := Measure(context.Background(), VoTarget(v.srv.URL, v.seeded), Options{Watchers: watchers, Changes: 5, Burst: 40, Settle: time.Millisecond}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestMeasureSeesLoss makes sure a lost delivery fails a run rather than
+// slipping through: the bare broadcaster's change is never published.
+func TestMeasureSeesLoss(t *testing.T) {
+	t.Parallel()
+	bare := httptest.NewServer(NewBare())
+	t.Cleanup(bare.Close)
+	f, err := connect(context.Background(), 3, BareTarget(bare.URL, nil), 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.close()
+	_, err = f.await(context.Background(), newPhase(3, "u_nobody", nil), 200*time.Millisecond, func() error { return nil })
+	if err == nil {
+		t.Fatal("a change nobody received was not reported")
+	}
+}
