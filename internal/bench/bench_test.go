@@ -3,6 +3,7 @@ package bench
 import (
 	"context"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -98,5 +99,30 @@ func TestMeasureSeesLoss(t *testing.T) {
 	_, err = f.await(context.Background(), newPhase(3, "u_nobody", nil), 200*time.Millisecond, func() error { return nil })
 	if err == nil {
 		t.Fatal("a change nobody received was not reported")
+	}
+}
+
+// TestReport: the table marks each target met or missed, and leaves out
+// the servers that were not measured.
+func TestReport(t *testing.T) {
+	t.Parallel()
+	vo := Figures{Watchers: 10_000, Burst: 100, BurstTime: time.Second, RSSBeforeKiB: 1000, RSSAfterKiB: 101_000,
+		Latencies: []time.Duration{100 * time.Millisecond, 140 * time.Millisecond, 120 * time.Millisecond}}
+	var b strings.Builder
+	if err := Report(&b, Results{Vo: vo}); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{"1000000", "120.0 ms", "10.0", "≥ 450000 ok", "≤ 130.0 ms ok", "≤ 16 ok"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("no %q in\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "centrifugo") || !(Results{Vo: vo}).Met() {
+		t.Errorf("unexpected table or verdict:\n%s", out)
+	}
+	vo.Latencies = []time.Duration{time.Second}
+	if (Results{Vo: vo}).Met() {
+		t.Error("a median of a second met the target")
 	}
 }

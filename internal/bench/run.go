@@ -158,14 +158,22 @@ func Report(w io.Writer, r Results) error {
 		}
 		return " MISSED"
 	}
+	withBare := bare.Watchers != 0
 	row := func(metric, v, b, rat, target, c string) {
+		if !withBare {
+			b, rat = "-", "-"
+		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t", metric, v, b, rat, target)
 		if withCf {
 			fmt.Fprintf(tw, "%s\t", c)
 		}
 		fmt.Fprintln(tw)
 	}
-	row(fmt.Sprintf("metric (%d watchers)", vo.Watchers), "vo", "bare", "vo/bare", "target", "centrifugo")
+	fmt.Fprintf(tw, "metric (%d watchers)\tvo\tbare\tvo/bare\ttarget\t", vo.Watchers)
+	if withCf {
+		fmt.Fprint(tw, "centrifugo\t")
+	}
+	fmt.Fprintln(tw)
 	row("burst deliveries/s", fmt.Sprintf("%.0f", vo.Rate()), fmt.Sprintf("%.0f", bare.Rate()), ratio(vo.Rate(), bare.Rate()),
 		fmt.Sprintf("≥ %d%s", TargetRate, mark(vo.Rate() >= TargetRate)), fmt.Sprintf("%.0f", cf.Rate()))
 	row("median to last watcher", ms(vo.Median()), ms(bare.Median()), ratio(float64(vo.Median()), float64(bare.Median())),
