@@ -123,14 +123,6 @@ func (s *Service) Active(ctx context.Context, orgID, userID string, last time.Ti
 	return now, err
 }
 
-// SetActivity sets or clears (None) the user's activity overlay.
-func (s *Service) SetActivity(ctx context.Context, orgID, userID string, a Activity) (Row, error) {
-	return s.store.ChangePresence(ctx, orgID, userID, func(st *State) error {
-		st.Activity = a
-		return nil
-	})
-}
-
 // Wake makes Run look again at what is due (a new, earlier instant).
 func (s *Service) Wake() {
 	select {

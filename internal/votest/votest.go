@@ -86,7 +86,6 @@ func Start(t testing.TB, dsn string, o Options) *Node {
 	n.stop = cancel
 	go func() { defer close(n.done); n.Presence.Run(ctx) }()
 	n.HTTP = httptest.NewUnstartedServer(n.API)
-	n.HTTP.Config.BaseContext = nil
 	n.HTTP.Start()
 	t.Cleanup(n.Stop)
 	return n

@@ -140,14 +140,13 @@ func (w *Watcher) read(ctx context.Context, c *websocket.Conn, closed chan struc
 }
 
 type frame struct {
-	Type     string              `json:"type"`
-	Cursor   string              `json:"cursor"`
-	Presence json.RawMessage     `json:"presence"`
-	Me       *wire.Presence      `json:"me"`
-	UserID   string              `json:"user_id"`
-	Removed  bool                `json:"removed"`
-	User     *wire.Contact       `json:"user"`
-	Items    []wire.PresenceItem `json:"-"`
+	Type     string          `json:"type"`
+	Cursor   string          `json:"cursor"`
+	Presence json.RawMessage `json:"presence"`
+	Me       *wire.Presence  `json:"me"`
+	UserID   string          `json:"user_id"`
+	Removed  bool            `json:"removed"`
+	User     *wire.Contact   `json:"user"`
 }
 
 func (w *Watcher) apply(b []byte) {
@@ -215,13 +214,6 @@ func (w *Watcher) apply(b []byte) {
 	case "session.ended":
 		w.ended = true
 	}
-}
-
-// Live reports whether the stream is connected and current.
-func (w *Watcher) Live() bool {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return w.live
 }
 
 // Ended reports whether session.ended arrived.
