@@ -16,6 +16,7 @@ import (
 	"sync"
 	"syscall"
 	"time"
+	"unsafe"
 
 	"github.com/coder/websocket"
 
@@ -751,7 +752,7 @@ func (w *frameWriter) tryWrite(b []byte) error {
 	var werr error
 	err := w.raw.Write(func(fd uintptr) bool {
 		for n < len(b) {
-			m, err := syscall.Write(int(fd), b[n:])
+			m, err := writeNow(fd, b[n:])
 			if err == syscall.EINTR {
 				continue
 			}
@@ -777,6 +778,22 @@ func (w *frameWriter) tryWrite(b []byte) error {
 		return errWouldBlock
 	}
 	return nil
+}
+
+// writeNow is write(2) on a non-blocking socket, made as a raw system
+// call: it never waits, so the runtime need not hand the core to another
+// thread meanwhile. On one core the usual wrapper (entersyscall, and the
+// sysmon thread taking the P back from a write that took over 20 µs) made
+// each of a fan-out's writes about a fifth slower.
+func writeNow(fd uintptr, b []byte) (int, error) {
+	if len(b) == 0 {
+		return 0, nil
+	}
+	n, _, errno := syscall.RawSyscall(syscall.SYS_WRITE, fd, uintptr(unsafe.Pointer(&b[0])), uintptr(len(b)))
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
 }
 
 // textJSON adds a text frame of fields to the batch.
