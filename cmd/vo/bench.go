@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/http"
 	"os"
 	"os/exec"
 
@@ -25,8 +26,8 @@ func benchCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 	switch args[0] {
 	case "presence":
 		return benchPresence(ctx, args[1:], stdin, stdout, stderr)
-	case "bare-server":
-		fs := flag.NewFlagSet("bench bare-server", flag.ContinueOnError)
+	case "bare-server", "floor-server":
+		fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
 		fs.SetOutput(stderr)
 		addr := fs.String("addr", "127.0.0.1:8090", "listen address")
 		if err := fs.Parse(args[1:]); err != nil {
@@ -35,7 +36,11 @@ func benchCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if _, err := bench.RaiseFileLimit(); err != nil {
 			return err
 		}
-		return bench.ServeBare(ctx, *addr)
+		var h http.Handler = bench.NewBare()
+		if args[0] == "floor-server" {
+			h = bench.NewFloor()
+		}
+		return bench.ServeYardstick(ctx, *addr, h)
 	}
 	return usageError{fmt.Sprintf("bench: unknown benchmark %q\n%s", args[0], usage)}
 }
@@ -48,6 +53,7 @@ func benchPresence(ctx context.Context, args []string, stdin io.Reader, stdout, 
 	fs.IntVar(&r.Changes, "changes", 20, "single status changes, each timed until the last watcher has it")
 	fs.IntVar(&r.Burst, "burst", 100, "status changes sent back to back")
 	fs.BoolVar(&r.Baseline, "baseline", true, "also measure the bare broadcaster")
+	fs.BoolVar(&r.Floor, "floor", true, "also measure the floor: one raw write per watcher, nothing else")
 	fs.StringVar(&r.Centrifugo, "centrifugo", "", "also measure this Centrifugo binary, the same way")
 	fs.BoolVar(&r.Keep, "keep", false, "keep the data folder and the server logs")
 	if err := fs.Parse(args); err != nil {

@@ -43,9 +43,8 @@ func (b *Bare) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	case r.Method == http.MethodGet && r.URL.Path == "/ws":
 		b.stream(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/publish":
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-		if err != nil || len(body) < 2 || body[0] != '{' {
-			http.Error(w, "a JSON object is needed", http.StatusBadRequest)
+		body, ok := publishBody(w, r)
+		if !ok {
 			return
 		}
 		b.publish(body)
@@ -104,11 +103,7 @@ func (b *Bare) publish(body []byte) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.seq++
-	frame := make([]byte, 0, len(body)+48)
-	frame = append(frame, `{"type":"presence","cursor":"`...)
-	frame = strconv.AppendInt(frame, b.seq, 10)
-	frame = append(frame, `",`...)
-	frame = append(frame, body[1:]...)
+	frame := presenceFrame(b.seq, body)
 	for bc := range b.conns {
 		select {
 		case bc.ch <- frame:
@@ -119,13 +114,35 @@ func (b *Bare) publish(body []byte) {
 	}
 }
 
-// ServeBare runs a bare broadcaster on addr until ctx ends.
-func ServeBare(ctx context.Context, addr string) error {
+// publishBody reads a POST /publish body, a JSON object of the event's
+// fields, or answers 400.
+func publishBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
+	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+	if err != nil || len(body) < 2 || body[0] != '{' {
+		http.Error(w, "a JSON object is needed", http.StatusBadRequest)
+		return nil, false
+	}
+	return body, true
+}
+
+// presenceFrame renders the fields of body (a JSON object) as presence
+// event seq.
+func presenceFrame(seq int64, body []byte) []byte {
+	frame := make([]byte, 0, len(body)+48)
+	frame = append(frame, `{"type":"presence","cursor":"`...)
+	frame = strconv.AppendInt(frame, seq, 10)
+	frame = append(frame, `",`...)
+	return append(frame, body[1:]...)
+}
+
+// ServeYardstick serves a yardstick (NewBare, NewFloor) on addr until ctx
+// ends.
+func ServeYardstick(ctx context.Context, addr string, h http.Handler) error {
 	ln, err := net.Listen("tcp", addr)
 	if err != nil {
 		return err
 	}
-	srv := &http.Server{Handler: NewBare(), ReadHeaderTimeout: 10 * time.Second}
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()
 		srv.Close()

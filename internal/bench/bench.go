@@ -351,6 +351,14 @@ func BareTarget(base string, users []string) Target {
 	}
 }
 
+// FloorTarget is the floor server (see Floor) at base, carrying the same
+// events as BareTarget.
+func FloorTarget(base string, users []string) Target {
+	t := BareTarget(base, users)
+	t.Name = "floor"
+	return t
+}
+
 // CentrifugoTarget is Centrifugo (https://centrifugal.dev) at base, run
 // with client.insecure and http_api.insecure: each watcher connects
 // anonymously and subscribes to one channel, and every change is published

@@ -48,8 +48,9 @@ func newVo(t *testing.T, n int, pingEvery time.Duration) *vo {
 	return &vo{srv: srv, api: api, hub: hub, st: st, seeded: seeded}
 }
 
-// TestMeasure runs the whole measurement small, against vo and the bare
-// broadcaster: every watcher must get every change, once, in order.
+// TestMeasure runs the whole measurement small, against vo, the bare
+// broadcaster and the floor: every watcher must get every change, once, in
+// order.
 func TestMeasure(t *testing.T) {
 	t.Parallel()
 	const watchers = 200
@@ -65,7 +66,13 @@ func TestMeasure(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range []Figures{vf, b} {
+	floor := httptest.NewServer(NewFloor())
+	t.Cleanup(floor.Close)
+	fl, err := Measure(context.Background(), FloorTarget(floor.URL, v.seeded.UserIDs), o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range []Figures{vf, b, fl} {
 		if len(f.Latencies) != o.Changes || f.Median() <= 0 || f.Rate() <= 0 {
 			t.Errorf("%s: incomplete figures %+v", f.Name, f)
 		}
@@ -120,6 +127,15 @@ func TestReport(t *testing.T) {
 	}
 	if strings.Contains(out, "centrifugo") || !(Results{Vo: vo}).Met() {
 		t.Errorf("unexpected table or verdict:\n%s", out)
+	}
+	floor := vo
+	floor.Name, floor.Latencies = "floor", []time.Duration{60 * time.Millisecond}
+	b.Reset()
+	if err := Report(&b, Results{Vo: vo, Floor: floor}); err != nil {
+		t.Fatal(err)
+	}
+	if out := b.String(); !strings.Contains(out, "vo/floor") || !strings.Contains(out, "2.00×") || strings.Contains(out, "vo/bare") {
+		t.Errorf("the floor's column or ratio is wrong:\n%s", out)
 	}
 	vo.Latencies = []time.Duration{time.Second}
 	if (Results{Vo: vo}).Met() {

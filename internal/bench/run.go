@@ -24,6 +24,8 @@ type Run struct {
 	ServerCPU int
 	// Baseline also measures the bare broadcaster.
 	Baseline bool
+	// Floor also measures the floor (see Floor).
+	Floor bool
 	// Centrifugo, when set, is a Centrifugo binary to measure as well.
 	Centrifugo string
 	// Keep leaves the data folder and the servers' logs in place.
@@ -33,11 +35,11 @@ type Run struct {
 // Results are the figures of a run; those of a server not measured are
 // zero.
 type Results struct {
-	Vo, Bare, Centrifugo Figures
+	Vo, Floor, Bare, Centrifugo Figures
 }
 
-// Go seeds a fresh data folder and measures vo, then the bare broadcaster,
-// then Centrifugo.
+// Go seeds a fresh data folder and measures vo, then the floor, then the
+// bare broadcaster, then Centrifugo.
 func (r Run) Go(ctx context.Context) (Results, error) {
 	var res Results
 	r.defaults()
@@ -73,6 +75,13 @@ func (r Run) Go(ctx context.Context) (Results, error) {
 		return []string{r.Exe, "serve", "--data", data, "--addr", addr}
 	}, func(base string) Target { return VoTarget(base, seeded) }); err != nil {
 		return res, err
+	}
+	if r.Floor {
+		if res.Floor, err = r.measure(ctx, filepath.Join(dir, "floor.log"), "/healthz", func(addr string) []string {
+			return []string{r.Exe, "bench", "floor-server", "--addr", addr}
+		}, func(base string) Target { return FloorTarget(base, seeded.UserIDs) }); err != nil {
+			return res, err
+		}
 	}
 	if r.Baseline {
 		if res.Bare, err = r.measure(ctx, filepath.Join(dir, "bare.log"), "/healthz", func(addr string) []string {
@@ -136,21 +145,21 @@ func (r Results) Met() bool {
 	return v.Rate() >= TargetRate && v.Median() <= TargetMedian && (v.RSSAfterKiB == 0 || v.PerConnKiB() <= TargetPerConnKiB)
 }
 
-// Report writes the table of figures: metric, vo, bare, vo/bare, target,
-// and Centrifugo's when it was measured.
+// Report writes the table of figures: a column for each server measured
+// (vo first, then the floor, the bare broadcaster and Centrifugo), vo's
+// ratio to each yardstick measured, and the targets.
 func Report(w io.Writer, r Results) error {
-	vo, bare, cf := r.Vo, r.Bare, r.Centrifugo
-	withCf := cf.Watchers != 0
+	vo := r.Vo
+	var cols []Figures // the yardsticks measured
+	for _, f := range []Figures{r.Floor, r.Bare, r.Centrifugo} {
+		if f.Watchers != 0 {
+			cols = append(cols, f)
+		}
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight|tabwriter.Debug)
 	ms := func(d time.Duration) string { return fmt.Sprintf("%.1f ms", float64(d)/float64(time.Millisecond)) }
 	us := func(d time.Duration, f Figures) string {
 		return fmt.Sprintf("%.2f µs", float64(d)/float64(time.Microsecond)/float64(max(1, f.Watchers*f.Burst)))
-	}
-	ratio := func(a, b float64) string {
-		if b == 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%.2f×", a/b)
 	}
 	mark := func(ok bool) string {
 		if ok {
@@ -158,35 +167,45 @@ func Report(w io.Writer, r Results) error {
 		}
 		return " MISSED"
 	}
-	withBare := bare.Watchers != 0
-	row := func(metric, v, b, rat, target, c string) {
-		if !withBare {
-			b, rat = "-", "-"
+	// row writes a metric: its value for each server, vo's ratio to each
+	// yardstick (when ratio is set), and the target.
+	row := func(metric string, value func(Figures) string, ratio func(Figures) float64, target string) {
+		fmt.Fprintf(tw, "%s\t%s\t", metric, value(vo))
+		for _, f := range cols {
+			fmt.Fprintf(tw, "%s\t", value(f))
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t", metric, v, b, rat, target)
-		if withCf {
-			fmt.Fprintf(tw, "%s\t", c)
+		for _, f := range cols {
+			if ratio == nil || ratio(f) == 0 {
+				fmt.Fprint(tw, "\t")
+				continue
+			}
+			fmt.Fprintf(tw, "%.2f×\t", ratio(vo)/ratio(f))
 		}
-		fmt.Fprintln(tw)
+		fmt.Fprintf(tw, "%s\t\n", target)
 	}
-	fmt.Fprintf(tw, "metric (%d watchers)\tvo\tbare\tvo/bare\ttarget\t", vo.Watchers)
-	if withCf {
-		fmt.Fprint(tw, "centrifugo\t")
+	fmt.Fprintf(tw, "metric (%d watchers)\tvo\t", vo.Watchers)
+	for _, f := range cols {
+		fmt.Fprintf(tw, "%s\t", f.Name)
 	}
-	fmt.Fprintln(tw)
-	row("burst deliveries/s", fmt.Sprintf("%.0f", vo.Rate()), fmt.Sprintf("%.0f", bare.Rate()), ratio(vo.Rate(), bare.Rate()),
-		fmt.Sprintf("≥ %d%s", TargetRate, mark(vo.Rate() >= TargetRate)), fmt.Sprintf("%.0f", cf.Rate()))
-	row("median to last watcher", ms(vo.Median()), ms(bare.Median()), ratio(float64(vo.Median()), float64(bare.Median())),
-		fmt.Sprintf("≤ %s%s", ms(TargetMedian), mark(vo.Median() <= TargetMedian)), ms(cf.Median()))
-	row("max to last watcher", ms(vo.Max()), ms(bare.Max()), ratio(float64(vo.Max()), float64(bare.Max())), "", ms(cf.Max()))
+	for _, f := range cols {
+		fmt.Fprintf(tw, "vo/%s\t", f.Name)
+	}
+	fmt.Fprintln(tw, "target\t")
+	row("burst deliveries/s", func(f Figures) string { return fmt.Sprintf("%.0f", f.Rate()) }, Figures.Rate,
+		fmt.Sprintf("≥ %d%s", TargetRate, mark(vo.Rate() >= TargetRate)))
+	row("median to last watcher", func(f Figures) string { return ms(f.Median()) }, func(f Figures) float64 { return float64(f.Median()) },
+		fmt.Sprintf("≤ %s%s", ms(TargetMedian), mark(vo.Median() <= TargetMedian)))
+	row("max to last watcher", func(f Figures) string { return ms(f.Max()) }, func(f Figures) float64 { return float64(f.Max()) }, "")
 	if vo.RSSAfterKiB != 0 {
-		row("KiB per idle connection", fmt.Sprintf("%.1f", vo.PerConnKiB()), fmt.Sprintf("%.1f", bare.PerConnKiB()), ratio(vo.PerConnKiB(), bare.PerConnKiB()),
-			fmt.Sprintf("≤ %.0f%s", TargetPerConnKiB, mark(vo.PerConnKiB() <= TargetPerConnKiB)), fmt.Sprintf("%.1f", cf.PerConnKiB()))
-		row("server CPU per delivery (burst)", us(vo.BurstCPU, vo), us(bare.BurstCPU, bare),
-			ratio(float64(vo.CPUPerDelivery()), float64(bare.CPUPerDelivery())), "", us(cf.BurstCPU, cf))
-		row("load generator CPU per delivery", us(vo.BurstLoadCPU, vo), us(bare.BurstLoadCPU, bare), "", "", us(cf.BurstLoadCPU, cf))
+		row("KiB per idle connection", func(f Figures) string { return fmt.Sprintf("%.1f", f.PerConnKiB()) }, Figures.PerConnKiB,
+			fmt.Sprintf("≤ %.0f%s", TargetPerConnKiB, mark(vo.PerConnKiB() <= TargetPerConnKiB)))
+		row("server CPU per change (single)", func(f Figures) string { return ms(f.ChangesCPU / time.Duration(max(1, len(f.Latencies)))) },
+			func(f Figures) float64 { return float64(f.ChangesCPU) / float64(max(1, len(f.Latencies))) }, "")
+		row("server CPU per delivery (burst)", func(f Figures) string { return us(f.BurstCPU, f) },
+			func(f Figures) float64 { return float64(f.CPUPerDelivery()) }, "")
+		row("load generator CPU per delivery", func(f Figures) string { return us(f.BurstLoadCPU, f) }, nil, "")
 	}
-	row("deliveries lost", "0", "0", "", "0 ok", "0")
-	row("time to connect all", vo.Connect.Round(time.Millisecond).String(), bare.Connect.Round(time.Millisecond).String(), "", "", cf.Connect.Round(time.Millisecond).String())
+	row("deliveries lost", func(Figures) string { return "0" }, nil, "0 ok")
+	row("time to connect all", func(f Figures) string { return f.Connect.Round(time.Millisecond).String() }, nil, "")
 	return tw.Flush()
 }
