@@ -36,16 +36,10 @@ func limitOf(key string) int {
 	return MaxAddrFails
 }
 
-// Blocked returns how long until the last blocked key frees, or 0.
-func (l *Limiter) Blocked(keys ...string) time.Duration {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.blocked(l.clock.Now(), keys)
-}
-
-// Take is Blocked and Fail in one step: when no key is blocked it counts
-// the attempt as a failure of each key; a success is taken back with
-// Forgive.
+// Take returns how long until the last blocked key frees; when no key is
+// blocked it returns 0 and counts the attempt as a failure of each key,
+// in the same step, so that concurrent attempts cannot pass the limit
+// together. A success is taken back with Forgive.
 func (l *Limiter) Take(keys ...string) time.Duration {
 	l.mu.Lock()
 	defer l.mu.Unlock()
@@ -81,13 +75,6 @@ func (l *Limiter) blocked(now time.Time, keys []string) time.Duration {
 		}
 	}
 	return wait
-}
-
-// Fail records a failure against each key.
-func (l *Limiter) Fail(keys ...string) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.fail(l.clock.Now(), keys)
 }
 
 func (l *Limiter) fail(now time.Time, keys []string) {

@@ -109,3 +109,18 @@ func TestLimiterMemoryIsBounded(t *testing.T) {
 		t.Fatalf("%d keys kept after all but one expired, want 1", n)
 	}
 }
+
+// Blocked returns how long until the last blocked key frees, or 0,
+// counting nothing.
+func (l *Limiter) Blocked(keys ...string) time.Duration {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.blocked(l.clock.Now(), keys)
+}
+
+// Fail records a failure against each key, blocked or not.
+func (l *Limiter) Fail(keys ...string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.fail(l.clock.Now(), keys)
+}
