@@ -25,8 +25,9 @@ import (
 // receiving socket's processing, which loopback runs on the sender's core,
 // and waking the watcher), so no server on this machine can deliver to
 // every watcher sooner, but for the entry and exit of each system call
-// (which io_uring could batch: well under a tenth of a write's cost). It never pings and does not read what watchers
-// send beyond noticing that they left.
+// (which io_uring could batch: well under a tenth of a write's cost). It
+// never pings and does not read what watchers send beyond noticing that
+// they left.
 type Floor struct {
 	mu    sync.Mutex
 	seq   int64
