@@ -103,6 +103,7 @@ func TestBinary(t *testing.T) {
 			{"import with a bad line 4", seeded, "", []string{"admin", "user", "import", "--org", "acme", csv}, 1, "line 4"},
 			{"import with a stray quote on line 3", seeded, "", []string{"admin", "user", "import", "--org", "acme", quoted}, 1, "line 3"},
 			{"unknown flag", seeded, "", []string{"admin", "org", "create", "--bogus"}, 2, "bogus"},
+			{"bad trusted proxy", seeded, "", []string{"serve", "--trusted-proxies", "10.0.0.0/8,proxy.local"}, 2, "proxy.local"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()

@@ -53,7 +53,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	addr := fs.String("addr", env("VO_ADDR", "127.0.0.1:8080"), "HTTP listen address (VO_ADDR)")
 	natsURL := fs.String("nats", env("VO_NATS", ""), "NATS URL joining several nodes on one PostgreSQL database (VO_NATS)")
 	withDemo := fs.Bool("demo", env("VO_DEMO", "") == "1", "create the demo org once and print how to log in")
+	proxies := fs.String("trusted-proxies", env("VO_TRUSTED_PROXIES", ""), "reverse proxies (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed (VO_TRUSTED_PROXIES)")
 	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	trusted, err := httpapi.ParseTrustedProxies(*proxies)
+	if err != nil {
 		return usageError{err.Error()}
 	}
 	slog.SetDefault(logger(stderr))
@@ -94,7 +99,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	api := httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, clk, params), Presence: pres, Hub: hub,
-		Photos: photos, Clock: clk, HashParams: params, Web: web.App()})
+		Photos: photos, Clock: clk, HashParams: params, Web: web.App(), TrustedProxies: trusted})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

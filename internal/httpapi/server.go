@@ -7,8 +7,8 @@ import (
 	"context"
 	"io/fs"
 	"log/slog"
-	"net"
 	"net/http"
+	"net/netip"
 	"strconv"
 	"strings"
 	"time"
@@ -35,6 +35,9 @@ type Config struct {
 	HashParams account.HashParams
 	// Web is the built app, served at "/"; nil serves nothing there.
 	Web fs.FS
+	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
+	// X-Forwarded-Proto are believed (see clientAddr); none by default.
+	TrustedProxies []netip.Prefix
 	// PingEvery and PongWait tune dead-connection detection; zero means the
 	// defaults (25 s and 30 s, so a dead peer goes within 60 s).
 	PingEvery, PongWait time.Duration
@@ -166,14 +169,6 @@ func sameOrigin(r *http.Request) bool {
 	return ok && strings.EqualFold(host, r.Host)
 }
 
-func remoteAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		return r.RemoteAddr
-	}
-	return host
-}
-
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	b, err := readJSONBody(r)
 	if err != nil {
@@ -188,7 +183,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err := decodeJSON(b, &in); err != nil {
 		return err
 	}
-	res, err := s.cfg.Auth.Login(r.Context(), auth.Login{Email: in.Email, Password: in.Password, DeviceName: in.DeviceName, Platform: in.Platform, RemoteAddr: remoteAddr(r)})
+	res, err := s.cfg.Auth.Login(r.Context(), auth.Login{Email: in.Email, Password: in.Password, DeviceName: in.DeviceName, Platform: in.Platform, RemoteAddr: s.clientAddr(r)})
 	if err != nil {
 		return err
 	}
@@ -196,7 +191,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: res.Token, Path: "/", HttpOnly: true, Secure: r.TLS != nil,
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: res.Token, Path: "/", HttpOnly: true, Secure: s.overTLS(r),
 		SameSite: http.SameSiteLaxMode, MaxAge: int(account.SessionTTL / time.Second)})
 	writeJSON(w, http.StatusOK, map[string]any{"token": res.Token, "csrf_token": res.CSRF, "session": wire.SessionOf(res.Session), "user": me})
 	return nil
@@ -206,7 +201,7 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, a store.Auth) er
 	if err := s.cfg.Auth.Logout(r.Context(), a); err != nil && !apperr.Is(err, apperr.NotFound) {
 		return err
 	}
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: r.TLS != nil, SameSite: http.SameSiteLaxMode, MaxAge: -1})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", HttpOnly: true, Secure: s.overTLS(r), SameSite: http.SameSiteLaxMode, MaxAge: -1})
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
