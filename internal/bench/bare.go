@@ -39,21 +39,7 @@ func NewBare() *Bare { return &Bare{conns: map[*bareConn]struct{}{}} }
 
 // ServeHTTP serves GET /ws (the stream), POST /publish and GET /healthz.
 func (b *Bare) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/ws":
-		b.stream(w, r)
-	case r.Method == http.MethodPost && r.URL.Path == "/publish":
-		body, ok := publishBody(w, r)
-		if !ok {
-			return
-		}
-		b.publish(body)
-		w.WriteHeader(http.StatusNoContent)
-	case r.URL.Path == "/healthz":
-		w.WriteHeader(http.StatusOK)
-	default:
-		http.NotFound(w, r)
-	}
+	route(w, r, b.stream, b.publish)
 }
 
 func (b *Bare) stream(w http.ResponseWriter, r *http.Request) {
@@ -114,15 +100,26 @@ func (b *Bare) publish(body []byte) {
 	}
 }
 
-// publishBody reads a POST /publish body, a JSON object of the event's
-// fields, or answers 400.
-func publishBody(w http.ResponseWriter, r *http.Request) ([]byte, bool) {
-	body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
-	if err != nil || len(body) < 2 || body[0] != '{' {
-		http.Error(w, "a JSON object is needed", http.StatusBadRequest)
-		return nil, false
+// route serves a yardstick's requests: GET /ws to stream, POST /publish
+// to publish, once its body is a JSON object of the event's fields (400
+// otherwise), and GET /healthz.
+func route(w http.ResponseWriter, r *http.Request, stream func(http.ResponseWriter, *http.Request), publish func(body []byte)) {
+	switch {
+	case r.Method == http.MethodGet && r.URL.Path == "/ws":
+		stream(w, r)
+	case r.Method == http.MethodPost && r.URL.Path == "/publish":
+		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		if err != nil || len(body) < 2 || body[0] != '{' {
+			http.Error(w, "a JSON object is needed", http.StatusBadRequest)
+			return
+		}
+		publish(body)
+		w.WriteHeader(http.StatusNoContent)
+	case r.URL.Path == "/healthz":
+		w.WriteHeader(http.StatusOK)
+	default:
+		http.NotFound(w, r)
 	}
-	return body, true
 }
 
 // presenceFrame renders the fields of body (a JSON object) as presence

@@ -44,21 +44,7 @@ func NewFloor() *Floor { return &Floor{} }
 
 // ServeHTTP serves GET /ws (the stream), POST /publish and GET /healthz.
 func (f *Floor) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	switch {
-	case r.Method == http.MethodGet && r.URL.Path == "/ws":
-		f.stream(w, r)
-	case r.Method == http.MethodPost && r.URL.Path == "/publish":
-		body, ok := publishBody(w, r)
-		if !ok {
-			return
-		}
-		f.publish(body)
-		w.WriteHeader(http.StatusNoContent)
-	case r.URL.Path == "/healthz":
-		w.WriteHeader(http.StatusOK)
-	default:
-		http.NotFound(w, r)
-	}
+	route(w, r, f.stream, f.publish)
 }
 
 // wsGUID is RFC 6455's key suffix.
