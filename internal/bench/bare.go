@@ -102,13 +102,17 @@ func (b *Bare) publish(body []byte) {
 
 // route serves a yardstick's requests: GET /ws to stream, POST /publish
 // to publish, once its body is a JSON object of the event's fields (400
-// otherwise), and GET /healthz.
+// otherwise, 413 over 64 KiB), and GET /healthz.
 func route(w http.ResponseWriter, r *http.Request, stream func(http.ResponseWriter, *http.Request), publish func(body []byte)) {
 	switch {
 	case r.Method == http.MethodGet && r.URL.Path == "/ws":
 		stream(w, r)
 	case r.Method == http.MethodPost && r.URL.Path == "/publish":
-		body, err := io.ReadAll(io.LimitReader(r.Body, 1<<16))
+		body, err := io.ReadAll(http.MaxBytesReader(w, r.Body, 1<<16))
+		if errors.As(err, new(*http.MaxBytesError)) {
+			http.Error(w, "the body is over 64 KiB", http.StatusRequestEntityTooLarge)
+			return
+		}
 		if err != nil || len(body) < 2 || body[0] != '{' {
 			http.Error(w, "a JSON object is needed", http.StatusBadRequest)
 			return

@@ -2,6 +2,7 @@ package bench
 
 import (
 	"context"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
@@ -142,3 +143,39 @@ func TestReport(t *testing.T) {
 		t.Error("a median of a second met the target")
 	}
 }
+
+// TestYardsticksRefuseBadInput: both yardsticks answer a publish that is
+// not a JSON object with 400, one over 64 KiB with 413, and publish
+// nothing; a stream without an upgrade gets 426, unknown paths 404.
+func TestYardsticksRefuseBadInput(t *testing.T) {
+	t.Parallel()
+	for _, h := range []interface {
+		http.Handler
+		seqNow() int64
+	}{NewBare(), NewFloor()} {
+		srv := httptest.NewServer(h)
+		t.Cleanup(srv.Close)
+		for body, want := range map[string]int{"": 400, "x": 400, "[1]": 400, `{"a":"` + strings.Repeat("b", 1<<16) + `"}`: 413} {
+			resp, err := http.Post(srv.URL+"/publish", "application/json", strings.NewReader(body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp.Body.Close()
+			if resp.StatusCode != want {
+				t.Errorf("%T: publish %.10q: %s, want %d", h, body, resp.Status, want)
+			}
+		}
+		if resp, err := http.Get(srv.URL + "/ws"); err != nil || resp.StatusCode != http.StatusUpgradeRequired {
+			t.Errorf("%T: GET /ws without an upgrade: %v %v", h, resp.Status, err)
+		}
+		if resp, err := http.Get(srv.URL + "/nope"); err != nil || resp.StatusCode != http.StatusNotFound {
+			t.Errorf("%T: GET /nope: %v %v", h, resp.Status, err)
+		}
+		if n := h.seqNow(); n != 0 {
+			t.Errorf("%T: %d events published from bad input", h, n)
+		}
+	}
+}
+
+func (b *Bare) seqNow() int64  { b.mu.Lock(); defer b.mu.Unlock(); return b.seq }
+func (f *Floor) seqNow() int64 { f.mu.Lock(); defer f.mu.Unlock(); return f.seq }

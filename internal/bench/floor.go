@@ -53,7 +53,7 @@ const wsGUID = "258EAFA5-E914-47DA-95CA-C5AB0DC85B11"
 func (f *Floor) stream(w http.ResponseWriter, r *http.Request) {
 	key := r.Header.Get("Sec-WebSocket-Key")
 	if !strings.EqualFold(r.Header.Get("Upgrade"), "websocket") || key == "" {
-		http.Error(w, "a WebSocket upgrade is needed", http.StatusBadRequest)
+		http.Error(w, "a WebSocket upgrade is needed", http.StatusUpgradeRequired)
 		return
 	}
 	c, rw, err := http.NewResponseController(w).Hijack()
