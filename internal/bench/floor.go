@@ -4,7 +4,6 @@ import (
 	"bufio"
 	"crypto/sha1"
 	"encoding/base64"
-	"errors"
 	"net"
 	"net/http"
 	"strconv"
@@ -84,7 +83,7 @@ func (f *Floor) stream(w http.ResponseWriter, r *http.Request) {
 	f.mu.Unlock()
 	go func() { // until the watcher leaves; then the socket is closed
 		defer c.Close()
-		f.drain(rw.Reader)
+		drain(rw.Reader)
 		f.mu.Lock()
 		for i, x := range f.conns {
 			if x == fc {
@@ -98,7 +97,7 @@ func (f *Floor) stream(w http.ResponseWriter, r *http.Request) {
 }
 
 // drain reads and drops what a watcher sends until it leaves.
-func (f *Floor) drain(r *bufio.Reader) {
+func drain(r *bufio.Reader) {
 	buf := make([]byte, 128)
 	for {
 		if _, err := r.Read(buf); err != nil {
@@ -120,7 +119,7 @@ func (f *Floor) publish(body []byte) {
 		case errno == 0 && int(n) == len(frame):
 		case errno == 0:
 			fc.c.Write(frame[n:])
-		case errors.Is(errno, syscall.EAGAIN) || errno == syscall.EINTR:
+		case errno == syscall.EAGAIN || errno == syscall.EINTR:
 			fc.c.Write(frame)
 		default: // the watcher left; its reader removes it
 		}
