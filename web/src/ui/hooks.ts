@@ -14,13 +14,16 @@ export function useApp<T>(select: (s: AppState) => T): T {
   const value = select(app.get());
   const lastRef = useRef(value);
   lastRef.current = value;
-  useEffect(
-    () =>
-      app.subscribe(() => {
-        if (!Object.is(selectRef.current(app.get()), lastRef.current)) rerender(0);
-      }),
-    [],
-  );
+  useEffect(() => {
+    const check = () => {
+      if (!Object.is(selectRef.current(app.get()), lastRef.current)) rerender(0);
+    };
+    const unsubscribe = app.subscribe(check);
+    // The effect runs after the first render: a change in between (boot's answer, a stream
+    // event) told no one, and would show only with the next one.
+    check();
+    return unsubscribe;
+  }, []);
   return value;
 }
 
