@@ -28,7 +28,7 @@ var photo12MP = sync.OnceValue(func() []byte {
 })
 
 // BenchmarkProcess12MP turns a 12-megapixel phone JPEG into the three
-// stored sizes: header checks, EXIF, DCT-scaled decode, crop, resize,
+// stored sizes: header checks, EXIF, full-size decode, crop, resize,
 // orientation, three encodes.
 func BenchmarkProcess12MP(b *testing.B) {
 	data := photo12MP()

@@ -27,10 +27,10 @@ import (
 	"runtime"
 
 	"golang.org/x/image/webp"
+	"golang.org/x/sync/semaphore"
 
 	"vo/internal/apperr"
 	"vo/internal/photo/exif"
-	"vo/internal/photo/internal/jpegdec"
 )
 
 const (
@@ -39,6 +39,12 @@ const (
 	// MaxPixels is the largest image accepted, judged from its header before
 	// any pixel is decoded; more is 400.
 	MaxPixels = 40_000_000
+	// DecodeBudget is the memory, in bytes, that the decodes running at
+	// once may take together, as estimated from their headers: the largest
+	// picture allowed at 16 bits per channel (MaxPixels × 8 bytes) fits
+	// alone, and twenty 12-megapixel phone JPEGs (18 MB each) would fit at
+	// once, were there CPUs for them.
+	DecodeBudget = MaxPixels * 8
 	// Quality is the JPEG quality of the stored sizes: at 512 pixels and
 	// below, 85 is visually lossless for faces while keeping files small.
 	Quality = 85
@@ -69,20 +75,35 @@ type Processed struct {
 	Images map[int][]byte
 }
 
-// Processor decodes and resizes photos, at most a fixed number at a time:
-// decoding is the only step whose memory grows with the upload, so bounding
-// how many run at once bounds the memory that simultaneous uploads can take.
+// Processor decodes and resizes photos, at most a fixed number at a time
+// and within a memory budget: decoding is the only step whose memory grows
+// with the upload, so bounding what runs at once bounds the memory that
+// simultaneous uploads can take. The number of slots keeps the CPUs busy;
+// the budget keeps a few large decodes (a 16-bit 40-megapixel PNG is
+// 320 MB) from taking what many photos would.
 type Processor struct {
 	slots chan struct{}
+	// memory is the budget, in bytes: each decode holds its estimate
+	// (decodeBytes) while it runs.
+	memory *semaphore.Weighted
+	budget int64
+	// decoding, when set (by tests), is called as each decode starts with
+	// its estimate, and what it returns as the decode ends.
+	decoding func(need int64) (done func())
 }
 
 // NewProcessor returns a Processor that decodes at most maxConcurrent photos
-// at once; maxConcurrent < 1 means one per CPU.
+// at once (maxConcurrent < 1 means one per CPU) and at most DecodeBudget
+// bytes of them.
 func NewProcessor(maxConcurrent int) *Processor {
+	return newProcessor(maxConcurrent, DecodeBudget)
+}
+
+func newProcessor(maxConcurrent int, budget int64) *Processor {
 	if maxConcurrent < 1 {
 		maxConcurrent = runtime.NumCPU()
 	}
-	return &Processor{slots: make(chan struct{}, maxConcurrent)}
+	return &Processor{slots: make(chan struct{}, maxConcurrent), memory: semaphore.NewWeighted(budget), budget: budget}
 }
 
 // Process checks and converts an uploaded photo. declared is the media type
@@ -91,8 +112,9 @@ func NewProcessor(maxConcurrent int) *Processor {
 // Returns UnsupportedMediaType when declared is not one of the four types,
 // when the bytes are not that type, or when they do not decode (empty,
 // truncated, corrupt, a corrupt EXIF block); Invalid when the header
-// announces more than MaxPixels; ctx's error when ctx ends while waiting for
-// a decode slot.
+// announces more than MaxPixels, or a picture whose decoding would take more
+// than the whole memory budget; ctx's error when ctx ends while waiting for
+// a decode slot or for memory.
 func (p *Processor) Process(ctx context.Context, data []byte, declared string) (*Processed, error) {
 	if err := checkType(data, declared); err != nil {
 		return nil, err
@@ -115,12 +137,26 @@ func (p *Processor) Process(ctx context.Context, data []byte, declared string) (
 		}
 	}
 
+	need := decodeBytes(declared, data, cfg)
+	if need > p.budget {
+		return nil, apperr.New(apperr.Invalid, "photo: decoding this %d×%d %s would take about %d MB, more than the %d MB allowed; save it with 8 bits per channel or fewer pixels",
+			cfg.Width, cfg.Height, typeName[declared], need/1_000_000, p.budget/1_000_000)
+	}
 	select {
 	case p.slots <- struct{}{}:
 	case <-ctx.Done():
 		return nil, ctx.Err()
 	}
 	defer func() { <-p.slots }()
+	// Memory is taken after a slot, so that the uploads waiting for a CPU
+	// hold none of it.
+	if err := p.memory.Acquire(ctx, need); err != nil {
+		return nil, err
+	}
+	defer p.memory.Release(need)
+	if p.decoding != nil {
+		defer p.decoding(need)()
+	}
 
 	img, err := decode(declared, data, cfg)
 	if err != nil {
@@ -172,7 +208,10 @@ func decodeConfig(typ string, data []byte) (cfg image.Config, err error) {
 	r := bytes.NewReader(data)
 	switch typ {
 	case TypeJPEG:
-		cfg, err = jpegdec.DecodeConfig(r)
+		var f jpegFrame
+		if f, err = readJPEGFrame(data); err == nil {
+			cfg = image.Config{ColorModel: f.colorModel(), Width: f.width, Height: f.height}
+		}
 	case TypePNG:
 		cfg, err = png.DecodeConfig(r)
 	case TypeGIF:
@@ -195,22 +234,14 @@ type decoded struct {
 }
 
 // decode decodes the whole image, or for a GIF its first frame. A JPEG is
-// decoded at the smallest DCT scale that still leaves its short side at
-// least `largest` pixels: for a 12-megapixel photo, a quarter of each side,
-// which skips most of the work and 15/16 of the memory.
+// decoded at full size by image/jpeg (a 12-megapixel 4:2:0 photo is 18 MB
+// of YCbCr planes); render box-shrinks it in YCbCr before anything else.
 func decode(typ string, data []byte, cfg image.Config) (d decoded, err error) {
 	defer recoverDecoder(typ, &err)
 	r := bytes.NewReader(data)
 	switch typ {
 	case TypeJPEG:
-		scale := 1
-		for _, s := range []int{8, 4, 2} {
-			if (min(cfg.Width, cfg.Height)+s-1)/s >= largest {
-				scale = s
-				break
-			}
-		}
-		d.img, err = jpegdec.Decode(r, scale)
+		d.img, err = jpeg.Decode(r)
 	case TypePNG:
 		d.img, err = png.Decode(r)
 	case TypeGIF:
@@ -233,12 +264,17 @@ func decode(typ string, data []byte, cfg image.Config) (d decoded, err error) {
 	return d, nil
 }
 
+// typeName names each accepted type in messages.
+var typeName = map[string]string{TypeJPEG: "JPEG", TypePNG: "PNG", TypeGIF: "GIF", TypeWebP: "WebP"}
+
 // decodeError turns a decoder's error into a 415 whose message says what is
 // wrong with the file; decoder messages describe the file only, so they are
 // safe to show.
 func decodeError(typ string, err error) error {
-	name := map[string]string{TypeJPEG: "JPEG", TypePNG: "PNG", TypeGIF: "GIF", TypeWebP: "WebP"}[typ]
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || typ == TypeJPEG && jpegdec.IsTruncated(err) {
+	name := typeName[typ]
+	// image/jpeg reports entropy-coded data that ends early as "short
+	// Huffman data", not as an EOF.
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || err == jpeg.FormatError("short Huffman data") {
 		return apperr.New(apperr.UnsupportedMediaType, "photo: the %s file is truncated", name)
 	}
 	return apperr.New(apperr.UnsupportedMediaType, "photo: not a valid %s file (%v)", name, err)

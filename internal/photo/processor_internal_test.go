@@ -11,6 +11,7 @@ import (
 	"image/png"
 	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -178,4 +179,144 @@ func FuzzProcess(f *testing.F) {
 			}
 		}
 	})
+}
+
+// sofJPEG is a JPEG file up to its frame header: SOF marker, size, and
+// each component's sampling factors (H<<4 | V).
+func sofJPEG(marker byte, w, h int, sampling ...byte) []byte {
+	seg := []byte{8, byte(h >> 8), byte(h), byte(w >> 8), byte(w), byte(len(sampling))}
+	for i, s := range sampling {
+		seg = append(seg, byte(i+1), s, 0)
+	}
+	return append([]byte{0xff, 0xd8}, testimg.Segment(marker, seg)...)
+}
+
+// TestDecodeBytes: the memory a decode is charged is estimated from the
+// header by colour model and bit depth, not by pixels alone: a 16-bit PNG
+// costs eight times a paletted one of the same size.
+func TestDecodeBytes(t *testing.T) {
+	t.Parallel()
+	const mp12 = 4000 * 3000
+	cases := []struct {
+		name string
+		typ  string
+		data []byte
+		want int64
+	}{
+		{"12 MP baseline 4:2:0 JPEG", TypeJPEG, sofJPEG(0xc0, 4000, 3000, 0x22, 0x11, 0x11), mp12 * 3 / 2},
+		{"12 MP baseline 4:4:4 JPEG", TypeJPEG, sofJPEG(0xc0, 4000, 3000, 0x11, 0x11, 0x11), mp12 * (3 + 4)},
+		{"12 MP progressive 4:2:0 JPEG", TypeJPEG, sofJPEG(0xc2, 4000, 3000, 0x22, 0x11, 0x11), mp12 * 3 / 2 * 5},
+		{"12 MP grey JPEG", TypeJPEG, sofJPEG(0xc0, 4000, 3000, 0x11), mp12},
+		{"12 MP CMYK JPEG", TypeJPEG, sofJPEG(0xc0, 4000, 3000, 0x11, 0x11, 0x11, 0x11), mp12 * (4 + 4)},
+		{"39.6 MP 16-bit RGBA PNG", TypePNG, testimg.PNGHeaderOf(6300, 6300, 16, 6, 0), 6300 * 6300 * 8},
+		{"39.6 MP 16-bit RGB PNG", TypePNG, testimg.PNGHeaderOf(6300, 6300, 16, 2, 0), 6300 * 6300 * 8},
+		{"39.6 MP 16-bit grey PNG", TypePNG, testimg.PNGHeaderOf(6300, 6300, 16, 0, 0), 6300 * 6300 * 2},
+		{"39.6 MP 8-bit RGBA PNG", TypePNG, testimg.PNGHeaderOf(6300, 6300, 8, 6, 0), 6300 * 6300 * 4},
+		{"39.6 MP 8-bit grey PNG", TypePNG, testimg.PNGHeaderOf(6300, 6300, 8, 0, 0), 6300 * 6300},
+		{"12 MP interlaced 8-bit RGB PNG", TypePNG, testimg.PNGHeaderOf(4000, 3000, 8, 2, 1), mp12 * 8},
+	}
+	for _, c := range cases {
+		cfg, err := decodeConfig(c.typ, c.data)
+		if err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		if got := decodeBytes(c.typ, c.data, cfg); got != c.want {
+			t.Errorf("%s: %d bytes, want %d", c.name, got, c.want)
+		}
+	}
+}
+
+// TestDecodeBudgetRefusesTheHeaviest: a picture whose decode alone would
+// take more than the whole budget is refused from its header with 400 and
+// a message that says why, before it waits for anything.
+func TestDecodeBudgetRefusesTheHeaviest(t *testing.T) {
+	t.Parallel()
+	p := newProcessor(2, 100_000_000)
+	bomb := testimg.PNGHeaderOf(6300, 6300, 16, 6, 0) // 317 MB decoded
+	_, err := p.Process(context.Background(), bomb, TypePNG)
+	if !apperr.Is(err, apperr.Invalid) || !strings.Contains(apperr.MessageOf(err), "would take about 317 MB, more than the 100 MB allowed") {
+		t.Fatalf("err = %v, want Invalid naming 317 MB and the 100 MB allowed", err)
+	}
+	// The same pixels in 8-bit grey, a byte a pixel, fit.
+	cfg, err := decodeConfig(TypePNG, testimg.PNGHeaderOf(6300, 6300, 8, 0, 0))
+	if err != nil || decodeBytes(TypePNG, nil, cfg) > p.budget {
+		t.Fatalf("grey 39.6 MP: %v, %d bytes", err, decodeBytes(TypePNG, nil, cfg))
+	}
+	// The default budget takes the largest picture allowed alone.
+	cfg, _ = decodeConfig(TypePNG, testimg.PNGHeaderOf(8000, 5000, 16, 6, 0))
+	if need := decodeBytes(TypePNG, nil, cfg); need > DecodeBudget {
+		t.Errorf("a 40 MP 16-bit PNG needs %d bytes, over the default budget %d", need, DecodeBudget)
+	}
+}
+
+// TestDecodeBudgetBoundsConcurrency: with CPU slots for eight, eight
+// 16-bit PNGs whose budget holds two decode two at a time, never more,
+// and all succeed. Concurrency is counted where decoding starts and ends;
+// each decode waits for a partner so that the bound is reached, not
+// merely not exceeded. With slots alone (before the budget) all eight
+// decoded at once.
+func TestDecodeBudgetBoundsConcurrency(t *testing.T) {
+	t.Parallel()
+	src := image.NewNRGBA64(image.Rect(0, 0, 200, 150))
+	for i := range src.Pix {
+		src.Pix[i] = uint8(i * 7)
+	}
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, src); err != nil {
+		t.Fatal(err)
+	}
+	data := buf.Bytes()
+	cfg, err := decodeConfig(TypePNG, data)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cost := decodeBytes(TypePNG, data, cfg)
+	if cost != 200*150*8 {
+		t.Fatalf("cost %d, want %d", cost, 200*150*8)
+	}
+	const uploads, fit = 8, 2
+	p := newProcessor(uploads, fit*cost+cost/2)
+
+	var mu sync.Mutex
+	partner := sync.NewCond(&mu)
+	var inFlight, maxInFlight, left = 0, 0, uploads
+	var bytesInFlight, maxBytes int64
+	p.decoding = func(need int64) func() {
+		mu.Lock()
+		inFlight++
+		bytesInFlight += need
+		maxInFlight, maxBytes = max(maxInFlight, inFlight), max(maxBytes, bytesInFlight)
+		partner.Broadcast()
+		for inFlight < min(fit, left) {
+			partner.Wait()
+		}
+		mu.Unlock()
+		return func() {
+			mu.Lock()
+			inFlight--
+			left--
+			bytesInFlight -= need
+			partner.Broadcast()
+			mu.Unlock()
+		}
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, uploads)
+	for range uploads {
+		wg.Go(func() {
+			_, err := p.Process(context.Background(), data, TypePNG)
+			errs <- err
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if maxInFlight != fit || maxBytes > p.budget {
+		t.Errorf("at most %d decodes (%d bytes) at once, want %d within %d bytes", maxInFlight, maxBytes, fit, p.budget)
+	}
 }

@@ -25,9 +25,13 @@ func render(d decoded, orientation int) (*Processed, error) {
 	if k := crop.Dx() / largest; k >= 2 {
 		// Resampling cost grows with the source, so big sources are first
 		// box-averaged by an integer factor to between 1 and 2 times the
-		// target, the way libvips splits shrink and reduce. DCT-scaled
-		// JPEGs seldom need this.
-		square = boxShrink(src, crop, k)
+		// target, the way libvips splits shrink and reduce. A JPEG is
+		// averaged in YCbCr, before any conversion to RGB.
+		if m, ok := src.(*image.YCbCr); ok {
+			square = boxShrinkYCbCr(m, crop, k)
+		} else {
+			square = boxShrink(src, crop, k)
+		}
 	} else {
 		square = image.NewRGBA(image.Rect(0, 0, crop.Dx(), crop.Dy()))
 		draw.Draw(square, square.Rect, src, crop.Min, draw.Src)
@@ -170,6 +174,54 @@ func boxShrink(src image.Image, r image.Rectangle, k int) *image.RGBA {
 		dst := out.Pix[oy*out.Stride : oy*out.Stride+4*ow]
 		for i, v := range acc {
 			dst[i] = uint8((v + div/2) / div)
+		}
+	}
+	return out
+}
+
+// boxShrinkYCbCr is boxShrink for a decoded JPEG: it averages each k×k
+// block's Y samples and the chroma samples under them, then converts one
+// pixel per block to RGB. The conversion is linear, so this is the average
+// of the block's RGB pixels up to rounding, at a fraction of the cost: a
+// 12-megapixel photo's crop is 9 million pixels, its output 360,000.
+func boxShrinkYCbCr(m *image.YCbCr, r image.Rectangle, k int) *image.RGBA {
+	ow, oh := r.Dx()/k, r.Dy()/k
+	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	// cx[x] is the chroma column of r's column x, relative to the row's
+	// first: COffset is separable in x and y.
+	cx := make([]int, ow*k)
+	for x := range cx {
+		cx[x] = m.COffset(r.Min.X+x, r.Min.Y) - m.COffset(r.Min.X, r.Min.Y)
+	}
+	accY := make([]uint32, ow)
+	accCb := make([]uint32, ow)
+	accCr := make([]uint32, ow)
+	div := uint32(k * k)
+	for oy := 0; oy < oh; oy++ {
+		clear(accY)
+		clear(accCb)
+		clear(accCr)
+		for ky := 0; ky < k; ky++ {
+			y := r.Min.Y + oy*k + ky
+			yrow := m.Y[m.YOffset(r.Min.X, y):][:ow*k]
+			c0 := m.COffset(r.Min.X, y)
+			cb, cr := m.Cb[c0:], m.Cr[c0:]
+			for ox := range ow {
+				var sy, scb, scr uint32
+				for x := ox * k; x < (ox+1)*k; x++ {
+					sy += uint32(yrow[x])
+					scb += uint32(cb[cx[x]])
+					scr += uint32(cr[cx[x]])
+				}
+				accY[ox] += sy
+				accCb[ox] += scb
+				accCr[ox] += scr
+			}
+		}
+		dst := out.Pix[oy*out.Stride : oy*out.Stride+4*ow]
+		for ox := range ow {
+			rr, g, b := color.YCbCrToRGB(uint8((accY[ox]+div/2)/div), uint8((accCb[ox]+div/2)/div), uint8((accCr[ox]+div/2)/div))
+			dst[4*ox], dst[4*ox+1], dst[4*ox+2], dst[4*ox+3] = rr, g, b, 0xff
 		}
 	}
 	return out

@@ -384,11 +384,15 @@ func (w *bitWriter) bytes() []byte {
 
 // PNGHeader returns the signature and IHDR chunk of an 8-bit RGBA PNG of
 // w×h pixels: enough for a decoder to learn the size, nothing to decode.
-func PNGHeader(w, h uint32) []byte {
+func PNGHeader(w, h uint32) []byte { return PNGHeaderOf(w, h, 8, 6, 0) }
+
+// PNGHeaderOf is PNGHeader with the bit depth, colour type (0 grey, 2 RGB,
+// 3 palette, 4 grey+alpha, 6 RGBA) and interlace method (1 Adam7) given.
+func PNGHeaderOf(w, h uint32, depth, colorType, interlace byte) []byte {
 	ihdr := []byte("IHDR")
 	ihdr = binary.BigEndian.AppendUint32(ihdr, w)
 	ihdr = binary.BigEndian.AppendUint32(ihdr, h)
-	ihdr = append(ihdr, 8, 6, 0, 0, 0)
+	ihdr = append(ihdr, depth, colorType, 0, 0, interlace)
 	out := []byte("\x89PNG\r\n\x1a\n")
 	out = binary.BigEndian.AppendUint32(out, 13)
 	out = append(out, ihdr...)
