@@ -232,9 +232,9 @@ func TestOrientation(t *testing.T) {
 		1: {tl, tr}, 2: {tr, tl}, 3: {br, bl}, 4: {bl, br},
 		5: {tl, bl}, 6: {tr, br}, 7: {br, tr}, 8: {bl, tl},
 	}
-	// The small picture is decoded at full size; the large one at 1/2 by
-	// DCT scaling, for a turned and a mirrored orientation, so that both
-	// decode paths are checked (all eight would only repeat the same crop
+	// The small picture's crop is copied as it is; the large one's is
+	// box-shrunk by 2 in YCbCr, for a turned and a mirrored orientation, so
+	// that both paths are checked (all eight would only repeat the same crop
 	// and turn code, at a price under the race detector).
 	for _, size := range []image.Point{{120, 80}, {1536, 1024}} {
 		w, h := size.X, size.Y

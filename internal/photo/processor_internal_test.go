@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"image"
+	"image/color"
 	"image/gif"
 	"image/jpeg"
 	"image/png"
@@ -318,5 +319,38 @@ func TestDecodeBudgetBoundsConcurrency(t *testing.T) {
 	}
 	if maxInFlight != fit || maxBytes > p.budget {
 		t.Errorf("at most %d decodes (%d bytes) at once, want %d within %d bytes", maxInFlight, maxBytes, fit, p.budget)
+	}
+}
+
+// TestBoxShrinkYCbCrMatchesRGB: averaging a JPEG's planes and converting
+// once per block gives the pixels that converting every pixel and then
+// averaging gives, within rounding, for each chroma layout and for block
+// sizes that do and do not line up with the chroma samples. (Where a
+// pixel's colour lies outside RGB and clamps, the two differ by more: a
+// few levels at saturated edges.) The picture is smooth colour, well
+// inside the gamut.
+func TestBoxShrinkYCbCrMatchesRGB(t *testing.T) {
+	t.Parallel()
+	for _, ratio := range []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422, image.YCbCrSubsampleRatio444} {
+		m := image.NewYCbCr(image.Rect(0, 0, 97, 61), ratio)
+		for y := 0; y < 61; y++ {
+			for x := 0; x < 97; x++ {
+				yy, cb, cr := color.RGBToYCbCr(uint8(60+x), uint8(60+2*y), uint8(200-x))
+				m.Y[m.YOffset(x, y)] = yy
+				m.Cb[m.COffset(x, y)], m.Cr[m.COffset(x, y)] = cb, cr
+			}
+		}
+		for _, k := range []int{2, 3, 5} {
+			crop := image.Rect(7, 3, 7+55, 3+55)
+			got, want := boxShrinkYCbCr(m, crop, k), boxShrink(m, crop, k)
+			if got.Rect != want.Rect {
+				t.Fatalf("%v k=%d: %v, want %v", ratio, k, got.Rect, want.Rect)
+			}
+			for i := range got.Pix {
+				if d := int(got.Pix[i]) - int(want.Pix[i]); d < -2 || d > 2 {
+					t.Fatalf("%v k=%d: byte %d = %d, want %d±2", ratio, k, i, got.Pix[i], want.Pix[i])
+				}
+			}
+		}
 	}
 }
