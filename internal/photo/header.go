@@ -45,11 +45,17 @@ func readJPEGFrame(data []byte) (jpegFrame, error) {
 		}
 		marker := data[i]
 		i++
+		// The walk must find the frame that image/jpeg will decode, or a
+		// small decoy could stand in for a huge one: so it skips what
+		// image/jpeg skips (a stuffed 0xff00, restart markers) and stops
+		// where it stops.
 		switch {
-		case marker == 0xd8 || marker == 0x01 || marker >= 0xd0 && marker <= 0xd7:
+		case marker == 0x00 || marker >= 0xd0 && marker <= 0xd7:
 			continue // no length, no payload
-		case marker == 0xd9 || marker == 0xda:
+		case marker == 0xd8 || marker == 0xd9 || marker == 0xda:
 			return f, fmt.Errorf("no frame header before the image data")
+		case marker >= 0xc3 && marker <= 0xcf && marker != 0xc4 && marker != 0xc8 && marker != 0xcc:
+			return f, fmt.Errorf("unsupported coding process (SOF%d)", marker-0xc0)
 		}
 		if i+2 > len(data) {
 			return f, io.ErrUnexpectedEOF
@@ -63,8 +69,9 @@ func readJPEGFrame(data []byte) (jpegFrame, error) {
 		}
 		seg := data[i+2 : i+n]
 		i += n
-		// SOF0-SOF15 except DHT (c4), JPG (c8) and DAC (cc).
-		if marker < 0xc0 || marker > 0xcf || marker == 0xc4 || marker == 0xc8 || marker == 0xcc {
+		// SOF0-SOF2: baseline, extended sequential, progressive; the only
+		// frames image/jpeg decodes.
+		if marker < 0xc0 || marker > 0xc2 {
 			continue
 		}
 		if len(seg) < 6 || len(seg) < 6+3*int(seg[5]) || seg[5] == 0 {
@@ -72,7 +79,7 @@ func readJPEGFrame(data []byte) (jpegFrame, error) {
 		}
 		f.height = int(seg[1])<<8 | int(seg[2])
 		f.width = int(seg[3])<<8 | int(seg[4])
-		f.progressive = marker == 0xc2 || marker == 0xc6 || marker == 0xca || marker == 0xce
+		f.progressive = marker == 0xc2
 		comps := seg[6 : 6+3*int(seg[5])]
 		hmax, vmax := 1, 1
 		for c := 0; c < len(comps); c += 3 {

@@ -414,6 +414,11 @@ func TestHostileInput(t *testing.T) {
 		{"GIF 65535×1000", photo.TypeGIF, gifHeader(65535, 1000), apperr.Invalid, "megapixels"},
 		{"WebP 16384×16384", photo.TypeWebP, webpHeader(16384, 16384), apperr.Invalid, "megapixels"},
 		{"JPEG 0×0", photo.TypeJPEG, sof(0, 0), apperr.UnsupportedMediaType, "no pixels"},
+		// image/jpeg skips a stuffed 0xff00 before a marker; the header
+		// check must too, or it would read the frame behind it as a
+		// segment length and miss the size.
+		{"JPEG frame behind a stuffed zero", photo.TypeJPEG, append([]byte{0xff, 0xd8, 0xff, 0x00}, sof(65535, 65535)[2:]...), apperr.Invalid, "megapixels"},
+		{"lossless JPEG", photo.TypeJPEG, append([]byte{0xff, 0xd8}, testimg.Segment(0xc3, []byte{8, 0, 8, 0, 8, 1, 1, 0x11, 0})...), apperr.UnsupportedMediaType, "SOF3"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
