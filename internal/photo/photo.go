@@ -2,7 +2,7 @@
 // that Virtual Office stores and serves (SPEC §4 and §7): it reads the upload
 // within the size limit, checks that the bytes are the image type they claim
 // to be, refuses oversized images from their header before decoding, decodes
-// with bounded concurrency, turns the picture upright by its EXIF
+// with bounded concurrency and memory, turns the picture upright by its EXIF
 // orientation, crops the centre square, resizes it, and re-encodes it so
 // that no metadata of the original (GPS position, camera, XMP, comments,
 // thumbnails) survives. It also stores the results behind the Blobs
@@ -53,7 +53,7 @@ const (
 // Sizes are the sides in pixels of the stored squares, smallest first.
 var Sizes = []int{64, 256, 512}
 
-// largest is the biggest of Sizes: the decode and crop aim at it.
+// largest is the biggest of Sizes: the crop and box shrink aim at it.
 const largest = 512
 
 // The media types accepted, as declared by the client.
