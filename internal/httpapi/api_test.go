@@ -123,6 +123,11 @@ func TestMe(t *testing.T) {
 			{Name: "malformed token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader("x"), ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 			{Name: "the CSRF token is no bearer token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader(fx.ann.login.CSRF), ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 			{Name: "not a Bearer scheme", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Basic " + fx.ann.token()}, ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
+			{Name: "no token after Bearer", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Bearer"}, ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
+			{Name: "Bearer glued to the token", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Bearer" + fx.ann.token()}, ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
+			// RFC 9110 §11.1: the scheme is case-insensitive.
+			{Name: "bearer in lower case", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "bearer " + fx.ann.token()}, ExpectedStatus: 200, ExpectedContent: []string{fx.ann.ID}},
+			{Name: "BEARER in capitals, two spaces", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "BEARER  " + fx.ann.token()}, ExpectedStatus: 200, ExpectedContent: []string{fx.ann.ID}},
 			{
 				Name: "Bearer token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader(fx.ann.token()), ExpectedStatus: 200,
 				ExpectedContent: []string{`"id":"` + fx.ann.ID + `"`, `"name":"Ann Lee"`, `"email":"ann@acme.test"`, `"role":"admin"`,

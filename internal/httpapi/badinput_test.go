@@ -48,7 +48,7 @@ func TestBadInput(t *testing.T) {
 			code   apperr.Code
 			// what the message must name
 			content string
-			ctype   string // "" means application/json
+			ctype   string // "" means application/json, "none" sends none
 			chunked bool
 		}
 		invalid := func(name, body, content string) row { return row{name, body, 400, apperr.Invalid, content, "", false} }
@@ -73,6 +73,7 @@ func TestBadInput(t *testing.T) {
 				invalid("device name with a control character", `{"email":"ann@acme.test","password":"`+pw+`","platform":"web","device_name":"a\u0007b"}`, "device_name"),
 				{"wrong Content-Type", `{"email":"ann@acme.test","password":"` + pw + `","platform":"web"}`, 415, apperr.UnsupportedMediaType, "", "text/plain", false},
 				{"a form", `email=ann%40acme.test&password=x`, 415, apperr.UnsupportedMediaType, "", "application/x-www-form-urlencoded", false},
+				{"no Content-Type", `{"email":"ann@acme.test","password":"` + pw + `","platform":"web"}`, 415, apperr.UnsupportedMediaType, "", "none", false},
 				{"over 1 MiB", huge(`{"email":"`), 413, apperr.TooLarge, "", "", false},
 				{"over 1 MiB, chunked", huge(`{"email":"`), 413, apperr.TooLarge, "", "", true},
 			}},
@@ -99,6 +100,7 @@ func TestBadInput(t *testing.T) {
 				invalid("a good status with a bad message", `{"status":"busy","message":"`+strings.Repeat("x", 200)+`"}`, "message"),
 				{"wrong Content-Type", `{"status":"busy"}`, 415, apperr.UnsupportedMediaType, "", "text/json", false},
 				{"unparsable Content-Type", `{"status":"busy"}`, 415, apperr.UnsupportedMediaType, "", "application/json; =", false},
+				{"no Content-Type", `{"status":"busy"}`, 415, apperr.UnsupportedMediaType, "", "none", false},
 				invalid("exactly 1 MiB: read whole, refused for its content", `{"message":"`+strings.Repeat("m", MaxJSONBody-14)+`"}`, "message"),
 				{"over 1 MiB", huge(`{"message":"`), 413, apperr.TooLarge, "", "", false},
 				{"over 1 MiB, chunked", huge(`{"message":"`), 413, apperr.TooLarge, "", "", true},
@@ -136,6 +138,7 @@ func TestBadInput(t *testing.T) {
 				invalid("password of 300 bytes", user("password", q(strings.Repeat("p", 300))), "password"),
 				invalid("password missing", `{"name":"Dora Diaz","email":"dora@acme.test","extension":"103"}`, "password"),
 				{"wrong Content-Type", user("role", `"member"`), 415, apperr.UnsupportedMediaType, "", "multipart/form-data; boundary=x", false},
+				{"no Content-Type", user("role", `"member"`), 415, apperr.UnsupportedMediaType, "", "none", false},
 				{"over 1 MiB", huge(`{"name":"`), 413, apperr.TooLarge, "", "", false},
 				{"over 1 MiB, chunked", huge(`{"name":"`), 413, apperr.TooLarge, "", "", true},
 			}},
@@ -149,7 +152,11 @@ func TestBadInput(t *testing.T) {
 					if ep.token != "" {
 						hdr["Authorization"] = "Bearer " + ep.token
 					}
-					if rw.ctype != "" {
+					switch rw.ctype {
+					case "":
+					case "none":
+						hdr["Content-Type"] = "" // apiScenario sends none
+					default:
 						hdr["Content-Type"] = rw.ctype
 					}
 					sc := apiScenario{Method: ep.method, URL: ep.url, Body: rw.body, Chunked: rw.chunked, Headers: hdr,

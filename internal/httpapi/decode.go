@@ -17,13 +17,13 @@ import (
 const MaxJSONBody = 1 << 20
 
 // readJSONBody reads a JSON request body of at most MaxJSONBody bytes,
-// refusing a larger one before reading it whole.
+// refusing a larger one before reading it whole. Every JSON endpoint needs
+// Content-Type application/json (SPEC §3): a body sent without one is 415,
+// as a body of another type is.
 func readJSONBody(r *http.Request) ([]byte, error) {
-	if ct := r.Header.Get("Content-Type"); ct != "" {
-		mt, _, err := mime.ParseMediaType(ct)
-		if err != nil || mt != "application/json" {
-			return nil, apperr.New(apperr.UnsupportedMediaType, "the body must be application/json")
-		}
+	mt, _, err := mime.ParseMediaType(r.Header.Get("Content-Type"))
+	if err != nil || mt != "application/json" {
+		return nil, apperr.New(apperr.UnsupportedMediaType, "the body must be application/json")
 	}
 	if r.ContentLength > MaxJSONBody {
 		return nil, apperr.New(apperr.TooLarge, "the body must be at most 1 MiB")

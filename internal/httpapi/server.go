@@ -128,8 +128,10 @@ const cookieName = "vo_session"
 
 func (s *Server) authenticate(r *http.Request) (store.Auth, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
+		// RFC 9110 §11.1: the scheme is case-insensitive, and one or more
+		// spaces part it from the token.
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return store.Auth{}, apperr.New(apperr.Unauthenticated, "Authorization must be a Bearer token")
 		}
 		return s.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
