@@ -146,6 +146,28 @@ func TestMe(t *testing.T) {
 	})
 }
 
+// TestPresenceNullClears: SPEC §4, null clears; a null status is back to
+// available (and its end goes with it), a null message is no message.
+func TestPresenceNullClears(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, fx *fixture) {
+		until := testEpoch.Add(time.Hour).Format(time.RFC3339)
+		p := mustJSON[wirePresence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(),
+			`{"status":"dnd","status_until":"`+until+`","message":"Focus","message_expires_at":"`+until+`"}`), 200)
+		if p.Status != "dnd" || p.StatusUntil == nil || p.Message != "Focus" {
+			t.Fatalf("set: %+v", p)
+		}
+		p = mustJSON[wirePresence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(), `{"status":null}`), 200)
+		if p.Status != "available" || p.StatusUntil != nil || p.Shown != "available" || p.Message != "Focus" {
+			t.Fatalf(`after {"status":null}: %+v`, p)
+		}
+		p = mustJSON[wirePresence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(), `{"message":null}`), 200)
+		if p.Message != "" || p.MessageExpiresAt != nil {
+			t.Fatalf(`after {"message":null}: %+v`, p)
+		}
+	})
+}
+
 func TestSessionsAndRemoteLogout(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, fx *fixture) {

@@ -239,35 +239,36 @@ func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a store.Aut
 		return err
 	}
 	var u presence.Update
-	if v := f["status"]; v.present {
-		u.Status.Set = true
-		if !v.null() {
-			st, err := v.str("status")
+	if v := f["status"]; v.null() {
+		u.Status = presence.Clear[presence.Status]()
+	} else if v.present {
+		st, err := v.str("status")
+		if err != nil {
+			return err
+		}
+		if st == "" {
+			return apperr.New(apperr.Invalid, "status must be available, busy, dnd, away or invisible")
+		}
+		u.Status = presence.Some(presence.Status(st))
+	}
+	if v := f["message"]; v.null() {
+		u.Message = presence.Clear[string]()
+	} else if v.present {
+		m, err := v.str("message")
+		if err != nil {
+			return err
+		}
+		u.Message = presence.Some(m)
+	}
+	for name, dst := range map[string]*presence.Opt[time.Time]{"status_until": &u.StatusUntil, "message_expires_at": &u.MessageExpiresAt} {
+		if v := f[name]; v.null() {
+			*dst = presence.Clear[time.Time]()
+		} else if v.present {
+			t, err := v.time(name)
 			if err != nil {
 				return err
 			}
-			if st == "" {
-				return apperr.New(apperr.Invalid, "status must be available, busy, dnd, away or invisible")
-			}
-			u.Status.Value = presence.Status(st)
-		}
-	}
-	if v := f["message"]; v.present {
-		u.Message.Set = true
-		if !v.null() {
-			if u.Message.Value, err = v.str("message"); err != nil {
-				return err
-			}
-		}
-	}
-	for name, dst := range map[string]*presence.Opt[time.Time]{"status_until": &u.StatusUntil, "message_expires_at": &u.MessageExpiresAt} {
-		if v := f[name]; v.present {
-			dst.Set = true
-			if !v.null() {
-				if dst.Value, err = v.time(name); err != nil {
-					return err
-				}
-			}
+			*dst = presence.Some(t)
 		}
 	}
 	row, err := s.cfg.Presence.Set(r.Context(), a.User.OrgID, a.User.ID, u)
