@@ -74,6 +74,7 @@ func (s *Server) routes() {
 	s.authed("POST /api/v1/auth/logout", s.logout)
 	s.authed("GET /api/v1/me", s.me)
 	s.authed("PUT /api/v1/me/presence", s.putPresence)
+	s.authed("PUT /api/v1/me/password", s.putPassword)
 	s.authed("PUT /api/v1/me/photo", s.putPhoto)
 	s.authed("DELETE /api/v1/me/photo", s.deletePhoto)
 	s.authed("GET /api/v1/sessions", s.sessions)
@@ -276,6 +277,32 @@ func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a store.Aut
 		return err
 	}
 	writeJSON(w, http.StatusOK, wire.OwnPresence(row.State, row.Shown))
+	return nil
+}
+
+// putPassword changes the caller's password: 204, and with
+// log_out_other_devices every other session ends as remote logout does.
+func (s *Server) putPassword(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	b, err := readJSONBody(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Current      *string `json:"current_password"`
+		New          *string `json:"new_password"`
+		LogOutOthers bool    `json:"log_out_other_devices"`
+	}
+	if err := decodeJSON(b, &in); err != nil {
+		return err
+	}
+	if in.Current == nil || in.New == nil {
+		return apperr.New(apperr.Invalid, "current_password and new_password are needed")
+	}
+	if _, err := s.cfg.Auth.ChangePassword(r.Context(), a, auth.PasswordChange{Current: *in.Current, New: *in.New,
+		LogOutOthers: in.LogOutOthers, RemoteAddr: s.clientAddr(r)}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
