@@ -38,6 +38,12 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (see clientAddr); none by default.
 	TrustedProxies []netip.Prefix
+	// MinBodyRate is how slowly a request body may arrive; zero means
+	// DefaultMinRate.
+	MinBodyRate MinRate
+	// ConnLimit caps connections per client address; nil, no cap. Its
+	// Listener must wrap the server's listener.
+	ConnLimit *ConnLimiter
 	// PingEvery and PongWait tune dead-connection detection; zero means the
 	// defaults (25 s and 30 s, so a dead peer goes within 60 s).
 	PingEvery, PongWait time.Duration
@@ -60,6 +66,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.PongWait == 0 {
 		cfg.PongWait = 30 * time.Second
+	}
+	if cfg.MinBodyRate == (MinRate{}) {
+		cfg.MinBodyRate = DefaultMinRate
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), ws: newWSTracker()}
 	s.routes()
@@ -102,6 +111,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
+	release, err := s.admit(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	defer release()
+	r, stop := s.limitBody(w, r)
+	defer stop()
 	s.mux.ServeHTTP(w, r)
 }
 
