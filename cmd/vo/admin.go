@@ -99,6 +99,40 @@ func adminCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		}
 		fmt.Fprintf(stdout, "imported %d users into %s\n", len(users), org.Slug)
 		return nil
+	case "user set-password":
+		if !*pwStdin {
+			return usageError{"user set-password needs --password-stdin (the password is never a flag)"}
+		}
+		e, err := account.NormalizeEmail(*email)
+		if err != nil {
+			return err
+		}
+		pw, err := io.ReadAll(io.LimitReader(stdin, 4096))
+		if err != nil {
+			return err
+		}
+		password := strings.TrimRight(string(pw), "\r\n")
+		if err := account.ValidatePassword(password); err != nil {
+			return err
+		}
+		st, err := c.open(ctx)
+		if err != nil {
+			return err
+		}
+		defer st.Close()
+		u, err := st.UserByEmail(ctx, e)
+		if err != nil {
+			return apperr.New(apperr.NotFound, "no active user has email %s", e)
+		}
+		hash, err := account.HashPassword(password, params)
+		if err != nil {
+			return err
+		}
+		if _, err := st.SetPassword(ctx, u.OrgID, u.ID, hash, ""); err != nil {
+			return err
+		}
+		fmt.Fprintf(stdout, "password of %s set\n", e)
+		return nil
 	case "user deactivate":
 		e, err := account.NormalizeEmail(*email)
 		if err != nil {

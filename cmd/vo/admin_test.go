@@ -252,3 +252,47 @@ func TestAdminUserDeactivate(t *testing.T) {
 	// Her email and extension can go to someone new.
 	mustVO(t, dir, pw, "admin", "user", "create", "--org", "acme", "--email", "ann@acme.test", "--name", "Ann Park", "--extension", "101", "--password-stdin")
 }
+
+// An admin resets a password: the new one logs in (argon2id), the old one
+// no longer does; bad input changes nothing.
+func TestAdminUserSetPassword(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mustVO(t, dir, "", "admin", "org", "create", "--slug", "acme", "--name", "Acme Inc")
+	mustVO(t, dir, pw, "admin", "user", "create", "--org", "acme", "--email", "ann@acme.test", "--name", "Ann Lee", "--extension", "101", "--password-stdin")
+	hash := func() string {
+		st := openStore(t, dir)
+		defer st.Close()
+		u, err := st.UserByEmail(context.Background(), "ann@acme.test")
+		if err != nil {
+			t.Fatal(err)
+		}
+		return u.PasswordHash
+	}
+	before := hash()
+	for _, tc := range []struct {
+		name, stdin, contains string
+		args                  []string
+	}{
+		{"no --password-stdin", "a new passphrase\n", "password-stdin", []string{"--email", "ann@acme.test"}},
+		{"a short password", "123456789\n", "at least 10", []string{"--email", "ann@acme.test", "--password-stdin"}},
+		{"unknown email", "a new passphrase\n", "no active user has email", []string{"--email", "nobody@acme.test", "--password-stdin"}},
+		{"bad email", "a new passphrase\n", "email", []string{"--email", "ann", "--password-stdin"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := vo(t, dir, tc.stdin, append([]string{"admin", "user", "set-password"}, tc.args...)...)
+			wantOneLine(t, err, tc.contains)
+		})
+	}
+	if hash() != before {
+		t.Fatal("a refused reset changed the hash")
+	}
+	out := mustVO(t, dir, "a new passphrase\n", "admin", "user", "set-password", "--email", "Ann@Acme.test", "--password-stdin")
+	if out != "password of ann@acme.test set\n" {
+		t.Fatalf("stdout %q", out)
+	}
+	h := hash()
+	if !strings.HasPrefix(h, "$argon2id$") || !account.CheckPassword(h, "a new passphrase") || account.CheckPassword(h, strings.TrimSpace(pw)) {
+		t.Fatalf("stored hash %q does not hold the new password alone", h)
+	}
+}

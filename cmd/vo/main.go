@@ -36,6 +36,7 @@ const usage = `usage:
   vo admin org create --slug SLUG --name NAME
   vo admin user create --org SLUG --email EMAIL --name NAME --extension EXT [--number E164] [--role admin|member] --password-stdin
   vo admin user import --org SLUG FILE.csv
+  vo admin user set-password --email EMAIL --password-stdin
   vo admin user deactivate --email EMAIL
   vo bench presence [--watchers 10000] [--changes 20] [--burst 100] [--baseline=false] [--centrifugo PATH] [--keep]
 Every flag has an environment variable: VO_ADDR, VO_DATA, VO_DB, VO_NATS.`

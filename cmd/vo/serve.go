@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"time"
 
 	"vo/internal/account"
@@ -54,8 +55,13 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	natsURL := fs.String("nats", env("VO_NATS", ""), "NATS URL joining several nodes on one PostgreSQL database (VO_NATS)")
 	withDemo := fs.Bool("demo", env("VO_DEMO", "") == "1", "create the demo org once and print how to log in")
 	proxies := fs.String("trusted-proxies", env("VO_TRUSTED_PROXIES", ""), "reverse proxies (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed (VO_TRUSTED_PROXIES)")
+	maxConns := fs.String("max-conns-per-addr", env("VO_MAX_CONNS_PER_ADDR", "256"), "connections one client address may hold open; raise it for an office behind one NAT address (VO_MAX_CONNS_PER_ADDR)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
+	}
+	perAddr, err := strconv.Atoi(*maxConns)
+	if err != nil || perAddr < 1 {
+		return usageError{"--max-conns-per-addr must be a number of at least 1"}
 	}
 	trusted, err := httpapi.ParseTrustedProxies(*proxies)
 	if err != nil {
@@ -99,7 +105,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	api := httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, clk, params), Presence: pres, Hub: hub,
-		Photos: photos, Clock: clk, HashParams: params, Web: web.App(), TrustedProxies: trusted})
+		Photos: photos, Clock: clk, HashParams: params, Web: web.App(), TrustedProxies: trusted, ConnLimit: httpapi.NewConnLimiter(perAddr, trusted)})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -117,7 +123,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "Virtual Office is running at %s\nLog in as %s (admin) or ben@demo.test … liam@demo.test, password %q\n", url, demo.Admin, demo.Password)
 	}
 	errc := make(chan error, 1)
-	go func() { errc <- srv.Serve(ln) }()
+	go func() { errc <- srv.Serve(api.Limit(ln)) }()
 	select {
 	case err := <-errc:
 		return err

@@ -25,12 +25,14 @@ type Store interface {
 	SessionByTokenHash(ctx context.Context, tokenHash string) (store.Auth, error)
 	TouchSession(ctx context.Context, id string) error
 	EndSession(ctx context.Context, orgID, userID, sessionID string) error
+	SetPassword(ctx context.Context, orgID, userID, hash, keepSession string) ([]string, error)
 }
 
 // Service is the login desk.
 type Service struct {
 	store   Store
 	clock   clock.Clock
+	params  account.HashParams // for new hashes
 	limiter *Limiter
 	dummy   string
 	// hashing bounds concurrent password checks so a login flood cannot
@@ -41,7 +43,7 @@ type Service struct {
 // New returns a Service. params must match those the stored hashes were
 // made with only in algorithm: each hash carries its own cost.
 func New(s Store, c clock.Clock, params account.HashParams) *Service {
-	return &Service{store: s, clock: c, limiter: NewLimiter(c), dummy: account.DummyHash(params), hashing: make(chan struct{}, 4)}
+	return &Service{store: s, clock: c, params: params, limiter: NewLimiter(c), dummy: account.DummyHash(params), hashing: make(chan struct{}, 4)}
 }
 
 // Login is a login attempt.
@@ -110,6 +112,60 @@ func (s *Service) Login(ctx context.Context, in Login) (Result, error) {
 		return Result{}, err
 	}
 	return r, nil
+}
+
+// PasswordChange is a user changing their own password.
+type PasswordChange struct {
+	Current, New string
+	// LogOutOthers ends every other session of the user, as remote
+	// logout does; the session asking stays.
+	LogOutOthers bool
+	RemoteAddr   string
+}
+
+// ChangePassword checks the caller's current password and stores the new
+// one, hashed with argon2id. Returns Invalid for a new password breaking
+// SPEC §7, Unauthenticated for a wrong current password (a failure the
+// login limiter counts, per account and per address), RateLimited once the
+// limiter blocks either. Returns the ids of the sessions ended.
+func (s *Service) ChangePassword(ctx context.Context, a store.Auth, in PasswordChange) ([]string, error) {
+	if err := account.ValidatePassword(in.New); err != nil {
+		return nil, apperr.New(apperr.Invalid, "new_password must be valid text of %d to %d characters", account.MinPasswordLen, account.MaxPasswordLen)
+	}
+	acctKey, addrKey := "acct:"+a.User.Email, "addr:"+in.RemoteAddr
+	if wait := s.limiter.Take(acctKey, addrKey); wait > 0 {
+		return nil, rateLimited(wait)
+	}
+	ok := len(in.Current) <= account.MaxPasswordLen && s.check(ctx, a.User.PasswordHash, in.Current)
+	if err := ctx.Err(); err != nil {
+		s.limiter.Forgive(acctKey, addrKey)
+		return nil, err
+	}
+	if !ok {
+		return nil, apperr.New(apperr.Unauthenticated, "current_password is wrong")
+	}
+	s.limiter.Reset(acctKey)
+	s.limiter.Forgive(addrKey)
+	hash, err := account.HashPassword(in.New, s.params)
+	if err != nil {
+		return nil, err
+	}
+	keep := ""
+	if in.LogOutOthers {
+		keep = a.Session.ID
+	}
+	return s.store.SetPassword(ctx, a.User.OrgID, a.User.ID, hash, keep)
+}
+
+// check compares a password with a hash, holding one of the hashing slots.
+func (s *Service) check(ctx context.Context, hash, password string) bool {
+	select {
+	case s.hashing <- struct{}{}:
+	case <-ctx.Done():
+		return false
+	}
+	defer func() { <-s.hashing }()
+	return account.CheckPassword(hash, password)
 }
 
 // touchEvery limits how often use of a session is written down.

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"text/tabwriter"
 	"time"
 
@@ -72,7 +73,8 @@ func (r Run) Go(ctx context.Context) (Results, error) {
 	fmt.Fprintf(r.Log, "seeded in %v\n", time.Since(t0).Round(time.Millisecond))
 
 	if res.Vo, err = r.measure(ctx, filepath.Join(dir, "vo.log"), "/healthz", func(addr string) []string {
-		return []string{r.Exe, "serve", "--data", data, "--addr", addr}
+		// Every watcher comes from this machine's one address.
+		return []string{r.Exe, "serve", "--data", data, "--addr", addr, "--max-conns-per-addr", strconv.Itoa(2 * r.Watchers)}
 	}, func(base string) Target { return VoTarget(base, seeded) }); err != nil {
 		return res, err
 	}

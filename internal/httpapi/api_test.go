@@ -123,6 +123,11 @@ func TestMe(t *testing.T) {
 			{Name: "malformed token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader("x"), ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 			{Name: "the CSRF token is no bearer token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader(fx.ann.login.CSRF), ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 			{Name: "not a Bearer scheme", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Basic " + fx.ann.token()}, ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
+			{Name: "no token after Bearer", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Bearer"}, ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
+			{Name: "Bearer glued to the token", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Bearer" + fx.ann.token()}, ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
+			// RFC 9110 §11.1: the scheme is case-insensitive.
+			{Name: "bearer in lower case", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "bearer " + fx.ann.token()}, ExpectedStatus: 200, ExpectedContent: []string{fx.ann.ID}},
+			{Name: "BEARER in capitals, two spaces", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "BEARER  " + fx.ann.token()}, ExpectedStatus: 200, ExpectedContent: []string{fx.ann.ID}},
 			{
 				Name: "Bearer token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader(fx.ann.token()), ExpectedStatus: 200,
 				ExpectedContent: []string{`"id":"` + fx.ann.ID + `"`, `"name":"Ann Lee"`, `"email":"ann@acme.test"`, `"role":"admin"`,
@@ -137,6 +142,28 @@ func TestMe(t *testing.T) {
 		}
 		for _, sc := range scenarios {
 			t.Run(sc.Name, func(t *testing.T) { sc.run(t, fx.testEnv) })
+		}
+	})
+}
+
+// TestPresenceNullClears: SPEC §4, null clears; a null status is back to
+// available (and its end goes with it), a null message is no message.
+func TestPresenceNullClears(t *testing.T) {
+	t.Parallel()
+	eachEngine(t, func(t *testing.T, fx *fixture) {
+		until := testEpoch.Add(time.Hour).Format(time.RFC3339)
+		p := mustJSON[wirePresence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(),
+			`{"status":"dnd","status_until":"`+until+`","message":"Focus","message_expires_at":"`+until+`"}`), 200)
+		if p.Status != "dnd" || p.StatusUntil == nil || p.Message != "Focus" {
+			t.Fatalf("set: %+v", p)
+		}
+		p = mustJSON[wirePresence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(), `{"status":null}`), 200)
+		if p.Status != "available" || p.StatusUntil != nil || p.Shown != "available" || p.Message != "Focus" {
+			t.Fatalf(`after {"status":null}: %+v`, p)
+		}
+		p = mustJSON[wirePresence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(), `{"message":null}`), 200)
+		if p.Message != "" || p.MessageExpiresAt != nil {
+			t.Fatalf(`after {"message":null}: %+v`, p)
 		}
 	})
 }

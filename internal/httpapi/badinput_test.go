@@ -48,7 +48,7 @@ func TestBadInput(t *testing.T) {
 			code   apperr.Code
 			// what the message must name
 			content string
-			ctype   string // "" means application/json
+			ctype   string // "" means application/json, "none" sends none
 			chunked bool
 		}
 		invalid := func(name, body, content string) row { return row{name, body, 400, apperr.Invalid, content, "", false} }
@@ -70,9 +70,12 @@ func TestBadInput(t *testing.T) {
 				invalid("platform missing", `{"email":"ann@acme.test","password":"`+pw+`"}`, "platform"),
 				invalid("platform in capitals", `{"email":"ann@acme.test","password":"`+pw+`","platform":"WEB"}`, "platform"),
 				invalid("device name of 101 characters", `{"email":"ann@acme.test","password":"`+pw+`","platform":"web","device_name":"`+strings.Repeat("d", 101)+`"}`, "device_name"),
+				invalid("password of invalid UTF-8", "{\"email\":\"ann@acme.test\",\"password\":\"\xff\xfe\",\"platform\":\"web\"}", "UTF-8"),
+				invalid("device name with a lone surrogate", `{"email":"ann@acme.test","password":"`+pw+`","platform":"web","device_name":"\udfff"}`, "surrogate"),
 				invalid("device name with a control character", `{"email":"ann@acme.test","password":"`+pw+`","platform":"web","device_name":"a\u0007b"}`, "device_name"),
 				{"wrong Content-Type", `{"email":"ann@acme.test","password":"` + pw + `","platform":"web"}`, 415, apperr.UnsupportedMediaType, "", "text/plain", false},
 				{"a form", `email=ann%40acme.test&password=x`, 415, apperr.UnsupportedMediaType, "", "application/x-www-form-urlencoded", false},
+				{"no Content-Type", `{"email":"ann@acme.test","password":"` + pw + `","platform":"web"}`, 415, apperr.UnsupportedMediaType, "", "none", false},
 				{"over 1 MiB", huge(`{"email":"`), 413, apperr.TooLarge, "", "", false},
 				{"over 1 MiB, chunked", huge(`{"email":"`), 413, apperr.TooLarge, "", "", true},
 			}},
@@ -96,9 +99,24 @@ func TestBadInput(t *testing.T) {
 				invalid("status_until a number", `{"status":"dnd","status_until":1893456000}`, "status_until"),
 				invalid("status_until without a zone", `{"status":"dnd","status_until":"2031-01-01T00:00:00"}`, "status_until"),
 				invalid("message_expires_at in the past", `{"message":"hi","message_expires_at":"2020-01-01T00:00:00Z"}`, ""),
+				invalid("status_until in the year one, not null", `{"status":"dnd","status_until":"0001-01-01T00:00:00Z"}`, "future"),
+				invalid("message_expires_at in the year one", `{"message":"hi","message_expires_at":"0001-01-01T00:00:00Z"}`, "future"),
+				invalid("status_until in the year 10000 UTC", `{"status":"dnd","status_until":"9999-12-31T23:59:59-01:00"}`, "10000"),
+				invalid("message_expires_at in the year 10000 UTC", `{"message":"hi","message_expires_at":"9999-12-31T23:30:00-00:45"}`, "10000"),
+				invalid("message with a right-to-left override", `{"message":"txt.\u202Eexe"}`, "bidirectional"),
+				invalid("message with a raw right-to-left isolate", "{\"message\":\"a \u2067b\"}", "bidirectional"),
+				invalid("message of a zero-width space", `{"message":"\u200b"}`, "visible"),
+				invalid("message of invalid UTF-8", "{\"message\":\"caf\xe9\"}", "UTF-8"),
+				invalid("message with an overlong encoding", "{\"message\":\"\xc0\xaf\"}", "UTF-8"),
+				invalid("message with a lone high surrogate", `{"message":"a\ud83d b"}`, "surrogate"),
+				invalid("message with a lone low surrogate", `{"message":"\uDE00"}`, "surrogate"),
+				invalid("message with the halves reversed", `{"message":"\ude00\ud83d"}`, "surrogate"),
+				invalid("a lone surrogate in a field name", `{"st\ud800atus":"busy"}`, "surrogate"),
+				invalid("message of zero-width characters and spaces", `{"message":" \u200d\u2060 \ufeff "}`, "visible"),
 				invalid("a good status with a bad message", `{"status":"busy","message":"`+strings.Repeat("x", 200)+`"}`, "message"),
 				{"wrong Content-Type", `{"status":"busy"}`, 415, apperr.UnsupportedMediaType, "", "text/json", false},
 				{"unparsable Content-Type", `{"status":"busy"}`, 415, apperr.UnsupportedMediaType, "", "application/json; =", false},
+				{"no Content-Type", `{"status":"busy"}`, 415, apperr.UnsupportedMediaType, "", "none", false},
 				invalid("exactly 1 MiB: read whole, refused for its content", `{"message":"`+strings.Repeat("m", MaxJSONBody-14)+`"}`, "message"),
 				{"over 1 MiB", huge(`{"message":"`), 413, apperr.TooLarge, "", "", false},
 				{"over 1 MiB, chunked", huge(`{"message":"`), 413, apperr.TooLarge, "", "", true},
@@ -136,6 +154,7 @@ func TestBadInput(t *testing.T) {
 				invalid("password of 300 bytes", user("password", q(strings.Repeat("p", 300))), "password"),
 				invalid("password missing", `{"name":"Dora Diaz","email":"dora@acme.test","extension":"103"}`, "password"),
 				{"wrong Content-Type", user("role", `"member"`), 415, apperr.UnsupportedMediaType, "", "multipart/form-data; boundary=x", false},
+				{"no Content-Type", user("role", `"member"`), 415, apperr.UnsupportedMediaType, "", "none", false},
 				{"over 1 MiB", huge(`{"name":"`), 413, apperr.TooLarge, "", "", false},
 				{"over 1 MiB, chunked", huge(`{"name":"`), 413, apperr.TooLarge, "", "", true},
 			}},
@@ -149,7 +168,11 @@ func TestBadInput(t *testing.T) {
 					if ep.token != "" {
 						hdr["Authorization"] = "Bearer " + ep.token
 					}
-					if rw.ctype != "" {
+					switch rw.ctype {
+					case "":
+					case "none":
+						hdr["Content-Type"] = "" // apiScenario sends none
+					default:
 						hdr["Content-Type"] = rw.ctype
 					}
 					sc := apiScenario{Method: ep.method, URL: ep.url, Body: rw.body, Chunked: rw.chunked, Headers: hdr,
@@ -230,5 +253,33 @@ func TestBodyRefusedBeforeReadWhole(t *testing.T) {
 	}
 	if me := mustJSON[wireMe](t, fx.call(t, "GET", "/api/v1/me", fx.bob.token(), nil), 200); me.Presence.Message != "" {
 		t.Errorf("message %q after refused bodies", me.Presence.Message)
+	}
+}
+
+func TestLoneSurrogate(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		json string
+		lone bool
+	}{
+		{`{"m":"plain"}`, false},
+		{`{"m":"\ud83d\ude00 a pair"}`, false},
+		{`{"m":"\uD83D\uDE00"}`, false},
+		{`{"m":"\u00e9\u200b\uffff"}`, false},
+		{`{"m":"\\ud800 is an escaped backslash, then text"}`, false},
+		{`{"m":"\"\ud800"}`, true},
+		{`{"m":"\ud800"}`, true},
+		{`{"m":"\udc00"}`, true},
+		{`{"m":"\ud800\u0041"}`, true},
+		{`{"m":"\ud800\ud800"}`, true},
+		{`{"m":"\ud800x\udc00"}`, true},
+		{`{"m":"\ud83d`, true}, // cut short
+		{`{"m":"\u12`, false},  // malformed: for the decoder to refuse
+		{`{"m":"\`, false},
+		{`"\ud800" is outside`, true},
+	} {
+		if got := loneSurrogate([]byte(tc.json)); got != tc.lone {
+			t.Errorf("loneSurrogate(%s) = %v, want %v", tc.json, got, tc.lone)
+		}
 	}
 }

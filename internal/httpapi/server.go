@@ -38,6 +38,12 @@ type Config struct {
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
 	// X-Forwarded-Proto are believed (see clientAddr); none by default.
 	TrustedProxies []netip.Prefix
+	// MinBodyRate is how slowly a request body may arrive; zero means
+	// DefaultMinRate.
+	MinBodyRate MinRate
+	// ConnLimit caps connections per client address; nil, no cap. Its
+	// Listener must wrap the server's listener.
+	ConnLimit *ConnLimiter
 	// PingEvery and PongWait tune dead-connection detection; zero means the
 	// defaults (25 s and 30 s, so a dead peer goes within 60 s).
 	PingEvery, PongWait time.Duration
@@ -61,6 +67,9 @@ func New(cfg Config) *Server {
 	if cfg.PongWait == 0 {
 		cfg.PongWait = 30 * time.Second
 	}
+	if cfg.MinBodyRate == (MinRate{}) {
+		cfg.MinBodyRate = DefaultMinRate
+	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(), ws: newWSTracker()}
 	s.routes()
 	return s
@@ -74,6 +83,7 @@ func (s *Server) routes() {
 	s.authed("POST /api/v1/auth/logout", s.logout)
 	s.authed("GET /api/v1/me", s.me)
 	s.authed("PUT /api/v1/me/presence", s.putPresence)
+	s.authed("PUT /api/v1/me/password", s.putPassword)
 	s.authed("PUT /api/v1/me/photo", s.putPhoto)
 	s.authed("DELETE /api/v1/me/photo", s.deletePhoto)
 	s.authed("GET /api/v1/sessions", s.sessions)
@@ -101,6 +111,14 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
 	h.Set("X-Frame-Options", "DENY")
+	release, err := s.admit(r)
+	if err != nil {
+		writeError(w, r, err)
+		return
+	}
+	defer release()
+	r, stop := s.limitBody(w, r)
+	defer stop()
 	s.mux.ServeHTTP(w, r)
 }
 
@@ -128,8 +146,10 @@ const cookieName = "vo_session"
 
 func (s *Server) authenticate(r *http.Request) (store.Auth, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
-		token, ok := strings.CutPrefix(h, "Bearer ")
-		if !ok {
+		// RFC 9110 §11.1: the scheme is case-insensitive, and one or more
+		// spaces part it from the token.
+		scheme, token, ok := strings.Cut(h, " ")
+		if !ok || !strings.EqualFold(scheme, "Bearer") {
 			return store.Auth{}, apperr.New(apperr.Unauthenticated, "Authorization must be a Bearer token")
 		}
 		return s.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
@@ -237,35 +257,36 @@ func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a store.Aut
 		return err
 	}
 	var u presence.Update
-	if v := f["status"]; v.present {
-		u.Status.Set = true
-		if !v.null() {
-			st, err := v.str("status")
+	if v := f["status"]; v.null() {
+		u.Status = presence.Clear[presence.Status]()
+	} else if v.present {
+		st, err := v.str("status")
+		if err != nil {
+			return err
+		}
+		if st == "" {
+			return apperr.New(apperr.Invalid, "status must be available, busy, dnd, away or invisible")
+		}
+		u.Status = presence.Some(presence.Status(st))
+	}
+	if v := f["message"]; v.null() {
+		u.Message = presence.Clear[string]()
+	} else if v.present {
+		m, err := v.str("message")
+		if err != nil {
+			return err
+		}
+		u.Message = presence.Some(m)
+	}
+	for name, dst := range map[string]*presence.Opt[time.Time]{"status_until": &u.StatusUntil, "message_expires_at": &u.MessageExpiresAt} {
+		if v := f[name]; v.null() {
+			*dst = presence.Clear[time.Time]()
+		} else if v.present {
+			t, err := v.time(name)
 			if err != nil {
 				return err
 			}
-			if st == "" {
-				return apperr.New(apperr.Invalid, "status must be available, busy, dnd, away or invisible")
-			}
-			u.Status.Value = presence.Status(st)
-		}
-	}
-	if v := f["message"]; v.present {
-		u.Message.Set = true
-		if !v.null() {
-			if u.Message.Value, err = v.str("message"); err != nil {
-				return err
-			}
-		}
-	}
-	for name, dst := range map[string]*presence.Opt[time.Time]{"status_until": &u.StatusUntil, "message_expires_at": &u.MessageExpiresAt} {
-		if v := f[name]; v.present {
-			dst.Set = true
-			if !v.null() {
-				if dst.Value, err = v.time(name); err != nil {
-					return err
-				}
-			}
+			*dst = presence.Some(t)
 		}
 	}
 	row, err := s.cfg.Presence.Set(r.Context(), a.User.OrgID, a.User.ID, u)
@@ -273,6 +294,32 @@ func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a store.Aut
 		return err
 	}
 	writeJSON(w, http.StatusOK, wire.OwnPresence(row.State, row.Shown))
+	return nil
+}
+
+// putPassword changes the caller's password: 204, and with
+// log_out_other_devices every other session ends as remote logout does.
+func (s *Server) putPassword(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+	b, err := readJSONBody(r)
+	if err != nil {
+		return err
+	}
+	var in struct {
+		Current      *string `json:"current_password"`
+		New          *string `json:"new_password"`
+		LogOutOthers bool    `json:"log_out_other_devices"`
+	}
+	if err := decodeJSON(b, &in); err != nil {
+		return err
+	}
+	if in.Current == nil || in.New == nil {
+		return apperr.New(apperr.Invalid, "current_password and new_password are needed")
+	}
+	if _, err := s.cfg.Auth.ChangePassword(r.Context(), a, auth.PasswordChange{Current: *in.Current, New: *in.New,
+		LogOutOthers: in.LogOutOthers, RemoteAddr: s.clientAddr(r)}); err != nil {
+		return err
+	}
+	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 

@@ -129,17 +129,38 @@ func TestValidateUpdate(t *testing.T) {
 		u    Update
 		ok   bool
 	}{
-		{"status", Update{Status: Opt[Status]{true, DND}}, true},
-		{"unknown status", Update{Status: Opt[Status]{true, "happy"}}, false},
-		{"140 code points", Update{Message: Opt[string]{true, strings.Repeat("é", MaxMessageLen)}}, true},
-		{"141 code points", Update{Message: Opt[string]{true, long}}, false},
-		{"control character", Update{Message: Opt[string]{true, "a\x07b"}}, false},
-		{"newline", Update{Message: Opt[string]{true, "a\nb"}}, false},
-		{"past until", Update{StatusUntil: Opt[time.Time]{true, t0.Add(-time.Second)}}, false},
-		{"now until", Update{StatusUntil: Opt[time.Time]{true, t0}}, false},
-		{"past expiry", Update{MessageExpiresAt: Opt[time.Time]{true, t0.Add(-time.Hour)}}, false},
-		{"null until", Update{StatusUntil: Opt[time.Time]{Set: true}}, true},
-		{"future", Update{StatusUntil: Opt[time.Time]{true, t0.Add(time.Hour)}}, true},
+		{"status", Update{Status: Some(DND)}, true},
+		{"unknown status", Update{Status: Some[Status]("happy")}, false},
+		{"empty status", Update{Status: Some[Status]("")}, false},
+		{"null status", Update{Status: Clear[Status]()}, true},
+		{"140 code points", Update{Message: Some(strings.Repeat("é", MaxMessageLen))}, true},
+		{"141 code points", Update{Message: Some(long)}, false},
+		{"control character", Update{Message: Some("a\x07b")}, false},
+		{"newline", Update{Message: Some("a\nb")}, false},
+		{"right-to-left override", Update{Message: Some("moc.\u202Eevil")}, false},
+		{"isolate", Update{Message: Some("a \u2067b\u2069")}, false},
+		{"right-to-left mark", Update{Message: Some("\u200Fshalom")}, false},
+		{"Arabic letter mark", Update{Message: Some("\u061Cx")}, false},
+		{"zero-width space only", Update{Message: Some("\u200B")}, false},
+		{"zero-width joiners and a BOM only", Update{Message: Some("\u200D\u200C\uFEFF\u2060")}, false},
+		{"Hangul filler only", Update{Message: Some("\u3164\u3164")}, false},
+		{"blank Braille only", Update{Message: Some("\u2800")}, false},
+		{"combining marks only", Update{Message: Some("\u0301\u0301")}, false},
+		{"ideographic spaces only", Update{Message: Some("\u3000\u3000")}, true}, // trimmed to empty: clears
+		{"a zero-width joiner inside an emoji", Update{Message: Some("👩\u200D💻 coding")}, true},
+		{"Hebrew", Update{Message: Some("שלום עולם")}, true},
+		{"one emoji", Update{Message: Some("🌴")}, true},
+		{"empty message clears", Update{Message: Some("")}, true},
+		{"past until", Update{StatusUntil: Some(t0.Add(-time.Second))}, false},
+		{"now until", Update{StatusUntil: Some(t0)}, false},
+		{"past expiry", Update{MessageExpiresAt: Some(t0.Add(-time.Hour))}, false},
+		{"year one is in the past, not null", Update{StatusUntil: Some(time.Time{})}, false},
+		{"year one expiry", Update{MessageExpiresAt: Some(time.Time{})}, false},
+		{"null until", Update{StatusUntil: Clear[time.Time]()}, true},
+		{"future", Update{StatusUntil: Some(t0.Add(time.Hour))}, true},
+		{"the last instant of 9999", Update{StatusUntil: Some(MaxTime)}, true},
+		{"the year 10000", Update{StatusUntil: Some(MaxTime.Add(time.Nanosecond))}, false},
+		{"the year 10000 expiry", Update{MessageExpiresAt: Some(time.Date(10000, 1, 1, 0, 59, 0, 0, time.UTC))}, false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -152,7 +173,7 @@ func TestValidateUpdate(t *testing.T) {
 			}
 		})
 	}
-	u, _ := Update{Message: Opt[string]{true, "  trimmed  "}}.Validate(t0)
+	u, _ := Update{Message: Some("  trimmed  ")}.Validate(t0)
 	if u.Message.Value != "trimmed" {
 		t.Fatalf("message not trimmed: %q", u.Message.Value)
 	}

@@ -31,12 +31,22 @@ func NewService(s Store, c clock.Clock) *Service {
 	return &Service{store: s, clock: c, wake: make(chan struct{}, 1)}
 }
 
-// Opt is an optional field of an update: Set false means absent
-// (unchanged); Set with the zero value means null (cleared).
+// Opt is an optional field of an update. Null is its own flag, not the
+// zero value, because a zero value can be something a client sent: the
+// time 0001-01-01T00:00:00Z is in the past, not a request to clear.
 type Opt[T any] struct {
-	Set   bool
-	Value T
+	Set   bool // false: absent, unchanged
+	Null  bool // with Set: null, cleared
+	Value T    // with Set and not Null: the new value
 }
+
+// Some is a field set to v.
+func Some[T any](v T) Opt[T] { return Opt[T]{Set: true, Value: v} }
+
+// Clear is a field set to null.
+func Clear[T any]() Opt[T] { return Opt[T]{Set: true, Null: true} }
+
+func (o Opt[T]) value() bool { return o.Set && !o.Null }
 
 // Update is a change a user asks for.
 type Update struct {
@@ -46,16 +56,22 @@ type Update struct {
 	MessageExpiresAt Opt[time.Time]
 }
 
+// MaxTime is the latest time a client may set: RFC 3339 and the JSON
+// answers have four-digit years, so a time whose UTC year is 10000 (which
+// 9999-12-31T23:59:59-01:00 is) could be stored but never shown.
+var MaxTime = time.Date(9999, time.December, 31, 23, 59, 59, 999_999_999, time.UTC)
+
 // Validate checks an update against the rules of SPEC §2 and returns it
-// cleaned. Invalid when a status is unknown, a message too long or holding
-// control characters, or a time not in the future.
+// cleaned. Invalid when a status is unknown, a message too long, holding
+// control characters or nothing visible, or a time not in the future or
+// after MaxTime.
 func (u Update) Validate(now time.Time) (Update, error) {
-	if u.Status.Set {
+	if u.Status.value() {
 		if _, err := ParseStatus(string(u.Status.Value)); err != nil {
 			return u, err
 		}
 	}
-	if u.Message.Set {
+	if u.Message.value() {
 		m, err := NormalizeMessage(u.Message.Value)
 		if err != nil {
 			return u, err
@@ -63,8 +79,14 @@ func (u Update) Validate(now time.Time) (Update, error) {
 		u.Message.Value = m
 	}
 	for _, t := range []Opt[time.Time]{u.StatusUntil, u.MessageExpiresAt} {
-		if t.Set && !t.Value.IsZero() && !t.Value.After(now) {
+		if !t.value() {
+			continue
+		}
+		if !t.Value.After(now) {
 			return u, apperr.New(apperr.Invalid, "times must be in the future")
+		}
+		if t.Value.After(MaxTime) {
+			return u, apperr.New(apperr.Invalid, "times must be before the year 10000 (UTC)")
 		}
 	}
 	return u, nil
@@ -77,14 +99,15 @@ func (s *Service) Set(ctx context.Context, orgID, userID string, u Update) (Row,
 		return Row{}, err
 	}
 	row, err := s.store.ChangePresence(ctx, orgID, userID, func(st *State) error {
-		if u.Status.Set {
+		// A null status is the default one, available, with no end
+		// (unless the same update gives one).
+		if u.Status.Null {
+			st.Status, st.StatusUntil = Available, time.Time{}
+		} else if u.Status.Set {
 			st.Status = u.Status.Value
-			if st.Status == "" {
-				st.Status = Available
-			}
 		}
 		if u.StatusUntil.Set {
-			st.StatusUntil = u.StatusUntil.Value
+			st.StatusUntil = u.StatusUntil.Value // the zero time when Null
 		}
 		if u.Message.Set {
 			st.Message = u.Message.Value

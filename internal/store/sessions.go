@@ -107,6 +107,32 @@ func (s *Store) EndSession(ctx context.Context, orgID, userID, sessionID string)
 	})
 }
 
+// SetPassword stores a user's new password hash and, when keepSession is
+// not empty, ends every other session of the user as EndSession does (each
+// told by session.ended), in one transaction. Returns the ids of the
+// sessions ended. NotFound when the user is not an active user of the org.
+func (s *Store) SetPassword(ctx context.Context, orgID, userID, hash, keepSession string) ([]string, error) {
+	var ended []string
+	err := s.tx(ctx, func(t *Tx) error {
+		res, err := t.exec(ctx, `UPDATE users SET password_hash = ? WHERE id = ? AND org_id = ? AND active = 1`, hash, userID, orgID)
+		if err != nil {
+			return internal("set password", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, "user not found")
+		}
+		if keepSession == "" {
+			return nil
+		}
+		if ended, err = t.deleteSessions(ctx, `user_id = ? AND id <> ?`, userID, keepSession); err != nil || len(ended) == 0 {
+			return err
+		}
+		_, err = t.recompute(ctx, orgID, userID, nil)
+		return err
+	})
+	return ended, err
+}
+
 // EndExpiredSessions ends every session unused since before cutoff and
 // returns how many ended.
 func (s *Store) EndExpiredSessions(ctx context.Context, cutoffMS int64) (int, error) {

@@ -131,3 +131,54 @@ func TestEndExpiredSessions(t *testing.T) {
 		}
 	})
 }
+
+// SetPassword replaces the hash and, when asked, ends every other session
+// of the user the way EndSession does, and nobody else's.
+func TestSetPassword(t *testing.T) {
+	t.Parallel()
+	c := clock.NewFake(t0)
+	storetest.Each(t, c, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := newOrg(t, s, "acme")
+		us := mustCreate(t, s, o.ID, nu("Ann Lee", "ann@acme.test", "101", ""), nu("Ben Ortiz", "ben@acme.test", "102", ""))
+		ann, ben := us[0], us[1]
+		web, _ := login(t, s, ann, account.PlatformWeb, c.Now())
+		phone, _ := login(t, s, ann, account.PlatformMobile, c.Now())
+		desk, _ := login(t, s, ann, account.PlatformDesktop, c.Now())
+		bens, _ := login(t, s, ben, account.PlatformWeb, c.Now())
+
+		ended, err := s.SetPassword(ctx, o.ID, ann.ID, "hash-1", "")
+		if err != nil || len(ended) != 0 {
+			t.Fatalf("keeping sessions: ended %v, %v", ended, err)
+		}
+		if u, _ := s.UserByID(ctx, o.ID, ann.ID); u.PasswordHash != "hash-1" {
+			t.Fatalf("hash %q", u.PasswordHash)
+		}
+		before := head(t, s, o.ID)
+		ended, err = s.SetPassword(ctx, o.ID, ann.ID, "hash-2", web.ID)
+		if err != nil || len(ended) != 2 {
+			t.Fatalf("ending the others: ended %v, %v", ended, err)
+		}
+		for id, want := range map[string]bool{web.ID: true, phone.ID: false, desk.ID: false, bens.ID: true} {
+			if ok, _ := s.SessionExists(ctx, id); ok != want {
+				t.Errorf("session %s exists %v, want %v", id, ok, want)
+			}
+		}
+		got := map[string]bool{}
+		for _, ev := range eventsAfter(t, s, o.ID, before) {
+			if ev.Type == events.TypeSessionEnded {
+				got[ev.SessionID] = true
+			}
+		}
+		if len(got) != 2 || !got[phone.ID] || !got[desk.ID] {
+			t.Fatalf("session.ended for %v, want %s and %s", got, phone.ID, desk.ID)
+		}
+		if u, _ := s.UserByID(ctx, o.ID, ann.ID); u.PasswordHash != "hash-2" {
+			t.Fatalf("hash %q", u.PasswordHash)
+		}
+		_, err = s.SetPassword(ctx, o.ID, "u_nobody", "hash-3", "")
+		wantCode(t, err, apperr.NotFound)
+		_, err = s.SetPassword(ctx, "o_other", ben.ID, "hash-3", "")
+		wantCode(t, err, apperr.NotFound)
+	})
+}

@@ -299,6 +299,52 @@ describe('the mobile app', { concurrency: 1 }, () => {
     }
   });
 
+  test('changing the password in the profile logs the other device out, and the new one logs in', async () => {
+    // After the test above: keiko is nobody else's, and the old password is not needed again.
+    const k1 = await newDevice(browser);
+    const k2 = await newDevice(browser);
+    const fresh = 'a fresh passphrase 2';
+    try {
+      await login(k1.page, 'keiko@demo.test');
+      await login(k2.page, 'keiko@demo.test');
+      await openProfile(k2.page);
+      const p = k2.page;
+      await p.getByRole('heading', { name: 'Change password', level: 2 }).waitFor();
+
+      // A wrong current password: the error shows, and this device stays signed in.
+      await p.getByLabel('Current password').fill('not my password');
+      await p.getByLabel('New password', { exact: true }).fill(fresh);
+      await p.getByLabel('Confirm new password').fill(fresh);
+      const wrong = answerTo(p, 'PUT', '/api/v1/me/password', 401);
+      await p.getByRole('button', { name: 'Change password' }).click();
+      await wrong;
+      await p.getByTestId('password-error').filter({ hasText: 'Your current password is not right.' }).waitFor();
+      await p.getByRole('heading', { name: 'Status', exact: true, level: 2 }).waitFor();
+
+      await p.getByLabel('Current password').fill('demo-password');
+      assert.equal(await p.getByLabel('Log out my other devices').isChecked(), true);
+      const changed = answerTo(p, 'PUT', '/api/v1/me/password', 204);
+      await p.getByRole('button', { name: 'Change password' }).click();
+      await changed;
+      await k1.page.getByTestId('login-notice').filter({ hasText: 'You were signed out' }).waitFor({ timeout: 3_000 });
+      await p.waitForFunction(() => document.querySelectorAll('[data-testid="device"]').length === 1);
+
+      const out = answerTo(p, 'POST', '/api/v1/auth/logout', 204);
+      await p.getByRole('button', { name: 'Log out', exact: true }).click();
+      await out;
+      await p.getByLabel('Work email').fill('keiko@demo.test');
+      await p.getByLabel('Password').fill('demo-password');
+      const old = answerTo(p, 'POST', '/api/v1/auth/login', 401);
+      await p.getByRole('button', { name: 'Sign in' }).click();
+      await old;
+      await login(p, 'keiko@demo.test', fresh);
+      await openProfile(p);
+      assert.deepEqual([...k1.errors, ...k2.errors], []);
+    } finally {
+      await closeAll(k1, k2);
+    }
+  });
+
   test('B’s stream is cut and restored → the banner appears and goes, and B’s view is current', async () => {
     const a = await newDevice(browser);
     const b = await newDevice(browser);

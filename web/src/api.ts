@@ -182,6 +182,11 @@ export function deletePhoto(): Promise<Me> {
   return call<Me>('DELETE', '/api/v1/me/photo');
 }
 
+/** Changes the caller's password; a wrong current password is 401 and does not end the session. */
+export function changePassword(current_password: string, new_password: string, log_out_other_devices: boolean): Promise<void> {
+  return call<void>('PUT', '/api/v1/me/password', { current_password, new_password, log_out_other_devices }, { expect401: true });
+}
+
 export async function listSessions(): Promise<Session[]> {
   const page = await call<{ items: Session[] }>('GET', '/api/v1/sessions');
   return page.items ?? [];

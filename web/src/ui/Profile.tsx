@@ -22,6 +22,7 @@ import type { Me, Session, Status } from '../types';
 import { Avatar } from './Avatar';
 import { ContactCard, CopyButton } from './ContactCard';
 import { useApp, useNow } from './hooks';
+import { PasswordSection } from './PasswordSection';
 import { MAX_PHOTO_BYTES, PhotoDialog, uploadProblem } from './PhotoDialog';
 
 function problemOf(err: unknown, fallback: string): string {
@@ -33,6 +34,8 @@ function problemOf(err: unknown, fallback: string): string {
 export function Profile({ focusHeading }: { focusHeading: boolean }) {
   const me = useApp((s) => s.view.me);
   const headingRef = useRef<HTMLHeadingElement>(null);
+  // Remounting the list reloads it once a password change has logged the other devices out.
+  const [devices, setDevices] = useState(0);
   useEffect(() => {
     if (focusHeading) headingRef.current?.focus();
   }, []);
@@ -47,7 +50,8 @@ export function Profile({ focusHeading }: { focusHeading: boolean }) {
       <StatusSection me={me} />
       <MessageSection me={me} />
       <PreviewSection />
-      <DevicesSection />
+      <DevicesSection key={devices} />
+      <PasswordSection onOthersLoggedOut={() => setDevices((n) => n + 1)} />
       <LogoutSection />
     </div>
   );
