@@ -112,7 +112,9 @@ func (e *testEnv) do(t testing.TB, method, path string, body io.Reader, hdr map[
 	if err != nil {
 		t.Fatalf("%s %s: read answer: %v", method, path, err)
 	}
-	return httpAnswer{Status: res.StatusCode, Header: res.Header, Body: b}
+	a := httpAnswer{Status: res.StatusCode, Header: res.Header, Body: b}
+	checkAnswer(t, req, a)
+	return a
 }
 
 // call sends a JSON request authenticated by a Bearer token ("" for none).
