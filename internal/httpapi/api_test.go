@@ -425,7 +425,7 @@ func TestUserByID(t *testing.T) {
 	eachEngine(t, func(t *testing.T, fx *fixture) {
 		r := fx.call(t, "PUT", "/api/v1/me/presence", fx.ann.token(), `{"status":"dnd","message":"Focus time"}`)
 		own := mustJSON[wirePresence](t, r, 200)
-		if own.Status != "dnd" || own.Shown != "busy" || own.Message != "Focus time" {
+		if own.Status != "dnd" || own.Shown != "busy" || (own.Message == nil || *own.Message != "Focus time") {
 			t.Fatalf("own presence %+v", own)
 		}
 		scenarios := []apiScenario{
@@ -555,7 +555,7 @@ func TestAdminCreateUser(t *testing.T) {
 				}
 			}
 			dora := fx.login(t, "dora@acme.test", "Phone", "mobile")
-			if dora.User.ID != c.ID || dora.User.Role != "member" || dora.User.Org["id"] != fx.orgA.ID {
+			if dora.User.ID != c.ID || dora.User.Role != "member" || dora.User.Org.ID != fx.orgA.ID {
 				t.Errorf("Dora logs in as %+v", dora.User)
 			}
 			if got := fx.directoryNames(t, fx.bob.token(), "q=dora"); !slices.Equal(got, []string{"Dora Diaz"}) {
