@@ -131,7 +131,7 @@ func FuzzPresenceBody(f *testing.F) {
 			if err := json.Unmarshal(r.Body, &p); err != nil {
 				t.Fatalf("body %q: 200 with %s", body, r.Body)
 			}
-			if !valid[p.Status] || !shown[p.Shown] || p.Version < 1 || utf8.RuneCountInString(p.Message) > 140 {
+			if !valid[p.Status] || !shown[p.Shown] || p.Version < 1 || (p.Message != nil && utf8.RuneCountInString(*p.Message) > 140) {
 				t.Fatalf("body %q: presence %+v", body, p)
 			}
 			for _, at := range []*time.Time{p.StatusUntil, p.MessageExpiresAt} {

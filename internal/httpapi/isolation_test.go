@@ -96,7 +96,7 @@ func TestTenantIsolation(t *testing.T) {
 				t.Errorf("globex sees %q", got)
 			}
 			checkError(t, fx.call(t, "GET", "/api/v1/users/"+c.ID, fx.annika.token(), nil), 404, apperr.NotFound)
-			if hugo := fx.login(t, "hugo@acme.test", "Laptop", "web"); hugo.User.Org["id"] != fx.orgA.ID {
+			if hugo := fx.login(t, "hugo@acme.test", "Laptop", "web"); hugo.User.Org.ID != fx.orgA.ID {
 				t.Errorf("Hugo is in org %v", hugo.User.Org)
 			}
 			if r := fx.call(t, "DELETE", "/api/v1/admin/users/"+c.ID, fx.ann.token(), nil); r.Status != 204 {

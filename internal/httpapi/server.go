@@ -78,25 +78,48 @@ func New(cfg Config) *Server {
 type handler func(w http.ResponseWriter, r *http.Request) error
 type authedHandler func(w http.ResponseWriter, r *http.Request, a store.Auth) error
 
+// endpoint is one route of the API: public, or authed (login required).
+type endpoint struct {
+	pattern string // as http.ServeMux reads it: "METHOD /path"
+	public  handler
+	authed  authedHandler
+}
+
+// endpoints is every route of the API. The OpenAPI document describes each
+// of them and nothing else (openapi_test.go).
+func (s *Server) endpoints() []endpoint {
+	return []endpoint{
+		{pattern: "POST /api/v1/auth/login", public: s.login},
+		{pattern: "POST /api/v1/auth/logout", authed: s.logout},
+		{pattern: "GET /api/v1/me", authed: s.me},
+		{pattern: "PUT /api/v1/me/presence", authed: s.putPresence},
+		{pattern: "PUT /api/v1/me/password", authed: s.putPassword},
+		{pattern: "PUT /api/v1/me/photo", authed: s.putPhoto},
+		{pattern: "DELETE /api/v1/me/photo", authed: s.deletePhoto},
+		{pattern: "GET /api/v1/sessions", authed: s.sessions},
+		{pattern: "DELETE /api/v1/sessions/{id}", authed: s.endSession},
+		{pattern: "GET /api/v1/directory", authed: s.directory},
+		{pattern: "GET /api/v1/users/{id}", authed: s.user},
+		{pattern: "GET /api/v1/users/{id}/photo", authed: s.userPhoto},
+		{pattern: "GET /api/v1/events", authed: s.events},
+		{pattern: "POST /api/v1/admin/users", authed: s.adminCreateUser},
+		{pattern: "DELETE /api/v1/admin/users/{id}", authed: s.adminDeactivate},
+		{pattern: "GET /api/v1/openapi.json", public: openAPI},
+		{pattern: "GET /healthz", public: func(w http.ResponseWriter, r *http.Request) error {
+			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+			return nil
+		}},
+	}
+}
+
 func (s *Server) routes() {
-	s.handle("POST /api/v1/auth/login", s.login)
-	s.authed("POST /api/v1/auth/logout", s.logout)
-	s.authed("GET /api/v1/me", s.me)
-	s.authed("PUT /api/v1/me/presence", s.putPresence)
-	s.authed("PUT /api/v1/me/password", s.putPassword)
-	s.authed("PUT /api/v1/me/photo", s.putPhoto)
-	s.authed("DELETE /api/v1/me/photo", s.deletePhoto)
-	s.authed("GET /api/v1/sessions", s.sessions)
-	s.authed("DELETE /api/v1/sessions/{id}", s.endSession)
-	s.authed("GET /api/v1/directory", s.directory)
-	s.authed("GET /api/v1/users/{id}", s.user)
-	s.authed("GET /api/v1/users/{id}/photo", s.userPhoto)
-	s.authed("GET /api/v1/events", s.events)
-	s.authed("POST /api/v1/admin/users", s.adminCreateUser)
-	s.authed("DELETE /api/v1/admin/users/{id}", s.adminDeactivate)
-	s.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-	})
+	for _, e := range s.endpoints() {
+		if e.authed != nil {
+			s.authed(e.pattern, e.authed)
+		} else {
+			s.handle(e.pattern, e.public)
+		}
+	}
 	s.handle("/api/", func(w http.ResponseWriter, r *http.Request) error {
 		return apperr.New(apperr.NotFound, "no such endpoint: %s %s", r.Method, r.URL.Path)
 	})

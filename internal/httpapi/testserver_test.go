@@ -32,6 +32,7 @@ import (
 	"vo/internal/profile"
 	"vo/internal/store"
 	"vo/internal/storetest"
+	"vo/internal/wire"
 )
 
 // testPassword is every seeded user's password.
@@ -112,7 +113,9 @@ func (e *testEnv) do(t testing.TB, method, path string, body io.Reader, hdr map[
 	if err != nil {
 		t.Fatalf("%s %s: read answer: %v", method, path, err)
 	}
-	return httpAnswer{Status: res.StatusCode, Header: res.Header, Body: b}
+	a := httpAnswer{Status: res.StatusCode, Header: res.Header, Body: b}
+	checkAnswer(t, req, a)
+	return a
 }
 
 // call sends a JSON request authenticated by a Bearer token ("" for none).
@@ -256,51 +259,17 @@ type loginAnswer struct {
 	User    wireMe      `json:"user"`
 }
 
-type wireSession struct {
-	ID         string    `json:"id"`
-	DeviceName string    `json:"device_name"`
-	Platform   string    `json:"platform"`
-	CreatedAt  time.Time `json:"created_at"`
-	LastSeenAt time.Time `json:"last_seen_at"`
-	Current    *bool     `json:"current"`
-}
-
-type wirePresence struct {
-	Status           string     `json:"status"`
-	StatusUntil      *time.Time `json:"status_until"`
-	Message          string     `json:"message"`
-	MessageExpiresAt *time.Time `json:"message_expires_at"`
-	Shown            string     `json:"shown"`
-	Activity         *string    `json:"activity"`
-	Version          int64      `json:"version"`
-}
-
-type wireMe struct {
-	ID          string            `json:"id"`
-	Name        string            `json:"name"`
-	Email       string            `json:"email"`
-	Role        string            `json:"role"`
-	Org         map[string]string `json:"org"`
-	Extension   string            `json:"extension"`
-	PhoneNumber *string           `json:"phone_number"`
-	PhotoURL    *string           `json:"photo_url"`
-	Presence    wirePresence      `json:"presence"`
-}
-
-type wireContact struct {
-	ID          string  `json:"id"`
-	Name        string  `json:"name"`
-	Email       string  `json:"email"`
-	Extension   string  `json:"extension"`
-	PhoneNumber *string `json:"phone_number"`
-	PhotoURL    *string `json:"photo_url"`
-	Presence    struct {
-		Shown    string  `json:"shown"`
-		Activity *string `json:"activity"`
-		Message  string  `json:"message"`
-		Version  int64   `json:"version"`
-	} `json:"presence"`
-}
+// The shapes the tests decode into are the server's own (package wire),
+// not copies: every answer is validated against the API document before a
+// test decodes it (checkAnswer), so a wire type that drifted from the
+// document fails there, and a test cannot pass on a shape the server
+// does not send (a null message read as "").
+type (
+	wireSession  = wire.Session
+	wirePresence = wire.Presence
+	wireMe       = wire.Me
+	wireContact  = wire.Contact
+)
 
 type listAnswer[T any] struct {
 	Items      []T     `json:"items"`

@@ -13,11 +13,13 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"vo/internal/account"
 	"vo/internal/admin"
+	"vo/internal/apidoc"
 	"vo/internal/auth"
 	"vo/internal/clock"
 	"vo/internal/events"
@@ -180,13 +182,39 @@ func Do(t testing.TB, base, token, method, path string, body, out any) int {
 		t.Fatalf("%s %s: %v", method, path, err)
 	}
 	defer res.Body.Close()
-	b, _ := io.ReadAll(res.Body)
+	b, err := io.ReadAll(res.Body)
+	if err != nil {
+		t.Fatalf("%s %s: read answer: %v", method, path, err)
+	}
+	if err := Check(req, res.StatusCode, res.Header, b); err != nil {
+		t.Error(err)
+	}
 	if out != nil && len(b) > 0 && res.StatusCode < 300 {
 		if err := json.Unmarshal(b, out); err != nil {
 			t.Fatalf("%s %s: decode %s: %v", method, path, b, err)
 		}
 	}
 	return res.StatusCode
+}
+
+var checker = sync.OnceValues(func() (*apidoc.Checker, error) { return apidoc.New(httpapi.OpenAPI()) })
+
+// Check validates an answer to req against the API document.
+func Check(req *http.Request, status int, header http.Header, body []byte) error {
+	c, err := checker()
+	if err != nil {
+		return err
+	}
+	return c.Check(req, status, header, body)
+}
+
+// CheckFrame validates an event stream frame against the API document.
+func CheckFrame(frame []byte) error {
+	c, err := checker()
+	if err != nil {
+		return err
+	}
+	return c.CheckFrame(frame)
 }
 
 // SetPresence changes a user's presence through the API.

@@ -65,10 +65,13 @@ func (w *Watcher) ConnectTo(base string) error {
 	}
 	w.mu.Unlock()
 	ctx, cancel := context.WithCancel(context.Background())
-	c, _, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + w.token}}})
+	c, res, err := websocket.Dial(ctx, url, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + w.token}}})
 	if err != nil {
 		cancel()
 		return err
+	}
+	if err := Check(res.Request, res.StatusCode, res.Header, nil); err != nil {
+		w.t.Error(err)
 	}
 	c.SetReadLimit(1 << 24)
 	closed := make(chan struct{})
@@ -134,6 +137,9 @@ func (w *Watcher) read(ctx context.Context, c *websocket.Conn, closed chan struc
 		_, b, err := c.Read(ctx)
 		if err != nil {
 			return
+		}
+		if err := CheckFrame(b); err != nil {
+			w.t.Error(err)
 		}
 		w.apply(b)
 	}
