@@ -87,7 +87,7 @@ func (p *Photos) Image(ctx context.Context, orgID, userID string, size int) ([]b
 	if u.PhotoHash == "" {
 		return nil, "", apperr.New(apperr.NotFound, "no photo")
 	}
-	b, err := p.blobs.Get(ctx, photo.Key(u.PhotoHash, size))
+	b, err := photo.Read(ctx, p.blobs, u.PhotoHash, size)
 	return b, u.PhotoHash, err
 }
 
