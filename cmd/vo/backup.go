@@ -143,12 +143,13 @@ func addDB(ctx context.Context, tw *tar.Writer, st *store.Store, tmpDir string) 
 // copyBlobs adds every stored file not in done yet; one deleted since it
 // was listed is left out, as it is no longer part of the data.
 func copyBlobs(ctx context.Context, tw *tar.Writer, files blobs.Store, done map[string]bool) (int, error) {
-	keys, err := files.List(ctx, "")
+	infos, err := files.List(ctx, "")
 	if err != nil {
 		return 0, err
 	}
 	n := 0
-	for _, k := range keys {
+	for _, info := range infos {
+		k := info.Key
 		if done[k] {
 			continue
 		}

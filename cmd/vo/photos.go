@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"vo/internal/blobs"
 	"vo/internal/blobs/pgblobs"
@@ -81,11 +82,16 @@ func moveOldPhotos(data, dir string) error {
 	return nil
 }
 
+// sweepGrace is how old an unrecorded photo file must be for the start-up
+// sweep to delete it: an upload takes seconds, so an hour spares the
+// uploads another node of a shared store has in flight.
+const sweepGrace = time.Hour
+
 // newPhotos stores photos in b and sweeps files left orphaned by a crash;
 // on a shared store the sweep sees every node's files.
 func newPhotos(st *store.Store, b blobs.Store) *profile.Photos {
 	p := profile.New(st, b, 0)
-	if n, err := p.Sweep(context.Background()); err != nil {
+	if n, err := p.Sweep(context.Background(), time.Now().Add(-sweepGrace)); err != nil {
 		slog.Warn("photos: sweep", slog.Any("err", err))
 	} else if n > 0 {
 		slog.Info("photos: orphaned files removed", slog.Int("count", n))

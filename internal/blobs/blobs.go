@@ -10,6 +10,7 @@ import (
 	"context"
 	"io"
 	"strings"
+	"time"
 
 	"vo/internal/apperr"
 )
@@ -29,8 +30,18 @@ type Store interface {
 	Open(ctx context.Context, key string) (io.ReadCloser, int64, error)
 	// Delete removes the file under key; a missing file is not an error.
 	Delete(ctx context.Context, key string) error
-	// List returns every stored key that starts with prefix, sorted.
-	List(ctx context.Context, prefix string) ([]string, error)
+	// List describes every stored file whose key starts with prefix,
+	// sorted by key.
+	List(ctx context.Context, prefix string) ([]Info, error)
+}
+
+// Info describes one stored file. Modified is when it was last put (to
+// the second at least), so a sweep of a store shared by several nodes can
+// leave alone files another node has just put and not yet recorded.
+type Info struct {
+	Key      string
+	Size     int64
+	Modified time.Time
 }
 
 // ValidKey reports whether key follows the grammar of Store.

@@ -134,8 +134,8 @@ func (d *Dir) Delete(ctx context.Context, key string) error {
 
 // List returns every stored key under prefix, sorted; files in the middle
 // of being written and anything else that is not a valid key are left out.
-func (d *Dir) List(ctx context.Context, prefix string) ([]string, error) {
-	var keys []string
+func (d *Dir) List(ctx context.Context, prefix string) ([]Info, error) {
+	var out []Info
 	err := fs.WalkDir(d.root.FS(), ".", func(p string, e fs.DirEntry, err error) error {
 		if err != nil {
 			return err
@@ -148,13 +148,20 @@ func (d *Dir) List(ctx context.Context, prefix string) ([]string, error) {
 			return fs.SkipDir
 		}
 		if e.Type().IsRegular() && ValidKey(p) && strings.HasPrefix(p, prefix) {
-			keys = append(keys, p)
+			fi, err := e.Info()
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil // deleted while listing
+			}
+			if err != nil {
+				return err
+			}
+			out = append(out, Info{Key: p, Size: fi.Size(), Modified: fi.ModTime()})
 		}
 		return nil
 	})
 	if err != nil {
 		return nil, fmt.Errorf("blobs: listing: %w", err)
 	}
-	slices.Sort(keys)
-	return keys, nil
+	slices.SortFunc(out, func(a, b Info) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
 }

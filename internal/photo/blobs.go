@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"time"
 
 	"vo/internal/apperr"
 	"vo/internal/blobs"
@@ -126,20 +127,22 @@ func deleteAll(ctx context.Context, b Blobs, keys []string) error {
 	return errors.Join(errs...)
 }
 
-// Sweep deletes every stored photo file whose hash inUse rejects, and
-// returns how many it deleted: the safety net that removes files orphaned by
-// a crash between storing a photo and recording it. On a store shared by
-// several nodes, one sweep sees every node's files. Run it when no upload is
-// in flight (at start-up), or a photo being saved could be swept.
-func Sweep(ctx context.Context, b Blobs, inUse func(hash string) bool) (int, error) {
-	keys, err := b.List(ctx, prefix)
+// Sweep deletes every stored photo file put before the instant before
+// whose hash inUse rejects, and returns how many it deleted: the safety net
+// that removes files orphaned by a crash between storing a photo and
+// recording it. On a store shared by several nodes one sweep sees every
+// node's files, including those of an upload in flight on another node;
+// before keeps them safe, so pick it well before any upload still running.
+func Sweep(ctx context.Context, b Blobs, before time.Time, inUse func(hash string) bool) (int, error) {
+	files, err := b.List(ctx, prefix)
 	if err != nil {
 		return 0, err
 	}
 	removed := 0
-	for _, k := range keys {
+	for _, f := range files {
+		k := f.Key
 		hash, _, ok := parseKey(k)
-		if !ok || inUse(hash) {
+		if !ok || !f.Modified.Before(before) || inUse(hash) {
 			continue
 		}
 		if err := b.Delete(ctx, k); err != nil {

@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"vo/internal/account"
 	"vo/internal/apperr"
@@ -91,13 +92,14 @@ func (p *Photos) Image(ctx context.Context, orgID, userID string, size int) ([]b
 	return b, u.PhotoHash, err
 }
 
-// Sweep deletes stored files no user refers to (left by a crash between
-// storing and recording). Run it at start-up, before serving.
-func (p *Photos) Sweep(ctx context.Context) (int, error) {
+// Sweep deletes stored files put before the instant before that no user
+// refers to (left by a crash between storing and recording). Run it at
+// start-up, before serving.
+func (p *Photos) Sweep(ctx context.Context, before time.Time) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var sweepErr error
-	n, err := photo.Sweep(ctx, p.blobs, func(hash string) bool {
+	n, err := photo.Sweep(ctx, p.blobs, before, func(hash string) bool {
 		used, err := p.store.PhotoInUse(ctx, hash)
 		if err != nil {
 			sweepErr = err

@@ -11,6 +11,7 @@ import (
 	"math/rand/v2"
 	"slices"
 	"testing"
+	"time"
 
 	"vo/internal/apperr"
 	"vo/internal/blobs"
@@ -38,11 +39,25 @@ func Run(t *testing.T, s blobs.Store) {
 		}
 		return string(b)
 	}
+	start := time.Now()
 	list := func(prefix string) []string {
 		t.Helper()
-		keys, err := s.List(ctx, prefix)
+		infos, err := s.List(ctx, prefix)
 		if err != nil {
 			t.Fatalf("List(%q): %v", prefix, err)
+		}
+		var keys []string
+		for _, i := range infos {
+			keys = append(keys, i.Key)
+			// Some servers keep whole seconds; a second either way is fine.
+			if i.Modified.Before(start.Add(-time.Second)) || i.Modified.After(time.Now().Add(time.Second)) {
+				t.Errorf("%s modified at %v, outside the test's run from %v", i.Key, i.Modified, start)
+			}
+			if r, size, err := s.Open(ctx, i.Key); err != nil || size != i.Size {
+				t.Errorf("%s listed with size %d, opens with %d, %v", i.Key, i.Size, size, err)
+			} else {
+				r.Close()
+			}
 		}
 		return keys
 	}

@@ -75,8 +75,9 @@ func (s *Store) Put(ctx context.Context, key string, r io.Reader, size int64, co
 	if err != nil && !errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("pgblobs: put %s: %w", key, err)
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (key, generation, size, content_type) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (key) DO UPDATE SET generation = excluded.generation, size = excluded.size, content_type = excluded.content_type`,
+	if _, err := tx.ExecContext(ctx, `INSERT INTO blobs (key, generation, size, content_type, modified_at) VALUES ($1, $2, $3, $4, now())
+		ON CONFLICT (key) DO UPDATE SET generation = excluded.generation, size = excluded.size, content_type = excluded.content_type,
+		modified_at = excluded.modified_at`,
 		key, gen, size, contentType); err != nil {
 		return fmt.Errorf("pgblobs: put %s: %w", key, err)
 	}
@@ -180,21 +181,21 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// List returns the keys under prefix, sorted byte-wise (COLLATE "C"), as
-// every Store sorts.
-func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
-	rows, err := s.db.QueryContext(ctx, `SELECT key FROM blobs WHERE starts_with(key, $1) ORDER BY key COLLATE "C"`, prefix)
+// List describes the files under prefix, sorted byte-wise (COLLATE "C"),
+// as every Store sorts.
+func (s *Store) List(ctx context.Context, prefix string) ([]blobs.Info, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT key, size, modified_at FROM blobs WHERE starts_with(key, $1) ORDER BY key COLLATE "C"`, prefix)
 	if err != nil {
 		return nil, fmt.Errorf("pgblobs: list: %w", err)
 	}
 	defer rows.Close()
-	var keys []string
+	var out []blobs.Info
 	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
+		var i blobs.Info
+		if err := rows.Scan(&i.Key, &i.Size, &i.Modified); err != nil {
 			return nil, fmt.Errorf("pgblobs: list: %w", err)
 		}
-		keys = append(keys, k)
+		out = append(out, i)
 	}
-	return keys, rows.Err()
+	return out, rows.Err()
 }

@@ -11,6 +11,7 @@ import (
 	"net/url"
 	"os"
 	"slices"
+	"strings"
 
 	"github.com/minio/minio-go/v7"
 	"github.com/minio/minio-go/v7/pkg/credentials"
@@ -108,17 +109,17 @@ func (s *Store) Delete(ctx context.Context, key string) error {
 	return nil
 }
 
-// List returns the object names under prefix that are valid keys, sorted.
-func (s *Store) List(ctx context.Context, prefix string) ([]string, error) {
-	var keys []string
+// List describes the objects under prefix whose names are valid keys.
+func (s *Store) List(ctx context.Context, prefix string) ([]blobs.Info, error) {
+	var out []blobs.Info
 	for o := range s.c.ListObjects(ctx, s.bucket, minio.ListObjectsOptions{Prefix: prefix, Recursive: true}) {
 		if o.Err != nil {
 			return nil, fmt.Errorf("s3blobs: list: %w", o.Err)
 		}
 		if blobs.ValidKey(o.Key) {
-			keys = append(keys, o.Key)
+			out = append(out, blobs.Info{Key: o.Key, Size: o.Size, Modified: o.LastModified})
 		}
 	}
-	slices.Sort(keys)
-	return keys, nil
+	slices.SortFunc(out, func(a, b blobs.Info) int { return strings.Compare(a.Key, b.Key) })
+	return out, nil
 }

@@ -9,7 +9,8 @@ CREATE TABLE blobs (
     key          TEXT PRIMARY KEY,
     generation   BIGINT NOT NULL UNIQUE,
     size         BIGINT NOT NULL,
-    content_type TEXT NOT NULL DEFAULT ''
+    content_type TEXT NOT NULL DEFAULT '',
+    modified_at  TIMESTAMPTZ NOT NULL
 );
 CREATE TABLE blob_chunks (
     generation BIGINT NOT NULL,
