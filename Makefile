@@ -6,6 +6,9 @@ GO ?= go
 
 .PHONY: run test build web go-test web-test e2e chromium bench clean
 
+# The S3 server the blob store's tests run against (internal/blobs/s3blobs).
+VERSITYGW := bin/tools/versitygw
+
 run: build
 	./bin/vo serve --demo --addr $${VO_ADDR:-127.0.0.1:8080} --data $${VO_DATA:-./vo-data}
 
@@ -19,16 +22,19 @@ web/node_modules/.package-lock.json: web/package-lock.json
 web: web/node_modules/.package-lock.json
 	cd web && npm run build
 
-test: build chromium
+test: build chromium $(VERSITYGW)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	cd web && npm test
 	cd web && VO_BIN=$(CURDIR)/bin/vo npm run e2e
 
 # Go tests only (no web build): the fast loop while working on the server.
-go-test:
+go-test: $(VERSITYGW)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
+
+$(VERSITYGW):
+	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }

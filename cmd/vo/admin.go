@@ -16,6 +16,10 @@ import (
 )
 
 func adminCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	if len(args) > 0 && (args[0] == "backup" || args[0] == "restore") {
+		slog.SetDefault(slog.New(slog.NewTextHandler(stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+		return backupCmd(ctx, args, stdout)
+	}
 	if len(args) < 2 {
 		return usageError{"admin needs a subject and a verb\n" + usage}
 	}

@@ -32,14 +32,16 @@ type usageError struct{ msg string }
 func (u usageError) Error() string { return u.msg }
 
 const usage = `usage:
-  vo serve [--addr ADDR] [--data DIR] [--db DSN] [--nats URL] [--demo]
+  vo serve [--addr ADDR] [--data DIR] [--db DSN] [--blobs dir|postgres|s3://BUCKET?endpoint=HOST:PORT] [--nats URL] [--demo]
   vo admin org create --slug SLUG --name NAME
   vo admin user create --org SLUG --email EMAIL --name NAME --extension EXT [--number E164] [--role admin|member] --password-stdin
   vo admin user import --org SLUG FILE.csv
   vo admin user set-password --email EMAIL --password-stdin
   vo admin user deactivate --email EMAIL
+  vo admin backup --out FILE.tar     (while serving; on PostgreSQL the files only: the database is pg_dump's)
+  vo admin restore --from FILE.tar   (into a new --data folder, or the --db/--blobs a pg_restore filled)
   vo bench presence [--watchers 10000] [--changes 20] [--burst 100] [--baseline=false] [--centrifugo PATH] [--keep]
-Every flag has an environment variable: VO_ADDR, VO_DATA, VO_DB, VO_NATS.`
+Every flag has an environment variable: VO_ADDR, VO_DATA, VO_DB, VO_BLOBS, VO_NATS.`
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {

@@ -10,7 +10,6 @@ import (
 	"net"
 	"net/http"
 	"os"
-	"path/filepath"
 	"strconv"
 	"time"
 
@@ -34,12 +33,13 @@ func env(name, def string) string {
 
 // commonFlags are the flags serve and admin share.
 type commonFlags struct {
-	data, db string
+	data, db, blobs string
 }
 
 func (c *commonFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.data, "data", env("VO_DATA", "./vo-data"), "data folder: the SQLite database and stored files (VO_DATA)")
 	fs.StringVar(&c.db, "db", env("VO_DB", ""), "database: empty for SQLite in the data folder, or a postgres:// URL (VO_DB)")
+	fs.StringVar(&c.blobs, "blobs", env("VO_BLOBS", ""), "stored files: dir (the data folder; the SQLite default), postgres (the PostgreSQL default) or s3://BUCKET?endpoint=HOST:PORT&region=R&insecure=1, keys from AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY (VO_BLOBS)")
 }
 
 func (c *commonFlags) open(ctx context.Context) (*store.Store, error) {
@@ -100,10 +100,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	st.OnCommit(publish)
 	pres := presence.NewService(st, clk)
-	photos, err := newPhotos(st, filepath.Join(c.data, "photos"))
+	files, closeFiles, err := openBlobs(ctx, c, st)
 	if err != nil {
 		return err
 	}
+	defer closeFiles()
+	photos := newPhotos(st, files)
 	api := httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, clk, params), Presence: pres, Hub: hub,
 		Photos: photos, Clock: clk, HashParams: params, Web: web.App(), TrustedProxies: trusted, ConnLimit: httpapi.NewConnLimiter(perAddr, trusted)})
 

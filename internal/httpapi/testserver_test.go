@@ -25,9 +25,9 @@ import (
 	"vo/internal/admin"
 	"vo/internal/apperr"
 	"vo/internal/auth"
+	"vo/internal/blobs"
 	"vo/internal/clock"
 	"vo/internal/events"
-	"vo/internal/photo"
 	"vo/internal/presence"
 	"vo/internal/profile"
 	"vo/internal/store"
@@ -73,12 +73,12 @@ func newTestEnv(t testing.TB, st *store.Store, clk *clock.Fake, opts ...func(tes
 
 // withPhotos enables the photo endpoints, storing files in a temp folder.
 func withPhotos(t testing.TB, cfg *Config) {
-	blobs, err := photo.NewDirBlobs(t.TempDir())
+	files, err := blobs.NewDir(t.TempDir())
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { blobs.Close() })
-	cfg.Photos = profile.New(cfg.Store, blobs, 1)
+	t.Cleanup(func() { files.Close() })
+	cfg.Photos = profile.New(cfg.Store, files, 1)
 }
 
 // httpAnswer is an answer read whole.

@@ -3,14 +3,17 @@ package photo_test
 import (
 	"context"
 	"errors"
+	"io"
 	"io/fs"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"vo/internal/apperr"
+	"vo/internal/blobs"
 	"vo/internal/photo"
 	"vo/internal/photo/internal/testimg"
 )
@@ -33,10 +36,10 @@ func readTree(t *testing.T, dir string) [][]byte {
 	return out
 }
 
-func newStore(t *testing.T) (*photo.DirBlobs, string) {
+func newStore(t *testing.T) (*blobs.Dir, string) {
 	t.Helper()
-	dir := filepath.Join(t.TempDir(), "photos") // created by NewDirBlobs
-	b, err := photo.NewDirBlobs(dir)
+	dir := filepath.Join(t.TempDir(), "blobs") // created by NewDir
+	b, err := blobs.NewDir(dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -48,7 +51,7 @@ const hashA = "0123456789abcdef0123456789abcdef"
 
 func TestKey(t *testing.T) {
 	t.Parallel()
-	if got := photo.Key(hashA, 256); got != "01/"+hashA+"-256.jpg" {
+	if got := photo.Key(hashA, 256); got != "photos/01/"+hashA+"-256.jpg" {
 		t.Errorf("Key = %q", got)
 	}
 	for _, hostile := range []string{
@@ -65,96 +68,18 @@ func TestKey(t *testing.T) {
 	}
 }
 
-func TestDirBlobs(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	b, dir := newStore(t)
-	k1, k2 := photo.Key(hashA, 64), photo.Key(hashA, 512)
-	if err := b.Put(ctx, k1, []byte("one")); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Put(ctx, k2, []byte("two")); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Put(ctx, k1, []byte("one again")); err != nil { // replace
-		t.Fatal(err)
-	}
-	if got, err := b.Get(ctx, k1); err != nil || string(got) != "one again" {
-		t.Fatalf("Get = %q, %v", got, err)
-	}
-	keys, err := b.List(ctx)
-	if err != nil || !slices.Equal(keys, []string{k2, k1}) { // sorted: "-512" < "-64"
-		t.Fatalf("List = %v, %v", keys, err)
-	}
-	// Atomic writes leave no temporary file behind.
-	if n := len(readTree(t, dir)); n != 2 {
-		t.Errorf("%d files on disk, want 2", n)
-	}
-	if err := b.Delete(ctx, k1); err != nil {
-		t.Fatal(err)
-	}
-	if err := b.Delete(ctx, k1); err != nil {
-		t.Errorf("deleting a missing file: %v", err)
-	}
-	if _, err := b.Get(ctx, k1); !apperr.Is(err, apperr.NotFound) {
-		t.Errorf("Get after Delete: %v, want NotFound", err)
-	}
-}
-
-// TestDirBlobsRefusesEscapes: no key, however hostile, reads, writes or
-// deletes anything outside the store's folder, symbolic links included.
-func TestDirBlobsRefusesEscapes(t *testing.T) {
-	t.Parallel()
-	ctx := context.Background()
-	b, dir := newStore(t)
-	outside := filepath.Join(filepath.Dir(dir), "secret")
-	if err := os.WriteFile(outside, []byte("secret"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	for _, key := range []string{
-		"", "../secret", "/etc/passwd", "01/../../secret", "01/./x.jpg", "01//x.jpg", ".tmp-1",
-		"01/.hidden", "01\\..\\secret", "UPPER/x.jpg", "01/x.jpg/", "a/b c",
-	} {
-		if err := b.Put(ctx, key, []byte("x")); !apperr.Is(err, apperr.Invalid) {
-			t.Errorf("Put(%q) = %v, want Invalid", key, err)
-		}
-		if _, err := b.Get(ctx, key); !apperr.Is(err, apperr.Invalid) {
-			t.Errorf("Get(%q) = %v, want Invalid", key, err)
-		}
-		if err := b.Delete(ctx, key); !apperr.Is(err, apperr.Invalid) {
-			t.Errorf("Delete(%q) = %v, want Invalid", key, err)
-		}
-	}
-	// A symbolic link planted inside the store that points outside it.
-	if err := os.Symlink(filepath.Dir(dir), filepath.Join(dir, "ln")); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := b.Get(ctx, "ln/secret"); err == nil {
-		t.Errorf("read %q through a symbolic link", got)
-	}
-	if err := b.Put(ctx, "ln/planted", []byte("x")); err == nil {
-		t.Error("wrote through a symbolic link")
-	}
-	if _, err := os.Stat(filepath.Join(filepath.Dir(dir), "planted")); err == nil {
-		t.Error("a file appeared outside the store")
-	}
-	if got, _ := os.ReadFile(outside); string(got) != "secret" {
-		t.Error("the outside file changed")
-	}
-}
-
 // failingBlobs fails every Put after the first n.
 type failingBlobs struct {
 	photo.Blobs
 	n int
 }
 
-func (f *failingBlobs) Put(ctx context.Context, key string, data []byte) error {
+func (f *failingBlobs) Put(ctx context.Context, key string, r io.Reader, size int64, contentType string) error {
 	if f.n == 0 {
 		return errors.New("disk full")
 	}
 	f.n--
-	return f.Blobs.Put(ctx, key, data)
+	return f.Blobs.Put(ctx, key, r, size, contentType)
 }
 
 // TestReplaceAndDeleteLeaveNoOrphans walks a user's photo life: upload,
@@ -175,13 +100,7 @@ func TestReplaceAndDeleteLeaveNoOrphans(t *testing.T) {
 		slices.Sort(k)
 		return k
 	}
-	list := func() []string {
-		k, err := store.List(ctx)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return k
-	}
+	list := func() []string { return keys(t, store) }
 
 	if err := photo.Save(ctx, store, first); err != nil {
 		t.Fatal(err)
@@ -229,21 +148,41 @@ func TestSweep(t *testing.T) {
 	keep, orphan := strings.Repeat("a", 32), strings.Repeat("b", 32)
 	for _, h := range []string{keep, orphan} {
 		for _, s := range photo.Sizes {
-			if err := store.Put(ctx, photo.Key(h, s), []byte(h)); err != nil {
+			if err := store.Put(ctx, photo.Key(h, s), strings.NewReader(h), int64(len(h)), ""); err != nil {
 				t.Fatal(err)
 			}
 		}
 	}
-	if err := store.Put(ctx, "other/file.txt", []byte("not a photo")); err != nil {
+	if err := store.Put(ctx, "attachments/file.txt", strings.NewReader("not a photo"), 11, ""); err != nil {
 		t.Fatal(err)
 	}
-	n, err := photo.Sweep(ctx, store, func(h string) bool { return h == keep })
+	// Files put since the instant given may be an upload another node of
+	// a shared store has in flight: they stay.
+	inUse := func(h string) bool { return h == keep }
+	if n, err := photo.Sweep(ctx, store, time.Now().Add(-time.Hour), inUse); err != nil || n != 0 {
+		t.Fatalf("Sweep of new files = %d, %v; want 0", n, err)
+	}
+	n, err := photo.Sweep(ctx, store, time.Now().Add(time.Second), inUse)
 	if err != nil || n != len(photo.Sizes) {
 		t.Fatalf("Sweep = %d, %v", n, err)
 	}
-	got, _ := store.List(ctx)
-	want := []string{"aa/" + keep + "-256.jpg", "aa/" + keep + "-512.jpg", "aa/" + keep + "-64.jpg", "other/file.txt"}
+	got := keys(t, store)
+	want := []string{"attachments/file.txt", "photos/aa/" + keep + "-256.jpg", "photos/aa/" + keep + "-512.jpg", "photos/aa/" + keep + "-64.jpg"}
 	if !slices.Equal(got, want) {
 		t.Errorf("left %v, want %v", got, want)
 	}
+}
+
+// keys lists every key in the store.
+func keys(t *testing.T, s photo.Blobs) []string {
+	t.Helper()
+	infos, err := s.List(context.Background(), "")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, i := range infos {
+		out = append(out, i.Key)
+	}
+	return out
 }

@@ -14,6 +14,7 @@ import (
 	"testing"
 
 	"vo/internal/apperr"
+	"vo/internal/blobs"
 	"vo/internal/photo"
 	"vo/internal/photo/internal/testimg"
 )
@@ -301,7 +302,7 @@ func TestNoMetadataSurvives(t *testing.T) {
 
 		p := mustProcess(t, upload, photo.TypeJPEG)
 		dir := t.TempDir()
-		store, err := photo.NewDirBlobs(dir)
+		store, err := blobs.NewDir(dir)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -313,7 +314,7 @@ func TestNoMetadataSurvives(t *testing.T) {
 
 		var files [][]byte
 		for _, s := range photo.Sizes {
-			served, err := store.Get(ctx, photo.Key(p.Hash, s))
+			served, err := photo.Read(ctx, store, p.Hash, s)
 			if err != nil {
 				t.Fatal(err)
 			}

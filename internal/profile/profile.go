@@ -8,6 +8,7 @@ import (
 	"io"
 	"log/slog"
 	"sync"
+	"time"
 
 	"vo/internal/account"
 	"vo/internal/apperr"
@@ -87,17 +88,18 @@ func (p *Photos) Image(ctx context.Context, orgID, userID string, size int) ([]b
 	if u.PhotoHash == "" {
 		return nil, "", apperr.New(apperr.NotFound, "no photo")
 	}
-	b, err := p.blobs.Get(ctx, photo.Key(u.PhotoHash, size))
+	b, err := photo.Read(ctx, p.blobs, u.PhotoHash, size)
 	return b, u.PhotoHash, err
 }
 
-// Sweep deletes stored files no user refers to (left by a crash between
-// storing and recording). Run it at start-up, before serving.
-func (p *Photos) Sweep(ctx context.Context) (int, error) {
+// Sweep deletes stored files put before the instant before that no user
+// refers to (left by a crash between storing and recording). Run it at
+// start-up, before serving.
+func (p *Photos) Sweep(ctx context.Context, before time.Time) (int, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	var sweepErr error
-	n, err := photo.Sweep(ctx, p.blobs, func(hash string) bool {
+	n, err := photo.Sweep(ctx, p.blobs, before, func(hash string) bool {
 		used, err := p.store.PhotoInUse(ctx, hash)
 		if err != nil {
 			sweepErr = err

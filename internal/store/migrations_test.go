@@ -6,6 +6,7 @@ import (
 	"io/fs"
 	"os"
 	"path"
+	"strconv"
 	"strings"
 	"testing"
 	"testing/fstest"
@@ -54,14 +55,26 @@ func migrationFiles(t *testing.T, engine string) []string {
 	return out
 }
 
+// newestVersion is the version number of the last migration file; the
+// numbers may have gaps while branches that each add one are merged.
+func newestVersion(t *testing.T, files []string) int64 {
+	t.Helper()
+	num, _, _ := strings.Cut(files[len(files)-1], "_")
+	v, err := strconv.ParseInt(num, 10, 64)
+	if err != nil {
+		t.Fatalf("migration %s: %v", files[len(files)-1], err)
+	}
+	return v
+}
+
 func TestOpenIsIdempotent(t *testing.T) {
 	t.Parallel()
 	eachDSN(t, func(t *testing.T, engine, dsn string) {
 		ctx := context.Background()
-		want := int64(len(migrationFiles(t, engine)))
+		want := newestVersion(t, migrationFiles(t, engine))
 		s := open(t, dsn)
 		if v, err := s.SchemaVersion(ctx); err != nil || v != want {
-			t.Fatalf("schema version %d, %v; want %d, one per migration file", v, err, want)
+			t.Fatalf("schema version %d, %v; want %d, the newest migration file", v, err, want)
 		}
 		if got := string(s.Dialect()); got != engine {
 			t.Fatalf("dialect %s, want %s", got, engine)
@@ -80,7 +93,7 @@ func TestOpenIsIdempotent(t *testing.T) {
 				t.Fatalf("data lost on reopening: %+v, %v", u, err)
 			}
 			var applied int
-			if err := s.WriterForTest().QueryRowContext(ctx, `SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil || applied != int(want) {
+			if err := s.WriterForTest().QueryRowContext(ctx, `SELECT COUNT(*) FROM goose_db_version WHERE version_id > 0`).Scan(&applied); err != nil || applied != len(migrationFiles(t, engine)) {
 				t.Fatalf("%d migrations recorded, %v; want %d (each once)", applied, err, want)
 			}
 			if err := s.Close(); err != nil {
@@ -137,8 +150,8 @@ func TestOpenMigratesAnOlderDatabase(t *testing.T) {
 
 		s := open(t, dsn)
 		defer s.Close()
-		if v, err := s.SchemaVersion(ctx); err != nil || v != int64(len(files)) {
-			t.Fatalf("schema version %d, %v; want %d", v, err, len(files))
+		if v, err := s.SchemaVersion(ctx); err != nil || v != newestVersion(t, files) {
+			t.Fatalf("schema version %d, %v; want %d", v, err, newestVersion(t, files))
 		}
 		o, err := s.OrgBySlug(ctx, "acme")
 		if err != nil || o.ID != "o_old" || o.Name != "Acme Inc" {

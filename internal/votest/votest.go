@@ -21,10 +21,10 @@ import (
 	"vo/internal/admin"
 	"vo/internal/apidoc"
 	"vo/internal/auth"
+	"vo/internal/blobs"
 	"vo/internal/clock"
 	"vo/internal/events"
 	"vo/internal/httpapi"
-	"vo/internal/photo"
 	"vo/internal/presence"
 	"vo/internal/profile"
 	"vo/internal/store"
@@ -72,12 +72,12 @@ func Start(t testing.TB, dsn string, o Options) *Node {
 	n := &Node{T: t, DSN: dsn, Store: st, Clock: o.Clock, done: make(chan struct{})}
 	var photos httpapi.PhotoService
 	if o.PhotoDir != "" {
-		blobs, err := photo.NewDirBlobs(o.PhotoDir)
+		files, err := blobs.NewDir(o.PhotoDir)
 		if err != nil {
 			t.Fatalf("photo store: %v", err)
 		}
-		t.Cleanup(func() { blobs.Close() })
-		photos = profile.New(st, blobs, 2)
+		t.Cleanup(func() { files.Close() })
+		photos = profile.New(st, files, 2)
 	}
 	n.Hub = events.NewHub(st)
 	st.OnCommit(n.Hub.Publish)

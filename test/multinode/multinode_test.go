@@ -1,13 +1,21 @@
 // Package multinode runs two real `vo serve` processes on one PostgreSQL
 // database joined by NATS, and checks that presence stays in sync across
-// them, also when one is killed.
+// them, also when one is killed, and that a photo uploaded through one is
+// served by the other.
 package multinode
 
 import (
 	"bufio"
+	"bytes"
 	"context"
+	"encoding/json"
 	"fmt"
+	"image"
+	"image/color"
+	"image/jpeg"
+	"io"
 	"net"
+	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -164,6 +172,13 @@ func TestTwoNodes(t *testing.T) {
 	votest.Do(t, b.url, benB.Token, "PUT", "/api/v1/me/presence", map[string]any{"status": "away"}, nil)
 	converge(wA, wB)
 
+	// A photo uploaded through A is served by B: both keep stored files in
+	// the database, not in their own data folders.
+	photo := uploadPhoto(t, a.url, annA.Token)
+	if got := fetchPhoto(t, b.url, benB.Token, ann.ID); !bytes.Equal(got, photo) {
+		t.Fatalf("B serves %d bytes of Ann's photo, A served %d", len(got), len(photo))
+	}
+
 	// Cy is connected only to B and leaves an expiry for the server to run.
 	cyB := login(b, "cy@acme.test", "web")
 	wCy := votest.Watch(t, b.url, cyB)
@@ -199,4 +214,55 @@ func TestTwoNodes(t *testing.T) {
 	if p := wA.Of(ben.ID); p.Shown != "away" {
 		t.Fatalf("Ben chose away on B; A shows %+v", p)
 	}
+}
+
+// uploadPhoto makes a JPEG the caller's photo through the node at url and
+// returns the 256-pixel size as that node serves it.
+func uploadPhoto(t *testing.T, url, token string) []byte {
+	t.Helper()
+	img := image.NewRGBA(image.Rect(0, 0, 96, 80))
+	for y := range 80 {
+		for x := range 96 {
+			img.Set(x, y, color.RGBA{uint8(x * 2), uint8(y * 3), 90, 255})
+		}
+	}
+	var buf bytes.Buffer
+	if err := jpeg.Encode(&buf, img, nil); err != nil {
+		t.Fatal(err)
+	}
+	req, _ := http.NewRequest("PUT", url+"/api/v1/me/photo", &buf)
+	req.Header.Set("Authorization", "Bearer "+token)
+	req.Header.Set("Content-Type", "image/jpeg")
+	var me struct {
+		ID string `json:"id"`
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		t.Fatalf("upload a photo: %d %s", resp.StatusCode, body)
+	}
+	if err := json.Unmarshal(body, &me); err != nil {
+		t.Fatal(err)
+	}
+	return fetchPhoto(t, url, token, me.ID)
+}
+
+func fetchPhoto(t *testing.T, url, token, userID string) []byte {
+	t.Helper()
+	req, _ := http.NewRequest("GET", url+"/api/v1/users/"+userID+"/photo?size=256", nil)
+	req.Header.Set("Authorization", "Bearer "+token)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil || resp.StatusCode != 200 || resp.Header.Get("Content-Type") != "image/jpeg" {
+		t.Fatalf("photo of %s from %s: %d %s, %v", userID, url, resp.StatusCode, resp.Header.Get("Content-Type"), err)
+	}
+	return body
 }
