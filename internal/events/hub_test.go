@@ -256,3 +256,37 @@ func TestFrame(t *testing.T) {
 		t.Fatalf("empty frame %s", empty.Frame())
 	}
 }
+
+// TestUserIndexFollowsLeaving: a user's sessions join and leave the index
+// as they subscribe and close, and an event for the user reaches the ones
+// still there.
+func TestUserIndexFollowsLeaving(t *testing.T) {
+	t.Parallel()
+	log := &memLog{}
+	h := NewHub(log)
+	ctx := context.Background()
+	web, _ := h.Subscribe(ctx, "o1", "u1", "web")
+	phone, _ := h.Subscribe(ctx, "o1", "u1", "phone")
+	other, _ := h.Subscribe(ctx, "o1", "u2", "s2")
+	web.Close()
+	evs := log.add(1)
+	evs[0].Audience = []string{"u1"}
+	before := h.Deliveries()
+	h.Publish(evs)
+	if got := h.Deliveries() - before; got != 1 {
+		t.Fatalf("%d deliveries attempted, want 1 (the phone)", got)
+	}
+	if got, _ := phone.Take(make([]*Delivery, 0, 4)); len(got) != 1 {
+		t.Fatalf("the phone took %d events", len(got))
+	}
+	if got, _ := other.Take(make([]*Delivery, 0, 4)); len(got) != 0 {
+		t.Fatalf("another user took %d of u1's events", len(got))
+	}
+	phone.Close()
+	other.Close()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.orgs) != 0 {
+		t.Fatal("the org's state outlived its last subscriber")
+	}
+}
