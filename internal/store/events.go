@@ -90,20 +90,25 @@ func (t *Tx) toSession(ctx context.Context, orgID, userID, sessionID, typ string
 // is false when events after the cursor were already pruned, or the cursor
 // is ahead of the log: the caller must snapshot.
 func (s *Store) EventsAfter(ctx context.Context, orgID string, after int64, limit int) (evs []events.Event, ok bool, err error) {
-	if ok, err := s.logHolds(ctx, s.r, orgID, after); err != nil || !ok {
+	tx, err := s.r.BeginTx(ctx, s.snapshotTx())
+	if err != nil {
+		return nil, false, internal("events", err)
+	}
+	defer tx.Rollback()
+	if _, ok, err := s.logHolds(ctx, tx, orgID, after); err != nil || !ok {
 		return nil, false, err
 	}
-	rows, err := s.query(ctx, `SELECT seq, type, scope, COALESCE(session_id, ''), data FROM events WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?`, orgID, after, limit)
+	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT seq, type, scope, COALESCE(session_id, ''), data FROM events WHERE org_id = ? AND seq > ? ORDER BY seq LIMIT ?`), orgID, after, limit)
 	evs, err = scanEvents(orgID, "", rows, err)
 	if err != nil || len(evs) == 0 {
 		return evs, err == nil, err
 	}
-	rows, err = s.query(ctx, `SELECT seq, user_id FROM event_audience WHERE org_id = ? AND seq > ? AND seq <= ? ORDER BY seq, user_id`, orgID, after, evs[len(evs)-1].Seq)
+	rows, err = tx.QueryContext(ctx, s.rebind(`SELECT seq, user_id FROM event_audience WHERE org_id = ? AND seq > ? AND seq <= ? ORDER BY seq, user_id`), orgID, after, evs[len(evs)-1].Seq)
 	if err != nil {
 		return nil, false, internal("event audience", err)
 	}
 	defer rows.Close()
-	i := 0
+	i := 0 // evs and the rows are both in seq order, and read in one snapshot
 	for rows.Next() {
 		var seq int64
 		var u string
@@ -120,31 +125,28 @@ func (s *Store) EventsAfter(ctx context.Context, orgID string, after int64, limi
 
 // EventsFor returns what one session may see of the org's log after the
 // cursor: the org's events, its user's own, and its own; at most limit,
-// oldest first. last is the seq it read up to (live events continue after
-// it); ok is false when the caller must snapshot instead (see EventsAfter).
-// Another user's private events are never read.
+// oldest first. last is the seq it read up to, the log's head: live events
+// continue after it. ok is false when the caller must snapshot instead:
+// events after the cursor were pruned, the cursor is ahead of the log, or
+// more than limit events are to be sent. Another user's private events are
+// never read.
 func (s *Store) EventsFor(ctx context.Context, orgID, userID, sessionID string, after int64, limit int) (evs []events.Event, last int64, ok bool, err error) {
 	tx, err := s.r.BeginTx(ctx, s.snapshotTx())
 	if err != nil {
 		return nil, 0, false, internal("catch-up", err)
 	}
 	defer tx.Rollback()
-	if ok, err := s.logHolds(ctx, tx, orgID, after); err != nil || !ok {
+	last, ok, err = s.logHolds(ctx, tx, orgID, after)
+	if err != nil || !ok {
 		return nil, 0, false, err
-	}
-	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT event_seq FROM orgs WHERE id = ?`), orgID).Scan(&last); err != nil {
-		return nil, 0, false, internal("catch-up head", err)
 	}
 	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT e.seq, e.type, e.scope, COALESCE(e.session_id, ''), e.data FROM events e
 		WHERE e.org_id = ? AND e.seq > ? AND e.seq <= ? AND (e.scope = 'org' OR
 			EXISTS (SELECT 1 FROM event_audience a WHERE a.org_id = e.org_id AND a.user_id = ? AND a.seq = e.seq) AND (e.scope = 'users' OR e.session_id = ?))
-		ORDER BY e.seq LIMIT ?`), orgID, after, last, userID, sessionID, limit)
+		ORDER BY e.seq LIMIT ?`), orgID, after, last, userID, sessionID, limit+1)
 	evs, err = scanEvents(orgID, userID, rows, err)
-	if err != nil {
+	if err != nil || len(evs) > limit {
 		return nil, 0, false, err
-	}
-	if len(evs) == limit {
-		last = evs[len(evs)-1].Seq
 	}
 	return evs, last, true, nil
 }
@@ -157,14 +159,14 @@ func (s *Store) snapshotTx() *sql.TxOptions {
 	return &sql.TxOptions{ReadOnly: true, Isolation: sql.LevelRepeatableRead}
 }
 
-// logHolds reports whether the org's log still holds every event after
-// the cursor, and the cursor is not ahead of it.
-func (s *Store) logHolds(ctx context.Context, db q, orgID string, after int64) (bool, error) {
-	var head, oldest int64
-	if err := db.QueryRowContext(ctx, s.rebind(`SELECT event_seq, COALESCE((SELECT MIN(seq) FROM events WHERE org_id = ?), event_seq + 1) FROM orgs WHERE id = ?`), orgID, orgID).Scan(&head, &oldest); err != nil {
-		return false, internal("event head", err)
+// logHolds returns the org log's head, and reports whether the log still
+// holds every event after the cursor and the cursor is not ahead of it.
+func (s *Store) logHolds(ctx context.Context, tx *sql.Tx, orgID string, after int64) (head int64, ok bool, err error) {
+	var oldest int64
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT event_seq, COALESCE((SELECT MIN(seq) FROM events WHERE org_id = ?), event_seq + 1) FROM orgs WHERE id = ?`), orgID, orgID).Scan(&head, &oldest); err != nil {
+		return 0, false, internal("event head", err)
 	}
-	return after <= head && after+1 >= oldest, nil
+	return head, after <= head && after+1 >= oldest, nil
 }
 
 // scanEvents reads rows of seq, type, scope, session id and data as the

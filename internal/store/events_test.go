@@ -175,6 +175,10 @@ func TestCatchUpIsolation(t *testing.T) {
 				t.Errorf("%s on %s sees %q, want %q", tc.who.Name, tc.sess.ID, got, tc.want)
 			}
 		}
+		// More than the limit to send: a snapshot is smaller.
+		if _, _, ok, err := s.EventsFor(ctx, o.ID, ann.ID, annWeb.ID, from, 3); ok || err != nil {
+			t.Errorf("4 events for a limit of 3: ok=%v err=%v, want a snapshot", ok, err)
+		}
 		// The hub's gap fill reads everything, each event with its audience.
 		var aud []string
 		for _, e := range eventsAfter(t, s, o.ID, from) {
