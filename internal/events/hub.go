@@ -4,6 +4,7 @@ import (
 	"context"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -32,7 +33,14 @@ type Hub struct {
 	log  Log
 	mu   sync.Mutex
 	orgs map[string]*orgHub
+	// deliveries counts the deliveries attempted (a subscriber offered an
+	// event), which is what a fan-out costs.
+	deliveries atomic.Int64
 }
+
+// Deliveries returns how many deliveries the hub has attempted so far:
+// one per subscriber offered an event.
+func (h *Hub) Deliveries() int64 { return h.deliveries.Load() }
 
 // NewHub returns an empty hub reading gaps from log.
 func NewHub(log Log) *Hub { return &Hub{log: log, orgs: map[string]*orgHub{}} }
@@ -43,7 +51,10 @@ type orgHub struct {
 	delivered int64
 	pending   map[int64]Event
 	subs      []*Sub // each knows its index, so leaving is O(1)
-	gapTimer  *time.Timer
+	// users indexes subs by user, so that an event for a few users
+	// touches their subscribers only, not the whole org's.
+	users    map[string][]*Sub
+	gapTimer *time.Timer
 }
 
 // Sub is one live connection's subscription. The hub queues its
@@ -57,6 +68,7 @@ type Sub struct {
 	org               *orgHub
 	hub               *Hub
 	idx               int // in org.subs, under org.mu; -1 once removed
+	uidx              int // in org.users[UserID], under org.mu
 
 	mu         sync.Mutex
 	q          []*Delivery // ring buffer, grown on demand, given back after a burst
@@ -81,7 +93,7 @@ func (h *Hub) Subscribe(ctx context.Context, orgID, userID, sessionID string) (*
 	h.mu.Lock()
 	o := h.orgs[orgID]
 	if o == nil {
-		o = &orgHub{id: orgID, pending: map[int64]Event{}, delivered: -1}
+		o = &orgHub{id: orgID, pending: map[int64]Event{}, users: map[string][]*Sub{}, delivered: -1}
 		h.orgs[orgID] = o
 	}
 	o.mu.Lock() // taken under h.mu so that forget cannot drop o in between
@@ -94,8 +106,9 @@ func (h *Hub) Subscribe(ctx context.Context, orgID, userID, sessionID string) (*
 		}
 		o.delivered = head
 	}
-	s := &Sub{UserID: userID, SessionID: sessionID, org: o, hub: h, idx: len(o.subs)}
+	s := &Sub{UserID: userID, SessionID: sessionID, org: o, hub: h, idx: len(o.subs), uidx: len(o.users[userID])}
 	o.subs = append(o.subs, s)
+	o.users[userID] = append(o.users[userID], s)
 	return s, nil
 }
 
@@ -234,6 +247,16 @@ func (o *orgHub) remove(s *Sub) {
 	o.subs[last] = nil
 	o.subs = o.subs[:last]
 	s.idx = -1
+	us := o.users[s.UserID]
+	last = len(us) - 1
+	us[s.uidx] = us[last]
+	us[s.uidx].uidx = s.uidx
+	us[last] = nil
+	if last == 0 {
+		delete(o.users, s.UserID)
+	} else {
+		o.users[s.UserID] = us[:last]
+	}
 }
 
 // forget drops an org's state once nobody on this node watches it.
@@ -283,18 +306,36 @@ func (h *Hub) drain(o *orgHub) {
 		delete(o.pending, e.Seq)
 		o.delivered = e.Seq
 		d := &Delivery{Event: &e, Frame: e.Frame()}
-		// Backwards, because a subscriber cut off here leaves its slot to
-		// the last one, which has had the event already.
-		for i := len(o.subs) - 1; i >= 0; i-- {
-			s := o.subs[i]
-			if e.For(s.UserID, s.SessionID) && !s.push(d) {
-				s.end(true)
-			}
+		if e.OrgWide() {
+			o.offer(h, o.subs, d)
+			continue
+		}
+		for _, u := range e.Audience {
+			o.offer(h, o.users[u], d)
 		}
 	}
 	if len(o.pending) > 0 && o.gapTimer == nil {
 		o.gapTimer = time.AfterFunc(gapWait, func() { h.fillGap(o) })
 	}
+}
+
+// offer pushes d to those of subs it is for, cutting off any whose queue is
+// full. Called with o.mu held.
+func (o *orgHub) offer(h *Hub, subs []*Sub, d *Delivery) {
+	// Backwards, because a subscriber cut off here leaves its slot to the
+	// last one, which has had the event already.
+	n := 0
+	for i := len(subs) - 1; i >= 0; i-- {
+		s := subs[i]
+		if !d.Event.For(s.UserID, s.SessionID) {
+			continue
+		}
+		n++
+		if !s.push(d) {
+			s.end(true)
+		}
+	}
+	h.deliveries.Add(int64(n))
 }
 
 func (h *Hub) fillGap(o *orgHub) {

@@ -135,8 +135,8 @@ func TestHubAudience(t *testing.T) {
 	s2, _ := h.Subscribe(context.Background(), "o1", "u2", "s2")
 	mine, other := chanOf(s1), chanOf(s2)
 	evs := log.add(3)
-	evs[0].UserID = "u1"    // me.presence of u1
-	evs[1].SessionID = "s2" // session.ended of s2
+	evs[0].Audience = []string{"u1"}                         // me.presence of u1
+	evs[1].Audience, evs[1].SessionID = []string{"u2"}, "s2" // session.ended of s2
 	h.Publish(evs)
 	if got := recv(t, mine, 2); fmt.Sprint(got) != "[1 3]" {
 		t.Fatalf("u1 got %v", got)
@@ -197,6 +197,50 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 	}
 }
 
+// TestAudienceCostsPerRecipient: in an org of 10,000 watchers, 1,000
+// events for two of them are offered to those two only, and nobody else
+// is touched; an org-wide event still reaches everyone.
+func TestAudienceCostsPerRecipient(t *testing.T) {
+	t.Parallel()
+	const watchers, n = 10_000, 1000
+	log := &memLog{}
+	h := NewHub(log)
+	ctx := context.Background()
+	var ann, ben *Sub
+	for i := range watchers {
+		s, err := h.Subscribe(ctx, "o1", fmt.Sprintf("u%d", i), fmt.Sprintf("s%d", i))
+		if err != nil {
+			t.Fatal(err)
+		}
+		switch i {
+		case 17:
+			ann = s
+		case 9_001:
+			ben = s
+		}
+	}
+	evs := log.add(n)
+	for i := range evs {
+		evs[i].Audience = []string{"u17", "u9001"}
+	}
+	before := h.Deliveries()
+	h.Publish(evs)
+	if got := h.Deliveries() - before; got != 2*n {
+		t.Fatalf("%d deliveries attempted for %d events to 2 people, want %d", got, n, 2*n)
+	}
+	for _, s := range []*Sub{ann, ben} {
+		got, _ := s.Take(make([]*Delivery, 0, 2*n))
+		if len(got) != n || got[0].Event.Seq != 1 || got[n-1].Event.Seq != n {
+			t.Fatalf("%s took %d events", s.UserID, len(got))
+		}
+	}
+	before = h.Deliveries()
+	h.Publish(log.add(1))
+	if got := h.Deliveries() - before; got != watchers {
+		t.Fatalf("an org-wide event was offered %d times, want %d", got, watchers)
+	}
+}
+
 func TestFrame(t *testing.T) {
 	t.Parallel()
 	e := Event{Seq: 42, Type: TypePresence, Data: json.RawMessage(`{"user_id":"u1","shown":"busy"}`)}
@@ -210,5 +254,39 @@ func TestFrame(t *testing.T) {
 	empty := Event{Seq: 1, Type: "x", Data: json.RawMessage(`{}`)}
 	if string(empty.Frame()) != `{"type":"x","cursor":"1"}` {
 		t.Fatalf("empty frame %s", empty.Frame())
+	}
+}
+
+// TestUserIndexFollowsLeaving: a user's sessions join and leave the index
+// as they subscribe and close, and an event for the user reaches the ones
+// still there.
+func TestUserIndexFollowsLeaving(t *testing.T) {
+	t.Parallel()
+	log := &memLog{}
+	h := NewHub(log)
+	ctx := context.Background()
+	web, _ := h.Subscribe(ctx, "o1", "u1", "web")
+	phone, _ := h.Subscribe(ctx, "o1", "u1", "phone")
+	other, _ := h.Subscribe(ctx, "o1", "u2", "s2")
+	web.Close()
+	evs := log.add(1)
+	evs[0].Audience = []string{"u1"}
+	before := h.Deliveries()
+	h.Publish(evs)
+	if got := h.Deliveries() - before; got != 1 {
+		t.Fatalf("%d deliveries attempted, want 1 (the phone)", got)
+	}
+	if got, _ := phone.Take(make([]*Delivery, 0, 4)); len(got) != 1 {
+		t.Fatalf("the phone took %d events", len(got))
+	}
+	if got, _ := other.Take(make([]*Delivery, 0, 4)); len(got) != 0 {
+		t.Fatalf("another user took %d of u1's events", len(got))
+	}
+	phone.Close()
+	other.Close()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.orgs) != 0 {
+		t.Fatal("the org's state outlived its last subscriber")
 	}
 }

@@ -8,8 +8,11 @@ import (
 	"github.com/nats-io/nats.go"
 )
 
-// subject carries every org's events between nodes.
-const subject = "vo.events"
+// subject carries every org's events between nodes. It names the shape of
+// its messages: a node that still sent user_id instead of audience would
+// have its private events read as the whole org's, so it is not heard
+// (its events reach this node's hub by the gap fill, from the log).
+const subject = "vo.events.2"
 
 // NATSBus joins nodes: each node publishes the events it commits, and
 // hands every event it receives to its hub. The hub orders them by seq and

@@ -386,19 +386,17 @@ func (st *stream) catchUp(ctx context.Context, r *http.Request, a store.Auth) (i
 			return 0, err
 		}
 		if head-cur <= maxCatchUp {
-			evs, ok, err := s.cfg.Store.EventsAfter(ctx, orgID, cur, maxCatchUp)
+			// Only what this session may see is read: the org's events,
+			// its user's own and its own.
+			evs, last, ok, err := s.cfg.Store.EventsFor(ctx, orgID, a.User.ID, a.Session.ID, cur, maxCatchUp)
 			if err != nil {
 				st.out.release()
 				return 0, err
 			}
 			if ok {
 				st.out.textJSON(map[string]string{"type": "hello", "cursor": events.Cursor(cur)})
-				last := cur
 				for i := range evs {
-					last = evs[i].Seq
-					if evs[i].For(a.User.ID, a.Session.ID) {
-						st.out.text(evs[i].Frame())
-					}
+					st.out.text(evs[i].Frame())
 				}
 				st.out.textJSON(map[string]string{"type": "caught_up", "cursor": events.Cursor(last)})
 				return last, st.out.release()

@@ -2,11 +2,15 @@ package store_test
 
 import (
 	"context"
+	"encoding/json"
+	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"vo/internal/account"
 	"vo/internal/clock"
+	"vo/internal/events"
 	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/storetest"
@@ -114,6 +118,75 @@ func TestPruneEvents(t *testing.T) {
 		}
 		if evs, ok, _ := s.EventsAfter(ctx, o.ID, h, 100); !ok || len(evs) != 2 {
 			t.Fatalf("recent events were pruned: %+v ok=%v", evs, ok)
+		}
+	})
+}
+
+// TestCatchUpIsolation: a session's catch-up holds the org's events, its
+// user's own and its own, and never another user's private events or
+// another session's.
+func TestCatchUpIsolation(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, nil, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := newOrg(t, s, "acme")
+		us := mustCreate(t, s, o.ID, nu("Ann Lee", "ann@acme.test", "101", ""), nu("Ben Ortiz", "ben@acme.test", "102", ""), nu("Cy Young", "cy@acme.test", "103", ""))
+		ann, ben, cy := us[0], us[1], us[2]
+		annWeb, _ := login(t, s, ann, account.PlatformWeb, t0)
+		annPhone, _ := login(t, s, ann, account.PlatformMobile, t0)
+		benWeb, _ := login(t, s, ben, account.PlatformWeb, t0)
+		from := head(t, s, o.ID)
+		for _, e := range []events.Event{
+			events.ToOrg(o.ID, "t.org", json.RawMessage(`{"n":"org"}`)),
+			events.ToUsers(o.ID, "t.dm", json.RawMessage(`{"n":"ann+ben"}`), ben.ID, ann.ID),
+			events.ToUsers(o.ID, "t.dm", json.RawMessage(`{"n":"ben+cy"}`), ben.ID, cy.ID),
+			events.ToUsers(o.ID, "t.own", json.RawMessage(`{"n":"ann"}`), ann.ID),
+			events.ToSession(o.ID, ann.ID, annWeb.ID, "t.session", json.RawMessage(`{"n":"ann web"}`)),
+		} {
+			if err := s.AppendForTest(ctx, e); err != nil {
+				t.Fatal(err)
+			}
+		}
+		to := head(t, s, o.ID)
+		seen := func(u account.User, sess account.Session) string {
+			evs, last, ok, err := s.EventsFor(ctx, o.ID, u.ID, sess.ID, from, 100)
+			if err != nil || !ok || last != to {
+				t.Fatalf("catch-up of %s: last %d ok=%v err=%v, want last %d", u.Name, last, ok, err, to)
+			}
+			var ns []string
+			for _, e := range evs {
+				var d struct{ N string }
+				json.Unmarshal(e.Data, &d)
+				ns = append(ns, d.N)
+			}
+			return strings.Join(ns, ",")
+		}
+		for _, tc := range []struct {
+			who  account.User
+			sess account.Session
+			want string
+		}{
+			{ann, annWeb, "org,ann+ben,ann,ann web"},
+			{ann, annPhone, "org,ann+ben,ann"},
+			{ben, benWeb, "org,ann+ben,ben+cy"},
+			{cy, account.Session{ID: "s_cy"}, "org,ben+cy"},
+		} {
+			if got := seen(tc.who, tc.sess); got != tc.want {
+				t.Errorf("%s on %s sees %q, want %q", tc.who.Name, tc.sess.ID, got, tc.want)
+			}
+		}
+		// More than the limit to send: a snapshot is smaller.
+		if _, _, ok, err := s.EventsFor(ctx, o.ID, ann.ID, annWeb.ID, from, 3); ok || err != nil {
+			t.Errorf("4 events for a limit of 3: ok=%v err=%v, want a snapshot", ok, err)
+		}
+		// The hub's gap fill reads everything, each event with its audience.
+		var aud []string
+		for _, e := range eventsAfter(t, s, o.ID, from) {
+			aud = append(aud, e.SessionID+strings.Join(e.Audience, "+"))
+		}
+		pair := func(a, b string) string { return strings.Join(slices.Sorted(slices.Values([]string{a, b})), "+") }
+		if got, want := strings.Join(aud, " "), " "+pair(ann.ID, ben.ID)+" "+pair(ben.ID, cy.ID)+" "+ann.ID+" "+annWeb.ID+ann.ID; got != want {
+			t.Errorf("audiences %q, want %q", got, want)
 		}
 	})
 }

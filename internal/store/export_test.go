@@ -7,6 +7,7 @@ import (
 	"strings"
 
 	"vo/internal/account"
+	"vo/internal/events"
 )
 
 // Test hooks for the external store_test package, which cannot live inside
@@ -134,4 +135,9 @@ func (s *Store) BulkInsertForTest(ctx context.Context, orgID string, in []NewUse
 		}
 		return nil
 	})
+}
+
+// AppendForTest logs e in a transaction of its own, as a feature would.
+func (s *Store) AppendForTest(ctx context.Context, e events.Event) error {
+	return s.tx(ctx, func(t *Tx) error { return t.append(ctx, e) })
 }

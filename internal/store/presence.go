@@ -169,10 +169,10 @@ func (t *Tx) recompute(ctx context.Context, orgID, userID string, change func(*p
 	if !changed {
 		return out, nil
 	}
-	if err := t.appendJSON(ctx, orgID, events.TypePresence, "", "", wire.PresenceItem{UserID: userID, ContactPresence: wire.PublicPresence(next, shown)}); err != nil {
+	if err := t.toOrg(ctx, orgID, events.TypePresence, wire.PresenceItem{UserID: userID, ContactPresence: wire.PublicPresence(next, shown)}); err != nil {
 		return out, err
 	}
-	return out, t.appendJSON(ctx, orgID, events.TypeMePresence, userID, "", wire.OwnPresence(next, shown))
+	return out, t.toUsers(ctx, orgID, events.TypeMePresence, wire.OwnPresence(next, shown), userID)
 }
 
 // SetPhoto records a user's new photo hash ("" removes it), announces the

@@ -63,7 +63,7 @@ func TestChangePresenceVersion(t *testing.T) {
 				t.Fatalf("%s: version %d shown %s, want %d %s", tc.name, row.State.Version, row.Shown, want, tc.shown)
 			}
 			evs := eventsAfter(t, s, o.ID, before)
-			if !tc.bump && len(evs) != 0 || tc.bump && (len(evs) != 2 || evs[0].Type != events.TypePresence || evs[1].Type != events.TypeMePresence || evs[1].UserID != ann.ID) {
+			if !tc.bump && len(evs) != 0 || tc.bump && (len(evs) != 2 || evs[0].Type != events.TypePresence || evs[1].Type != events.TypeMePresence || len(evs[1].Audience) != 1 || evs[1].Audience[0] != ann.ID || !evs[0].OrgWide()) {
 				t.Fatalf("%s: events %+v", tc.name, evs)
 			}
 			stored, _ := s.Presence(ctx, o.ID, ann.ID)

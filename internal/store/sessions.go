@@ -174,15 +174,15 @@ func (s *Store) EndExpiredSessions(ctx context.Context, cutoffMS int64) (int, er
 // deleteSessions deletes the sessions matching where and logs a
 // session.ended event for each, so that every node closes its connections.
 func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]string, error) {
-	rows, err := t.query(ctx, `SELECT id, org_id FROM sessions WHERE `+where, args...)
+	rows, err := t.query(ctx, `SELECT id, org_id, user_id FROM sessions WHERE `+where, args...)
 	if err != nil {
 		return nil, internal("find sessions", err)
 	}
-	type ended struct{ id, org string }
+	type ended struct{ id, org, user string }
 	var list []ended
 	for rows.Next() {
 		var e ended
-		if err := rows.Scan(&e.id, &e.org); err != nil {
+		if err := rows.Scan(&e.id, &e.org, &e.user); err != nil {
 			rows.Close()
 			return nil, internal("find sessions", err)
 		}
@@ -197,7 +197,7 @@ func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]s
 		if _, err := t.exec(ctx, `DELETE FROM sessions WHERE id = ?`, e.id); err != nil {
 			return nil, internal("delete session", err)
 		}
-		if err := t.appendJSON(ctx, e.org, events.TypeSessionEnded, "", e.id, map[string]string{"session_id": e.id}); err != nil {
+		if err := t.toSession(ctx, e.org, e.user, e.id, events.TypeSessionEnded, map[string]string{"session_id": e.id}); err != nil {
 			return nil, err
 		}
 		ids = append(ids, e.id)
