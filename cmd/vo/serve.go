@@ -54,14 +54,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	natsURL := fs.String("nats", env("VO_NATS", ""), "NATS URL joining several nodes on one PostgreSQL database (VO_NATS)")
 	withDemo := fs.Bool("demo", env("VO_DEMO", "") == "1", "create the demo org once and print how to log in")
 	proxies := fs.String("trusted-proxies", env("VO_TRUSTED_PROXIES", ""), "reverse proxies (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed (VO_TRUSTED_PROXIES)")
+	logFormat := fs.String("log-format", env("VO_LOG_FORMAT", "text"), "log format: text or json (VO_LOG_FORMAT)")
+	logLevel := fs.String("log-level", env("VO_LOG_LEVEL", "info"), "log level: debug, info, warn or error (VO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
+	}
+	lg, err := logger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
 	}
 	trusted, err := httpapi.ParseTrustedProxies(*proxies)
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	slog.SetDefault(logger(stderr))
+	slog.SetDefault(lg)
 	st, err := c.open(ctx)
 	if err != nil {
 		return err
