@@ -56,8 +56,14 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	withDemo := fs.Bool("demo", env("VO_DEMO", "") == "1", "create the demo org once and print how to log in")
 	proxies := fs.String("trusted-proxies", env("VO_TRUSTED_PROXIES", ""), "reverse proxies (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed (VO_TRUSTED_PROXIES)")
 	maxConns := fs.String("max-conns-per-addr", env("VO_MAX_CONNS_PER_ADDR", "256"), "connections one client address may hold open; raise it for an office behind one NAT address (VO_MAX_CONNS_PER_ADDR)")
+	logFormat := fs.String("log-format", env("VO_LOG_FORMAT", "text"), "log format: text or json (VO_LOG_FORMAT)")
+	logLevel := fs.String("log-level", env("VO_LOG_LEVEL", "info"), "log level: debug, info, warn or error (VO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
+	}
+	lg, err := logger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
 	}
 	perAddr, err := strconv.Atoi(*maxConns)
 	if err != nil || perAddr < 1 {
@@ -67,7 +73,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return usageError{err.Error()}
 	}
-	slog.SetDefault(logger(stderr))
+	slog.SetDefault(lg)
 	st, err := c.open(ctx)
 	if err != nil {
 		return err
