@@ -1,12 +1,12 @@
-// Package httpapi is the HTTP and WebSocket transport of SPEC §3–§5. It
-// decodes requests, asks the domain services, and renders answers through
-// package wire; every error goes through the one table in errors.go.
+// Package httpapi is the HTTP transport of SPEC §3–§4. It decodes
+// requests, asks the domain services, and renders answers through package
+// wire; every error goes through the one table in errors.go. The event
+// stream of §5 is package stream, mounted here after authentication.
 package httpapi
 
 import (
 	"context"
 	"io/fs"
-	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -21,6 +21,7 @@ import (
 	"vo/internal/events"
 	"vo/internal/presence"
 	"vo/internal/store"
+	"vo/internal/stream"
 	"vo/internal/wire"
 )
 
@@ -51,9 +52,9 @@ type Config struct {
 
 // Server is the HTTP handler of Virtual Office.
 type Server struct {
-	cfg Config
-	mux *http.ServeMux
-	ws  *wsTracker
+	cfg     Config
+	mux     *http.ServeMux
+	streams *stream.Server
 }
 
 // New builds the handler.
@@ -61,16 +62,11 @@ func New(cfg Config) *Server {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.Real{}
 	}
-	if cfg.PingEvery == 0 {
-		cfg.PingEvery = 25 * time.Second
-	}
-	if cfg.PongWait == 0 {
-		cfg.PongWait = 30 * time.Second
-	}
 	if cfg.MinBodyRate == (MinRate{}) {
 		cfg.MinBodyRate = DefaultMinRate
 	}
-	s := &Server{cfg: cfg, mux: http.NewServeMux(), ws: newWSTracker()}
+	s := &Server{cfg: cfg, mux: http.NewServeMux(),
+		streams: stream.New(stream.Config{Store: cfg.Store, Hub: cfg.Hub, Presence: cfg.Presence, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait})}
 	s.routes()
 	return s
 }
@@ -101,7 +97,7 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "GET /api/v1/directory", authed: s.directory},
 		{pattern: "GET /api/v1/users/{id}", authed: s.user},
 		{pattern: "GET /api/v1/users/{id}/photo", authed: s.userPhoto},
-		{pattern: "GET /api/v1/events", authed: s.events},
+		{pattern: "GET /api/v1/events", authed: s.streams.Serve},
 		{pattern: "POST /api/v1/admin/users", authed: s.adminCreateUser},
 		{pattern: "DELETE /api/v1/admin/users/{id}", authed: s.adminDeactivate},
 		{pattern: "GET /api/v1/openapi.json", public: openAPI},
@@ -481,7 +477,9 @@ func (s *Server) adminDeactivate(w http.ResponseWriter, r *http.Request, a store
 	return nil
 }
 
-// logRequestErr logs a failure that cannot be answered any more.
-func logRequestErr(r *http.Request, msg string, err error) {
-	slog.Warn(msg, slog.String("path", r.URL.Path), slog.Any("err", err))
-}
+// CloseStreams ends every event stream of this node; clients reconnect and
+// resume from their cursor.
+func (s *Server) CloseStreams() { s.streams.CloseStreams() }
+
+// Connections returns the number of open event streams on this node.
+func (s *Server) Connections() int { return s.streams.Connections() }

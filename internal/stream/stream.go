@@ -1,4 +1,9 @@
-package httpapi
+// Package stream is the WebSocket transport of SPEC §5: the live event
+// stream of /api/v1/events, from the handshake to the frames on the wire.
+// It writes its own text frames (one writer per core, raw non-blocking
+// writes), sends the snapshot or catch-up a stream starts with, and keeps
+// the snapshot cache that a reconnect storm reads from.
+package stream
 
 import (
 	"bufio"
@@ -119,10 +124,37 @@ type stream struct {
 	ping  *time.Timer
 }
 
-// events serves GET /api/v1/events (SPEC §5). It sends hello and the
-// snapshot or catch-up, hands the stream to its reader, its flushes and its
-// ping timer, and returns.
-func (s *Server) events(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+// Config holds what the streams are built from.
+type Config struct {
+	Store    *store.Store
+	Hub      *events.Hub
+	Presence *presence.Service
+	// PingEvery and PongWait tune dead-connection detection; zero means the
+	// defaults (25 s and 30 s, so a dead peer goes within 60 s).
+	PingEvery, PongWait time.Duration
+}
+
+// Server serves the event streams of one node.
+type Server struct {
+	cfg Config
+	ws  *wsTracker
+}
+
+// New builds the streams' server.
+func New(cfg Config) *Server {
+	if cfg.PingEvery == 0 {
+		cfg.PingEvery = 25 * time.Second
+	}
+	if cfg.PongWait == 0 {
+		cfg.PongWait = 30 * time.Second
+	}
+	return &Server{cfg: cfg, ws: newWSTracker()}
+}
+
+// Serve serves GET /api/v1/events (SPEC §5) for an authenticated request.
+// It sends hello and the snapshot or catch-up, hands the stream to its
+// reader, its flushes and its ping timer, and returns.
+func (s *Server) Serve(w http.ResponseWriter, r *http.Request, a store.Auth) error {
 	hj := &hijacker{ResponseWriter: w}
 	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{OriginPatterns: nil, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
@@ -133,7 +165,7 @@ func (s *Server) events(w http.ResponseWriter, r *http.Request, a store.Auth) er
 	s.addStream(st, r)
 	if reason, err := st.open(r, a); reason != "" || err != nil {
 		if err != nil && !errors.Is(err, errStreamEnded) && r.Context().Err() == nil {
-			logRequestErr(r, "events: stream ended", err)
+			slog.Warn("events: stream ended", slog.String("path", r.URL.Path), slog.Any("err", err))
 		}
 		st.end(reason, nil)
 		return nil
