@@ -1,6 +1,7 @@
 package httpapi
 
 import (
+	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
 	"net/netip"
@@ -162,4 +163,47 @@ func sessionCookie(r httpAnswer) *http.Cookie {
 		}
 	}
 	return nil
+}
+
+// A cookie-authenticated stream from another origin is refused; the scheme
+// is part of the origin, so http://host is not the app of https://host.
+func TestSameOrigin(t *testing.T) {
+	t.Parallel()
+	trusted, err := ParseTrustedProxies("10.0.0.0/8")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := New(Config{TrustedProxies: trusted})
+	for _, tc := range []struct {
+		name, peer, proto, origin string
+		tls, want                 bool
+	}{
+		{name: "no Origin", peer: "198.51.100.7:5000", want: true},
+		{name: "same scheme and host", peer: "198.51.100.7:5000", origin: "http://vo.example", want: true},
+		{name: "host in other case", peer: "198.51.100.7:5000", origin: "HTTP://VO.EXAMPLE", want: true},
+		{name: "https page, plain server", peer: "198.51.100.7:5000", origin: "https://vo.example"},
+		{name: "plain page, TLS server", peer: "198.51.100.7:5000", origin: "http://vo.example", tls: true},
+		{name: "TLS both", peer: "198.51.100.7:5000", origin: "https://vo.example", tls: true, want: true},
+		{name: "behind a TLS proxy", peer: "10.0.0.2:5000", proto: "https", origin: "https://vo.example", want: true},
+		{name: "plain page behind a TLS proxy", peer: "10.0.0.2:5000", proto: "https", origin: "http://vo.example"},
+		{name: "untrusted peer claims TLS", peer: "198.51.100.7:5000", proto: "https", origin: "https://vo.example"},
+		{name: "other host", peer: "198.51.100.7:5000", origin: "http://evil.example"},
+		{name: "host as a suffix", peer: "198.51.100.7:5000", origin: "http://evil.vo.example"},
+		{name: "not a URL", peer: "198.51.100.7:5000", origin: "null"},
+	} {
+		r := httptest.NewRequest("GET", "http://vo.example/api/v1/events", nil)
+		r.RemoteAddr = tc.peer
+		if tc.origin != "" {
+			r.Header.Set("Origin", tc.origin)
+		}
+		if tc.proto != "" {
+			r.Header.Set("X-Forwarded-Proto", tc.proto)
+		}
+		if tc.tls {
+			r.TLS = &tls.ConnectionState{}
+		}
+		if got := s.sameOrigin(r); got != tc.want {
+			t.Errorf("%s: sameOrigin = %v, want %v", tc.name, got, tc.want)
+		}
+	}
 }

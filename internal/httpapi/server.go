@@ -183,7 +183,7 @@ func (s *Server) authenticate(r *http.Request) (store.Auth, error) {
 	}
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
-		if isWebSocket(r) && !sameOrigin(r) {
+		if isWebSocket(r) && !s.sameOrigin(r) {
 			return store.Auth{}, apperr.New(apperr.Forbidden, "cross-origin event stream refused")
 		}
 		return a, nil
@@ -199,13 +199,21 @@ func isWebSocket(r *http.Request) bool {
 }
 
 // sameOrigin reports whether a browser request comes from our own pages.
-func sameOrigin(r *http.Request) bool {
+// sameOrigin reports whether a browser's request comes from the app's own
+// origin: scheme and host both, so a page served over plain http cannot open
+// the stream of an https deployment with its cookie. A request without an
+// Origin header does not come from a browser page, so it is let through.
+func (s *Server) sameOrigin(r *http.Request) bool {
 	o := r.Header.Get("Origin")
 	if o == "" {
 		return true
 	}
-	_, host, ok := strings.Cut(o, "://")
-	return ok && strings.EqualFold(host, r.Host)
+	scheme, host, ok := strings.Cut(o, "://")
+	want := "http"
+	if s.overTLS(r) {
+		want = "https"
+	}
+	return ok && strings.EqualFold(scheme, want) && strings.EqualFold(host, r.Host)
 }
 
 func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
