@@ -488,6 +488,3 @@ func (s *Server) adminDeactivate(w http.ResponseWriter, r *http.Request, a store
 // CloseStreams ends every event stream of this node; clients reconnect and
 // resume from their cursor.
 func (s *Server) CloseStreams() { s.streams.CloseStreams() }
-
-// Connections returns the number of open event streams on this node.
-func (s *Server) Connections() int { return s.streams.Connections() }

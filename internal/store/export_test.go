@@ -141,3 +141,10 @@ func (s *Store) BulkInsertForTest(ctx context.Context, orgID string, in []NewUse
 func (s *Store) AppendForTest(ctx context.Context, e events.Event) error {
 	return s.tx(ctx, func(t *Tx) error { return t.append(ctx, e) })
 }
+
+// SchemaVersion returns the newest applied migration.
+func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
+	var v int64
+	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v)
+	return v, err
+}

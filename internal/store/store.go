@@ -144,13 +144,6 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
-// SchemaVersion returns the newest applied migration.
-func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
-	var v int64
-	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v)
-	return v, err
-}
-
 // Dialect tells which engine is in use.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
@@ -276,6 +269,3 @@ func internal(op string, err error) error {
 	}
 	return fmt.Errorf("store: %s: %w", op, err)
 }
-
-// DB exposes the writer for tests and tools that need plain SQL.
-func (s *Store) DB() *sql.DB { return s.w }

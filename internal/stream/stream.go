@@ -92,13 +92,6 @@ func (s *Server) CloseStreams() {
 	}
 }
 
-// Connections returns the number of open event streams on this node.
-func (s *Server) Connections() int {
-	s.ws.mu.Lock()
-	defer s.ws.mu.Unlock()
-	return len(s.ws.streams)
-}
-
 // A stream is one live event connection. While idle it costs one
 // goroutine, the one reading the client; pings run on a timer. Its events
 // are written by its node's writer, with every other stream's (see writer);

@@ -1,10 +1,14 @@
 package votest
 
 import (
+	"bufio"
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
+	"net"
 	"net/http"
+	"net/url"
 	"reflect"
 	"sort"
 	"strings"
@@ -292,16 +296,30 @@ func (w *Watcher) Send(msg string) error {
 	return c.Write(context.Background(), websocket.MessageText, []byte(msg))
 }
 
-// DialSilent opens an event stream and never reads it, so it answers no
-// ping: a dead peer, as the server sees it.
-func DialSilent(t testing.TB, base, token string) *websocket.Conn {
+// DialSilent opens an event stream by hand and returns its raw connection,
+// which answers no ping unless its caller writes a pong: a dead peer, as
+// the server sees it. Reading it shows what the server sends, and EOF once
+// the server has hung up.
+func DialSilent(t testing.TB, base, token string) net.Conn {
 	t.Helper()
-	c, _, err := websocket.Dial(context.Background(), "ws"+strings.TrimPrefix(base, "http")+"/api/v1/events",
-		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	u, err := url.Parse(base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := net.Dial("tcp", u.Host)
 	if err != nil {
 		t.Fatalf("dial: %v", err)
 	}
-	return c
+	req := "GET /api/v1/events HTTP/1.1\r\nHost: " + u.Host + "\r\nAuthorization: Bearer " + token +
+		"\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+	if _, err := io.WriteString(conn, req); err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	res, err := http.ReadResponse(bufio.NewReader(conn), nil)
+	if err != nil || res.StatusCode != http.StatusSwitchingProtocols {
+		t.Fatalf("dial: %v %v", res, err)
+	}
+	return conn
 }
 
 // PhotoURL is the photo_url of the last contact event about a user ("" for
