@@ -126,7 +126,7 @@ func adminCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		defer st.Close()
 		u, err := st.UserByEmail(ctx, e)
 		if err != nil {
-			return apperr.New(apperr.NotFound, "no active user has email %s", e)
+			return notFound(err, "no active user has email %s", e)
 		}
 		hash, err := account.HashPassword(password, params)
 		if err != nil {
@@ -149,7 +149,7 @@ func adminCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		defer st.Close()
 		u, err := st.UserByEmail(ctx, e)
 		if err != nil {
-			return apperr.New(apperr.NotFound, "no active user has email %s", e)
+			return notFound(err, "no active user has email %s", e)
 		}
 		ended, err := st.DeactivateUser(ctx, u.OrgID, u.ID)
 		if err != nil {
@@ -172,7 +172,16 @@ func openOrg(ctx context.Context, c commonFlags, slug string) (*store.Store, acc
 	org, err := st.OrgBySlug(ctx, slug)
 	if err != nil {
 		st.Close()
-		return nil, account.Org{}, apperr.New(apperr.NotFound, "no org has slug %s", slug)
+		return nil, account.Org{}, notFound(err, "no org has slug %s", slug)
 	}
 	return st, org, nil
+}
+
+// notFound words a lookup's NotFound for the command line; any other failure
+// (a broken or unreachable database) is told as it is, never as "not found".
+func notFound(err error, format string, args ...any) error {
+	if apperr.Is(err, apperr.NotFound) {
+		return apperr.New(apperr.NotFound, format, args...)
+	}
+	return err
 }

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"os"
 	"path/filepath"
 	"strings"
@@ -294,5 +295,52 @@ func TestAdminUserSetPassword(t *testing.T) {
 	h := hash()
 	if !strings.HasPrefix(h, "$argon2id$") || !account.CheckPassword(h, "a new passphrase") || account.CheckPassword(h, strings.TrimSpace(pw)) {
 		t.Fatalf("stored hash %q does not hold the new password alone", h)
+	}
+}
+
+// A broken database is told as what it is: a lookup that fails is not
+// "not found", which would send an operator looking for a typo.
+func TestAdminStoreFailureIsNotNotFound(t *testing.T) {
+	t.Parallel()
+	dir := t.TempDir()
+	mustVO(t, dir, "", "admin", "org", "create", "--slug", "acme", "--name", "Acme Inc")
+	mustVO(t, dir, pw, "admin", "user", "create", "--org", "acme", "--email", "ann@acme.test", "--name", "Ann Lee",
+		"--extension", "101", "--password-stdin")
+	_, err := vo(t, dir, "", "admin", "user", "deactivate", "--email", "bob@acme.test")
+	wantOneLine(t, err, "no active user has email bob@acme.test")
+	csv := filepath.Join(dir, "users.csv")
+	if err := os.WriteFile(csv, []byte("name,email,extension,phone_number,role,password\nCy,cy@acme.test,102,,,long-enough-pw\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	_, err = vo(t, dir, "", "admin", "user", "import", "--org", "nope", csv)
+	wantOneLine(t, err, "no org has slug nope")
+
+	// Break the schema under the commands' feet: the tables they read are gone.
+	db, err := sql.Open("sqlite", "file:"+filepath.Join(dir, "vo.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range []string{`ALTER TABLE users RENAME TO users_gone`, `ALTER TABLE orgs RENAME TO orgs_gone`} {
+		if _, err := db.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	db.Close()
+	for _, tc := range []struct {
+		name  string
+		stdin string
+		args  []string
+	}{
+		{"deactivate", "", []string{"admin", "user", "deactivate", "--email", "ann@acme.test"}},
+		{"set-password", pw, []string{"admin", "user", "set-password", "--email", "ann@acme.test", "--password-stdin"}},
+		{"user create", pw, []string{"admin", "user", "create", "--org", "acme", "--email", "cy@acme.test", "--name", "Cy",
+			"--extension", "102", "--password-stdin"}},
+		{"user import", "", []string{"admin", "user", "import", "--org", "acme", csv}},
+	} {
+		_, err := vo(t, dir, tc.stdin, tc.args...)
+		if err == nil || strings.Contains(err.Error(), "no active user") || strings.Contains(err.Error(), "no org has") ||
+			!strings.Contains(err.Error(), "no such table") {
+			t.Errorf("%s on a broken database: %v; want the store's failure, not 'not found'", tc.name, err)
+		}
 	}
 }
