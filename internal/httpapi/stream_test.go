@@ -2,20 +2,27 @@ package httpapi_test
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"net/http"
 	"path/filepath"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/coder/websocket"
 
 	"vo/internal/account"
 	"vo/internal/admin"
 	"vo/internal/clock"
 	"vo/internal/storetest"
 	"vo/internal/votest"
+	"vo/internal/wire"
 )
 
 // second is SPEC §2's convergence bound.
@@ -331,4 +338,100 @@ func TestActivityFeedsAutoAway(t *testing.T) {
 	}
 	votest.Eventually(t, second, "Ann back", func() (bool, string) { return wb.Of(org.Users[0].ID).Shown == "available", "" })
 	converged(t, n, org.ID, wa, wb)
+}
+
+// TestStreamCaps: one session holds at most 8 streams and one user at most
+// 32 (the caps in internal/stream); one more closes the oldest, with status
+// 4000 and a reason that says why, and every other stream stays open and
+// keeps receiving events.
+func TestStreamCaps(t *testing.T) {
+	t.Parallel()
+	cases := []struct {
+		name     string
+		email    string // a user of its own, whose streams no other case counts
+		sessions []int  // streams opened per session, in this order
+		reason   string
+	}{
+		{"per session", "ann@acme.test", []int{9}, "too many streams for this session: the oldest closes"},
+		{"per user", "cy@acme.test", []int{8, 8, 8, 8, 1}, "too many streams for this user: the oldest closes"},
+	}
+	storetest.ForEach(t, func(t *testing.T, dsn string) {
+		n := votest.Start(t, dsn, votest.Options{})
+		org := n.Seed("acme", "Ann Lee", "Ben Ortiz", "Cy Young")
+		ben := n.Login("ben@acme.test", "web")
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				var conns []*websocket.Conn
+				for _, count := range tc.sessions {
+					s := n.Login(tc.email, "web")
+					for range count {
+						conns = append(conns, dialLive(t, n.HTTP.URL, s.Token))
+					}
+				}
+				oldest, rest := conns[0], conns[1:]
+				ctx, cancel := context.WithTimeout(context.Background(), second)
+				defer cancel()
+				var err error
+				for err == nil {
+					_, _, err = oldest.Read(ctx)
+				}
+				var ce websocket.CloseError
+				if websocket.CloseStatus(err) != 4000 || !errors.As(err, &ce) || ce.Reason != tc.reason {
+					t.Fatalf("the oldest stream ended with %v, want status 4000 and %q", err, tc.reason)
+				}
+
+				// Ben's new message reaches every stream left.
+				n.SetPresence(ben, map[string]any{"message": tc.name})
+				for i, c := range rest {
+					if p := readPresence(t, c, org.Users[1].ID); p.Message == nil || *p.Message != tc.name {
+						t.Fatalf("stream %d: Ben's message %v, want %q", i+1, p.Message, tc.name)
+					}
+				}
+			})
+		}
+	})
+}
+
+// dialLive opens an event stream with token and reads until its snapshot:
+// the server counts a stream before it sends hello, so the streams opened
+// one after the other are counted in that order.
+func dialLive(t *testing.T, base, token string) *websocket.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), second)
+	defer cancel()
+	c, _, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(base, "http")+"/api/v1/events",
+		&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + token}}})
+	if err != nil {
+		t.Fatalf("dial: %v", err)
+	}
+	c.SetReadLimit(1 << 20)
+	t.Cleanup(func() { c.CloseNow() })
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("before the snapshot: %v", err)
+		}
+		var f struct{ Type string }
+		if json.Unmarshal(b, &f) == nil && f.Type == "snapshot" {
+			return c
+		}
+	}
+}
+
+// readPresence reads c until a presence event of userID arrives.
+func readPresence(t *testing.T, c *websocket.Conn, userID string) wire.PresenceItem {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), second)
+	defer cancel()
+	for {
+		_, b, err := c.Read(ctx)
+		if err != nil {
+			t.Fatalf("waiting for %s's presence: %v", userID, err)
+		}
+		var f struct{ Type string }
+		var p wire.PresenceItem
+		if json.Unmarshal(b, &f) == nil && f.Type == "presence" && json.Unmarshal(b, &p) == nil && p.UserID == userID {
+			return p
+		}
+	}
 }

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"runtime"
+	"slices"
 	"strconv"
 	"sync"
 	"syscall"
@@ -38,34 +39,73 @@ var errNoPong = errors.New("no pong")
 // log; beyond that a snapshot is smaller.
 const maxCatchUp = 2000
 
+// Caps on one node's streams. A person has a few devices, each with a
+// few tabs open, so a session needs a handful of streams and a user a few
+// sessions' worth; a client that opens more (a reconnect loop that never
+// closes the old socket, a script) would otherwise hold a goroutine, a
+// subscription and a socket per stream without bound. Past a cap the
+// oldest stream of that session or user goes and the new one proceeds: the
+// newest is the one in front of the person.
+const (
+	maxStreamsPerSession = 8
+	maxStreamsPerUser    = 32
+)
+
+// closeTooMany is the close status of a stream ended by a cap: the first
+// of the 4000-4999 range RFC 6455 leaves to applications, so that a client
+// can tell it from an ordinary close (1000) and from the protocol's policy
+// violation (1008), and not reconnect on its own, which would only close
+// another of its own streams.
+const closeTooMany websocket.StatusCode = 4000
+
+// The close reasons of streams ended by a cap.
+const (
+	reasonSessionCap = "too many streams for this session: the oldest closes"
+	reasonUserCap    = "too many streams for this user: the oldest closes"
+)
+
 // wsTracker knows the live event streams, to count them and to close them
 // all, the HTTP servers whose shutdown closes them, and the snapshots they
-// start with.
+// start with. It keeps each session's and each user's streams oldest
+// first, to hold them to their caps; a list never grows past its cap, so
+// adding and removing a stream costs a few steps.
 type wsTracker struct {
-	mu      sync.Mutex
-	streams map[*stream]struct{}
-	servers map[*http.Server]struct{}
-	next    int // which writer the next stream gets
-	snaps   snapCache
-	writers []*writer
+	mu       sync.Mutex
+	streams  map[*stream]struct{}
+	sessions map[string][]*stream // session id → its streams, oldest first
+	users    map[string][]*stream // user id → its streams, oldest first
+	servers  map[*http.Server]struct{}
+	next     int // which writer the next stream gets
+	snaps    snapCache
+	writers  []*writer
 }
 
 func newWSTracker() *wsTracker {
-	t := &wsTracker{streams: map[*stream]struct{}{}, servers: map[*http.Server]struct{}{}}
+	t := &wsTracker{streams: map[*stream]struct{}{}, sessions: map[string][]*stream{}, users: map[string][]*stream{},
+		servers: map[*http.Server]struct{}{}}
 	for range runtime.GOMAXPROCS(0) {
 		t.writers = append(t.writers, &writer{})
 	}
 	return t
 }
 
-// addStream counts st, and makes sure that the shutdown of the HTTP server
-// serving r ends it: a live stream outlives its handler, and Shutdown does
-// not see hijacked connections.
+// addStream counts st, ending the oldest stream of its session or user
+// should st take either past its cap, and makes sure that the shutdown of
+// the HTTP server serving r ends it: a live stream outlives its handler,
+// and Shutdown does not see hijacked connections.
 func (s *Server) addStream(st *stream, r *http.Request) {
 	t := s.ws
 	t.mu.Lock()
 	defer t.mu.Unlock()
+	if l := t.sessions[st.sessionID]; len(l) >= maxStreamsPerSession {
+		t.evict(l[0], reasonSessionCap)
+	}
+	if l := t.users[st.userID]; len(l) >= maxStreamsPerUser {
+		t.evict(l[0], reasonUserCap)
+	}
 	t.streams[st] = struct{}{}
+	t.sessions[st.sessionID] = append(t.sessions[st.sessionID], st)
+	t.users[st.userID] = append(t.users[st.userID], st)
 	st.w = t.writers[t.next%len(t.writers)]
 	t.next++
 	if hs, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
@@ -76,10 +116,41 @@ func (s *Server) addStream(st *stream, r *http.Request) {
 	}
 }
 
+// evict stops counting st at once, so the caps hold while it closes, and
+// ends it in its own goroutine: the close handshake may wait on the
+// client. Called with t.mu held.
+func (t *wsTracker) evict(st *stream, reason string) {
+	t.untrack(st)
+	go st.endWith(closeTooMany, reason, nil)
+}
+
 func (t *wsTracker) remove(st *stream) {
 	t.mu.Lock()
-	delete(t.streams, st)
+	t.untrack(st)
 	t.mu.Unlock()
+}
+
+// untrack forgets st, if it is still counted. Called with t.mu held.
+func (t *wsTracker) untrack(st *stream) {
+	if _, ok := t.streams[st]; !ok {
+		return // evicted before it ended
+	}
+	delete(t.streams, st)
+	drop(t.sessions, st.sessionID, st)
+	drop(t.users, st.userID, st)
+}
+
+// drop takes st from the list m[key], and the list from m once empty.
+func drop(m map[string][]*stream, key string, st *stream) {
+	l := m[key]
+	if i := slices.Index(l, st); i >= 0 {
+		l = slices.Delete(l, i, i+1)
+	}
+	if len(l) == 0 {
+		delete(m, key)
+	} else {
+		m[key] = l
+	}
 }
 
 // CloseStreams ends every event stream of this node; clients reconnect and
@@ -103,14 +174,15 @@ func (s *Server) CloseStreams() {
 // One goroutine at a time writes a stream's events: the one that took
 // them from the subscription, until Take finds none (events.Sub).
 type stream struct {
-	srv    *Server
-	c      *websocket.Conn
-	out    *frameWriter
-	sub    *events.Sub // set once by open, under mu
-	w      *writer
-	orgID  string
-	userID string
-	after  int64 // live events continue after this seq
+	srv       *Server
+	c         *websocket.Conn
+	out       *frameWriter
+	sub       *events.Sub // set once by open, under mu
+	w         *writer
+	orgID     string
+	userID    string
+	sessionID string
+	after     int64 // live events continue after this seq
 
 	mu    sync.Mutex
 	ended bool
@@ -154,7 +226,7 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, a store.Auth) err
 		return nil // Accept has answered the client
 	}
 	c.SetReadLimit(4096)
-	st := &stream{srv: s, c: c, out: hj.out, orgID: a.User.OrgID, userID: a.User.ID}
+	st := &stream{srv: s, c: c, out: hj.out, orgID: a.User.OrgID, userID: a.User.ID, sessionID: a.Session.ID}
 	s.addStream(st, r)
 	if reason, err := st.open(r, a); reason != "" || err != nil {
 		if err != nil && !errors.Is(err, errStreamEnded) && r.Context().Err() == nil {
@@ -203,6 +275,11 @@ func (st *stream) open(r *http.Request, a store.Auth) (reason string, err error)
 // end closes the stream once, telling the client reason. err is logged
 // unless it only says that the client went away.
 func (st *stream) end(reason string, err error) {
+	st.endWith(websocket.StatusNormalClosure, reason, err)
+}
+
+// endWith is end with the close status code.
+func (st *stream) endWith(code websocket.StatusCode, reason string, err error) {
 	st.mu.Lock()
 	if st.ended {
 		st.mu.Unlock()
@@ -224,7 +301,7 @@ func (st *stream) end(reason string, err error) {
 		if err != nil && !peerGone(err) {
 			slog.Warn("events: stream ended", slog.String("path", "/api/v1/events"), slog.Any("err", err))
 		}
-		st.c.Close(websocket.StatusNormalClosure, reason)
+		st.c.Close(code, reason)
 	}
 	st.srv.ws.remove(st)
 }
