@@ -3,6 +3,7 @@ import { backoffDelay } from '../src/state/backoff';
 import {
   ACTIVITY_INTERVAL_MS,
   CATCHUP_TIMEOUT_MS,
+  CLOSE_DISPLACED,
   EventStream,
   QUIET_GRACE_MS,
   SILENCE_MS,
@@ -65,9 +66,9 @@ class FakeSocket implements SocketLike {
   frame(f: object) {
     this.onmessage?.({ data: JSON.stringify(f) } as MessageEvent);
   }
-  drop() {
+  drop(code?: number) {
     this.readyState = 3;
-    this.onclose?.({} as CloseEvent);
+    this.onclose?.({ code } as CloseEvent);
   }
 }
 
@@ -265,6 +266,20 @@ describe('EventStream', () => {
     expect(h.ended()).toBe(1);
     h.clock.advance(60_000);
     expect(h.sockets).toHaveLength(1);
+  });
+
+  it('waits to be looked at again when the server replaced it by a newer stream', () => {
+    h.last().frame({ type: 'hello', cursor: 'c1' });
+    h.last().frame(snapshot('c1'));
+    h.setVisible(false);
+    h.last().drop(CLOSE_DISPLACED);
+    expect(h.stream.status()).toMatchObject({ connected: false, current: false, retryAt: null });
+    h.clock.advance(10 * 60_000);
+    expect(h.sockets).toHaveLength(1);
+    h.setVisible(true);
+    h.stream.handleVisible();
+    expect(h.sockets).toHaveLength(2);
+    expect(h.last().url).toContain('cursor=c1');
   });
 
   it('stops and reports session.ended', () => {

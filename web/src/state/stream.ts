@@ -10,6 +10,9 @@ import type { Frame, OtherFrame } from '../types';
 import { backoffDelay } from './backoff';
 
 /** The part of a browser WebSocket the stream uses. */
+/** The close code of a stream the server replaced by a newer one of its session or user. */
+export const CLOSE_DISPLACED = 4000;
+
 export interface SocketLike {
   readonly readyState: number;
   send(data: string): void;
@@ -219,9 +222,31 @@ export class EventStream {
     s.onmessage = (ev) => {
       if (gen === this.generation) this.receive(ev.data);
     };
-    s.onclose = s.onerror = () => {
+    s.onerror = () => {
       if (gen === this.generation) this.lost(false);
     };
+    s.onclose = (ev) => {
+      if (gen !== this.generation) return;
+      if (ev.code === CLOSE_DISPLACED) this.displaced();
+      else this.lost(false);
+    };
+    this.emit();
+  }
+
+  /**
+   * The server closed this stream for a newer one of the same session or user (too many
+   * tabs open). Reconnecting at once would close the next oldest, which would reconnect in
+   * turn: so this tab waits until it is looked at again (visible, or "Retry now").
+   */
+  private displaced(): void {
+    if (this.stopped) return;
+    this.dropSocket();
+    this.hello = false;
+    this.current = false;
+    this.retryAt = null;
+    this.clearTimer('catchupTimer');
+    this.clearTimer('graceTimer');
+    this.clearTimer('reconnectTimer');
     this.emit();
   }
 
