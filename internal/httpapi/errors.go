@@ -35,7 +35,7 @@ type errorBody struct {
 func writeError(w http.ResponseWriter, r *http.Request, err error) {
 	code := apperr.CodeOf(err)
 	if code == apperr.Internal && !errors.Is(err, errClientGone) && r.Context().Err() == nil {
-		slog.Error("http: internal error", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
+		requestLog(r).Error("http: internal error", slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Any("err", err))
 	}
 	var ae *apperr.Error
 	if errors.As(err, &ae) && ae.RetryAfter > 0 {

@@ -7,6 +7,7 @@ package httpapi
 import (
 	"context"
 	"io/fs"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	"strconv"
@@ -48,6 +49,9 @@ type Config struct {
 	// PingEvery and PongWait tune dead-connection detection; zero means the
 	// defaults (25 s and 30 s, so a dead peer goes within 60 s).
 	PingEvery, PongWait time.Duration
+	// Logger takes the request log and the internal errors; nil means
+	// slog.Default().
+	Logger *slog.Logger
 }
 
 // Server is the HTTP handler of Virtual Office.
@@ -126,6 +130,7 @@ func (s *Server) routes() {
 
 // ServeHTTP adds the security headers every answer carries.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	defer s.logRequest(&w, &r)()
 	h := w.Header()
 	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Referrer-Policy", "same-origin")
