@@ -21,7 +21,9 @@ const (
 	TooLarge             Code = "too_large"
 	UnsupportedMediaType Code = "unsupported_media_type"
 	RateLimited          Code = "rate_limited"
-	Internal             Code = "internal"
+	// Unavailable: the node cannot serve now (its store is unreachable).
+	Unavailable Code = "unavailable"
+	Internal    Code = "internal"
 )
 
 // Error is a refusal with a code and a message safe to show to a client.

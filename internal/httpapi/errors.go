@@ -20,6 +20,7 @@ var statusOf = map[apperr.Code]int{
 	apperr.TooLarge:             http.StatusRequestEntityTooLarge,
 	apperr.UnsupportedMediaType: http.StatusUnsupportedMediaType,
 	apperr.RateLimited:          http.StatusTooManyRequests,
+	apperr.Unavailable:          http.StatusServiceUnavailable,
 	apperr.Internal:             http.StatusInternalServerError,
 }
 

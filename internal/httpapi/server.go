@@ -52,6 +52,15 @@ type Config struct {
 	// Logger takes the request log and the internal errors; nil means
 	// slog.Default().
 	Logger *slog.Logger
+	// Health is what /healthz asks; nil means Store. HealthTimeout bounds
+	// the question; zero means 2 s.
+	Health        Pinger
+	HealthTimeout time.Duration
+}
+
+// Pinger tells whether the node's store is reachable.
+type Pinger interface {
+	Ping(ctx context.Context) error
 }
 
 // Server is the HTTP handler of Virtual Office.
@@ -68,6 +77,12 @@ func New(cfg Config) *Server {
 	}
 	if cfg.MinBodyRate == (MinRate{}) {
 		cfg.MinBodyRate = DefaultMinRate
+	}
+	if cfg.Health == nil && cfg.Store != nil {
+		cfg.Health = cfg.Store
+	}
+	if cfg.HealthTimeout == 0 {
+		cfg.HealthTimeout = 2 * time.Second
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(),
 		streams: stream.New(stream.Config{Store: cfg.Store, Hub: cfg.Hub, Presence: cfg.Presence, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait})}
@@ -105,10 +120,7 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "POST /api/v1/admin/users", authed: s.adminCreateUser},
 		{pattern: "DELETE /api/v1/admin/users/{id}", authed: s.adminDeactivate},
 		{pattern: "GET /api/v1/openapi.json", public: openAPI},
-		{pattern: "GET /healthz", public: func(w http.ResponseWriter, r *http.Request) error {
-			writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
-			return nil
-		}},
+		{pattern: "GET /healthz", public: s.healthz},
 	}
 }
 
@@ -493,3 +505,16 @@ func (s *Server) adminDeactivate(w http.ResponseWriter, r *http.Request, a store
 // CloseStreams ends every event stream of this node; clients reconnect and
 // resume from their cursor.
 func (s *Server) CloseStreams() { s.streams.CloseStreams() }
+
+// healthz answers 200 while the store is reachable and 503 otherwise, so a
+// load balancer stops sending work to a node that cannot serve (SPEC §12).
+func (s *Server) healthz(w http.ResponseWriter, r *http.Request) error {
+	ctx, cancel := context.WithTimeout(r.Context(), s.cfg.HealthTimeout)
+	defer cancel()
+	if err := s.cfg.Health.Ping(ctx); err != nil {
+		slog.Warn("http: health check failed", slog.Any("err", err))
+		return apperr.New(apperr.Unavailable, "the node cannot serve now")
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	return nil
+}

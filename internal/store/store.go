@@ -144,6 +144,23 @@ func (s *Store) migrate(ctx context.Context) error {
 	return nil
 }
 
+// pingTimeout bounds Ping, so that a health check answers even when the
+// database hangs rather than refuses.
+const pingTimeout = 2 * time.Second
+
+// Ping tells whether both pools reach the database; a failure is an
+// Unavailable error whose detail stays in the wrapped cause.
+func (s *Store) Ping(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, pingTimeout)
+	defer cancel()
+	for _, db := range []*sql.DB{s.w, s.r} {
+		if err := db.PingContext(ctx); err != nil {
+			return fmt.Errorf("store: ping: %w: %w", apperr.New(apperr.Unavailable, "the store is unreachable"), err)
+		}
+	}
+	return nil
+}
+
 // Dialect tells which engine is in use.
 func (s *Store) Dialect() Dialect { return s.dialect }
 
