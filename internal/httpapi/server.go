@@ -19,6 +19,7 @@ import (
 	"vo/internal/auth"
 	"vo/internal/clock"
 	"vo/internal/events"
+	"vo/internal/metrics"
 	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/stream"
@@ -48,6 +49,8 @@ type Config struct {
 	// PingEvery and PongWait tune dead-connection detection; zero means the
 	// defaults (25 s and 30 s, so a dead peer goes within 60 s).
 	PingEvery, PongWait time.Duration
+	// Metrics records requests; nil, none.
+	Metrics *metrics.Metrics
 }
 
 // Server is the HTTP handler of Virtual Office.
@@ -138,7 +141,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	r, stop := s.limitBody(w, r)
 	defer stop()
-	s.mux.ServeHTTP(w, r)
+	s.measured(w, r, s.mux.ServeHTTP)
 }
 
 func (s *Server) handle(pattern string, h handler) {
@@ -232,6 +235,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := s.cfg.Auth.Login(r.Context(), auth.Login{Email: in.Email, Password: in.Password, DeviceName: in.DeviceName, Platform: in.Platform, RemoteAddr: s.clientAddr(r)})
 	if err != nil {
+		s.countRefusedLogin(err)
 		return err
 	}
 	me, err := s.meOf(r.Context(), res.User)
