@@ -24,6 +24,8 @@ func TestMetricsMove(t *testing.T) {
 	if r := fx.call(t, "GET", "/api/v1/me", fx.ann.token(), nil); r.Status != 200 {
 		t.Fatalf("me: %s", r)
 	}
+	c := dialEvents(t, t.Context(), fx.testEnv, fx.ann.token(), "")
+	defer c.CloseNow()
 	fx.call(t, "GET", "/no/such/thing/12345", "", nil)
 	body := scrape()
 	for _, want := range []string{
@@ -31,6 +33,7 @@ func TestMetricsMove(t *testing.T) {
 		`vo_http_requests_total{route="GET /api/v1/me",status="200"} 1`,
 		`vo_http_request_duration_seconds_count{route="GET /api/v1/me"} 1`,
 		"vo_logins_refused_total 1",
+		"vo_event_streams 1",
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("scrape lacks %q", want)

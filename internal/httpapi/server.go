@@ -69,7 +69,7 @@ func New(cfg Config) *Server {
 		cfg.MinBodyRate = DefaultMinRate
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(),
-		streams: stream.New(stream.Config{Store: cfg.Store, Hub: cfg.Hub, Presence: cfg.Presence, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait})}
+		streams: stream.New(stream.Config{Store: cfg.Store, Hub: cfg.Hub, Presence: cfg.Presence, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait, Metrics: cfg.Metrics})}
 	s.routes()
 	return s
 }

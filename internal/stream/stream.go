@@ -26,6 +26,7 @@ import (
 	"github.com/coder/websocket"
 
 	"vo/internal/events"
+	"vo/internal/metrics"
 	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/wire"
@@ -66,6 +67,7 @@ func (s *Server) addStream(st *stream, r *http.Request) {
 	t.mu.Lock()
 	defer t.mu.Unlock()
 	t.streams[st] = struct{}{}
+	s.cfg.Metrics.StreamOpened()
 	st.w = t.writers[t.next%len(t.writers)]
 	t.next++
 	if hs, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
@@ -125,6 +127,8 @@ type Config struct {
 	// PingEvery and PongWait tune dead-connection detection; zero means the
 	// defaults (25 s and 30 s, so a dead peer goes within 60 s).
 	PingEvery, PongWait time.Duration
+	// Metrics counts live streams; nil, none.
+	Metrics *metrics.Metrics
 }
 
 // Server serves the event streams of one node.
@@ -227,6 +231,7 @@ func (st *stream) end(reason string, err error) {
 		st.c.Close(websocket.StatusNormalClosure, reason)
 	}
 	st.srv.ws.remove(st)
+	st.srv.cfg.Metrics.StreamClosed()
 }
 
 // peerGone reports whether err only says that the client went away.
