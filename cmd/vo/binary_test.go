@@ -104,6 +104,7 @@ func TestBinary(t *testing.T) {
 			{"import with a stray quote on line 3", seeded, "", []string{"admin", "user", "import", "--org", "acme", quoted}, 1, "line 3"},
 			{"unknown flag", seeded, "", []string{"admin", "org", "create", "--bogus"}, 2, "bogus"},
 			{"bad trusted proxy", seeded, "", []string{"serve", "--trusted-proxies", "10.0.0.0/8,proxy.local"}, 2, "proxy.local"},
+			{"metrics on the public address", seeded, "", []string{"serve", "--addr", "127.0.0.1:18080", "--metrics-addr", "127.0.0.1:18080"}, 2, "metrics-addr"},
 			{"no connection allowed per address", seeded, "", []string{"serve", "--max-conns-per-addr", "0"}, 2, "max-conns-per-addr"},
 			{"connections per address not a number", seeded, "", []string{"serve", "--max-conns-per-addr", "many"}, 2, "max-conns-per-addr"},
 		} {

@@ -19,6 +19,7 @@ import (
 	"vo/internal/demo"
 	"vo/internal/events"
 	"vo/internal/httpapi"
+	"vo/internal/metrics"
 	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/web"
@@ -57,6 +58,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	proxies := fs.String("trusted-proxies", env("VO_TRUSTED_PROXIES", ""), "reverse proxies (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed (VO_TRUSTED_PROXIES)")
 	maxConns := fs.String("max-conns-per-addr", env("VO_MAX_CONNS_PER_ADDR", "256"), "connections one client address may hold open; raise it for an office behind one NAT address (VO_MAX_CONNS_PER_ADDR)")
 	logFormat := fs.String("log-format", env("VO_LOG_FORMAT", "text"), "log format: text or json (VO_LOG_FORMAT)")
+	metricsAddr := fs.String("metrics-addr", env("VO_METRICS_ADDR", ""), "address serving Prometheus metrics at /metrics, never the public one; empty: off (VO_METRICS_ADDR)")
 	logLevel := fs.String("log-level", env("VO_LOG_LEVEL", "info"), "log level: debug, info, warn or error (VO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -68,6 +70,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	perAddr, err := strconv.Atoi(*maxConns)
 	if err != nil || perAddr < 1 {
 		return usageError{"--max-conns-per-addr must be a number of at least 1"}
+	}
+	if *metricsAddr != "" && *metricsAddr == *addr {
+		return usageError{"--metrics-addr must not be the public --addr"}
 	}
 	trusted, err := httpapi.ParseTrustedProxies(*proxies)
 	if err != nil {
@@ -112,8 +117,12 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	defer closeFiles()
 	photos := newPhotos(st, files)
+	var mets *metrics.Metrics
+	if *metricsAddr != "" {
+		mets = metrics.New()
+	}
 	api := httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, clk, params), Presence: pres, Hub: hub,
-		Photos: photos, Clock: clk, HashParams: params, Web: web.App(), TrustedProxies: trusted, ConnLimit: httpapi.NewConnLimiter(perAddr, trusted)})
+		Photos: photos, Clock: clk, HashParams: params, Web: web.App(), TrustedProxies: trusted, ConnLimit: httpapi.NewConnLimiter(perAddr, trusted), Metrics: mets})
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
@@ -130,8 +139,20 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *withDemo {
 		fmt.Fprintf(stdout, "Virtual Office is running at %s\nLog in as %s (admin) or ben@demo.test … liam@demo.test, password %q\n", url, demo.Admin, demo.Password)
 	}
-	errc := make(chan error, 1)
+	errc := make(chan error, 2)
 	go func() { errc <- srv.Serve(api.Limit(ln)) }()
+	if mets != nil {
+		mln, err := net.Listen("tcp", *metricsAddr)
+		if err != nil {
+			return err
+		}
+		mux := http.NewServeMux()
+		mux.Handle("GET /metrics", mets.Handler())
+		msrv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+		defer msrv.Close()
+		slog.Info("metrics", slog.String("url", "http://"+mln.Addr().String()+"/metrics"))
+		go func() { errc <- msrv.Serve(mln) }()
+	}
 	select {
 	case err := <-errc:
 		return err

@@ -266,3 +266,19 @@ func TestServeBadFlags(t *testing.T) {
 		})
 	}
 }
+
+// TestServeMetrics: --metrics-addr serves Prometheus metrics on its own
+// address, whose numbers follow the requests; the public address has none.
+func TestServeMetrics(t *testing.T) {
+	t.Parallel()
+	maddr := freeAddr(t)
+	s := serveInProcess(t, "--demo", "--data", t.TempDir(), "--metrics-addr", maddr)
+	loginAs(t, s.url, "ann@demo.test", "demo-password")
+	res, body := get(t, "http://"+maddr+"/metrics", "")
+	if res.StatusCode != 200 || !strings.Contains(string(body), `vo_http_requests_total{route="POST /api/v1/auth/login",status="200"} 1`) {
+		t.Fatalf("metrics: %d\n%s", res.StatusCode, body)
+	}
+	if res, body := get(t, s.url+"/metrics", ""); strings.Contains(string(body), "vo_http_requests_total") {
+		t.Fatalf("the public address serves metrics: %d", res.StatusCode)
+	}
+}

@@ -20,6 +20,7 @@ import (
 	"vo/internal/auth"
 	"vo/internal/clock"
 	"vo/internal/events"
+	"vo/internal/metrics"
 	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/stream"
@@ -56,6 +57,8 @@ type Config struct {
 	// the question; zero means 2 s.
 	Health        Pinger
 	HealthTimeout time.Duration
+	// Metrics records requests; nil, none.
+	Metrics *metrics.Metrics
 }
 
 // Pinger tells whether the node's store is reachable.
@@ -85,7 +88,7 @@ func New(cfg Config) *Server {
 		cfg.HealthTimeout = 2 * time.Second
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(),
-		streams: stream.New(stream.Config{Store: cfg.Store, Hub: cfg.Hub, Presence: cfg.Presence, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait})}
+		streams: stream.New(stream.Config{Store: cfg.Store, Hub: cfg.Hub, Presence: cfg.Presence, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait, Metrics: cfg.Metrics})}
 	s.routes()
 	return s
 }
@@ -155,7 +158,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	defer release()
 	r, stop := s.limitBody(w, r)
 	defer stop()
-	s.mux.ServeHTTP(w, r)
+	s.measured(w, r, s.mux.ServeHTTP)
 }
 
 func (s *Server) handle(pattern string, h handler) {
@@ -249,6 +252,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	}
 	res, err := s.cfg.Auth.Login(r.Context(), auth.Login{Email: in.Email, Password: in.Password, DeviceName: in.DeviceName, Platform: in.Platform, RemoteAddr: s.clientAddr(r)})
 	if err != nil {
+		s.countRefusedLogin(err)
 		return err
 	}
 	me, err := s.meOf(r.Context(), res.User)

@@ -27,6 +27,7 @@ import (
 	"github.com/coder/websocket"
 
 	"vo/internal/events"
+	"vo/internal/metrics"
 	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/wire"
@@ -106,6 +107,7 @@ func (s *Server) addStream(st *stream, r *http.Request) {
 	t.streams[st] = struct{}{}
 	t.sessions[st.sessionID] = append(t.sessions[st.sessionID], st)
 	t.users[st.userID] = append(t.users[st.userID], st)
+	s.cfg.Metrics.StreamOpened()
 	st.w = t.writers[t.next%len(t.writers)]
 	t.next++
 	if hs, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok {
@@ -197,6 +199,8 @@ type Config struct {
 	// PingEvery and PongWait tune dead-connection detection; zero means the
 	// defaults (25 s and 30 s, so a dead peer goes within 60 s).
 	PingEvery, PongWait time.Duration
+	// Metrics counts live streams; nil, none.
+	Metrics *metrics.Metrics
 }
 
 // Server serves the event streams of one node.
@@ -304,6 +308,7 @@ func (st *stream) endWith(code websocket.StatusCode, reason string, err error) {
 		st.c.Close(code, reason)
 	}
 	st.srv.ws.remove(st)
+	st.srv.cfg.Metrics.StreamClosed()
 }
 
 // peerGone reports whether err only says that the client went away.
