@@ -293,7 +293,7 @@ export type webhooks = Record<string, never>;
 export interface components {
     schemas: {
         /** @enum {string} */
-        ErrorCode: "invalid" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "too_large" | "unsupported_media_type" | "rate_limited" | "internal";
+        ErrorCode: "invalid" | "unauthenticated" | "forbidden" | "not_found" | "conflict" | "too_large" | "unsupported_media_type" | "rate_limited" | "unavailable" | "internal";
         /** @description The body of every non-2xx answer of the API (SPEC §3). */
         Error: {
             error: {
@@ -614,6 +614,7 @@ export interface components {
         /** @description The request is malformed or a value breaks a rule; nothing was changed. */
         Invalid: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -623,6 +624,7 @@ export interface components {
         /** @description No valid token or cookie, or (login) a wrong email or password. */
         Unauthenticated: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -632,6 +634,7 @@ export interface components {
         /** @description Not allowed: not an admin, a cookie without the X-CSRF-Token header, or a cross-origin event stream. */
         Forbidden: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -641,6 +644,7 @@ export interface components {
         /** @description No such thing in the caller's org (another org's things are not found either). */
         NotFound: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -650,6 +654,7 @@ export interface components {
         /** @description An email, extension or phone number is taken. */
         Conflict: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -659,6 +664,7 @@ export interface components {
         /** @description The body is larger than allowed (JSON 1 MiB, photos 10 MiB); refused before it is read whole. */
         TooLarge: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -668,6 +674,7 @@ export interface components {
         /** @description The body is not of a type this endpoint takes. */
         UnsupportedMediaType: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -679,6 +686,7 @@ export interface components {
             headers: {
                 /** @description Seconds to wait. */
                 "Retry-After": number;
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -688,6 +696,7 @@ export interface components {
         /** @description The server failed; the message never holds internal detail. */
         Internal: {
             headers: {
+                "X-Request-Id": components["headers"]["RequestId"];
                 [name: string]: unknown;
             };
             content: {
@@ -731,6 +740,8 @@ export interface components {
     };
     requestBodies: never;
     headers: {
+        /** @description The id the server logged this request under (16 random bytes in hex, or the one a trusted proxy sent); quote it when reporting a problem. */
+        RequestId: string;
         ETag: string;
         /** @description private, and kept for good when the URL carries the current content hash (?v=). */
         PhotoCacheControl: "private, max-age=31536000, immutable" | "private, no-cache";
