@@ -410,7 +410,7 @@ describe('the mobile app', { concurrency: 1 }, () => {
         urls.push(ws.url());
         times.push(Date.now());
         if (cut) {
-          ws.close({ code: 4000, reason: 'cut' });
+          ws.close({ code: 4999, reason: 'cut' });
           return;
         }
         ws.connectToServer();
@@ -424,7 +424,7 @@ describe('the mobile app', { concurrency: 1 }, () => {
 
       cut = true;
       const cutAt = Date.now();
-      for (const ws of open) await ws.close({ code: 4000, reason: 'cut' });
+      for (const ws of open) await ws.close({ code: 4999, reason: 'cut' });
       open.clear();
       const banner = b.page.getByTestId('conn-banner');
       await banner.filter({ hasText: 'Offline — reconnecting…' }).waitFor({ timeout: 1_000 });
