@@ -119,15 +119,11 @@ func adminCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err := account.ValidatePassword(password); err != nil {
 			return err
 		}
-		st, err := c.open(ctx)
+		st, u, err := openUser(ctx, c, e)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		u, err := st.UserByEmail(ctx, e)
-		if err != nil {
-			return notFound(err, "no active user has email %s", e)
-		}
 		hash, err := account.HashPassword(password, params)
 		if err != nil {
 			return err
@@ -142,15 +138,11 @@ func adminCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stder
 		if err != nil {
 			return err
 		}
-		st, err := c.open(ctx)
+		st, u, err := openUser(ctx, c, e)
 		if err != nil {
 			return err
 		}
 		defer st.Close()
-		u, err := st.UserByEmail(ctx, e)
-		if err != nil {
-			return notFound(err, "no active user has email %s", e)
-		}
 		ended, err := st.DeactivateUser(ctx, u.OrgID, u.ID)
 		if err != nil {
 			return err
@@ -175,6 +167,21 @@ func openOrg(ctx context.Context, c commonFlags, slug string) (*store.Store, acc
 		return nil, account.Org{}, notFound(err, "no org has slug %s", slug)
 	}
 	return st, org, nil
+}
+
+// openUser opens the store and finds the active user with that (normalized)
+// email, as openOrg finds an org; the caller closes the store.
+func openUser(ctx context.Context, c commonFlags, email string) (*store.Store, account.User, error) {
+	st, err := c.open(ctx)
+	if err != nil {
+		return nil, account.User{}, err
+	}
+	u, err := st.UserByEmail(ctx, email)
+	if err != nil {
+		st.Close()
+		return nil, account.User{}, notFound(err, "no active user has email %s", email)
+	}
+	return st, u, nil
 }
 
 // notFound words a lookup's NotFound for the command line; any other failure
