@@ -126,11 +126,32 @@ func TestResampleKeepsFlatAreasFlat(t *testing.T) {
 		src.Pix[i] = []uint8{200, 100, 50, 255}[i%4]
 	}
 	for _, n := range []int{300, 64, 7} {
-		out := resample(src, n, n)
-		for i, v := range out.Pix {
-			if want := []uint8{200, 100, 50, 255}[i%4]; v != want {
-				t.Fatalf("size %d: byte %d = %d, want %d", n, i, v, want)
+		for _, opaque := range []bool{false, true} {
+			out := resample(src, n, n, opaque)
+			for i, v := range out.Pix {
+				if want := []uint8{200, 100, 50, 255}[i%4]; v != want {
+					t.Fatalf("size %d opaque %v: byte %d = %d, want %d", n, opaque, i, v, want)
+				}
 			}
+		}
+	}
+}
+
+// TestResampleOpaqueSkipsOnlyAlpha: the opaque path, which does not compute
+// alpha, gives exactly the bytes of the general path on an opaque picture.
+func TestResampleOpaqueSkipsOnlyAlpha(t *testing.T) {
+	t.Parallel()
+	src := image.NewRGBA(image.Rect(0, 0, 211, 157))
+	for i := range src.Pix {
+		src.Pix[i] = uint8(i * 31 % 251)
+		if i%4 == 3 {
+			src.Pix[i] = 255
+		}
+	}
+	for _, size := range [][2]int{{512, 512}, {64, 64}, {100, 37}, {211, 157}} {
+		got, want := resample(src, size[0], size[1], true), resample(src, size[0], size[1], false)
+		if !bytes.Equal(got.Pix, want.Pix) {
+			t.Fatalf("%v: the opaque path differs from the general one", size)
 		}
 	}
 }
@@ -353,4 +374,55 @@ func TestBoxShrinkYCbCrMatchesRGB(t *testing.T) {
 			}
 		}
 	}
+}
+
+// TestBoxShrinkYCbCrSumsEverySample: summing each block's chroma by runs
+// gives exactly what reading the chroma sample under every luma sample
+// gives, for every chroma layout, block sizes that do and do not line up
+// with the chroma samples, and crops at odd offsets.
+func TestBoxShrinkYCbCrSumsEverySample(t *testing.T) {
+	t.Parallel()
+	ratios := []image.YCbCrSubsampleRatio{image.YCbCrSubsampleRatio420, image.YCbCrSubsampleRatio422,
+		image.YCbCrSubsampleRatio440, image.YCbCrSubsampleRatio411, image.YCbCrSubsampleRatio410, image.YCbCrSubsampleRatio444}
+	for _, ratio := range ratios {
+		m := image.NewYCbCr(image.Rect(0, 0, 101, 67), ratio)
+		for i := range m.Y {
+			m.Y[i] = uint8(i * 7)
+		}
+		for i := range m.Cb {
+			m.Cb[i], m.Cr[i] = uint8(i*13), uint8(i*29+5)
+		}
+		for _, k := range []int{2, 3, 4, 5, 7} {
+			for _, crop := range []image.Rectangle{image.Rect(0, 0, 60, 60), image.Rect(7, 3, 7+55, 3+55), image.Rect(1, 2, 100, 66)} {
+				got, want := boxShrinkYCbCr(m, crop, k), boxShrinkYCbCrEverySample(m, crop, k)
+				if got.Rect != want.Rect || !bytes.Equal(got.Pix, want.Pix) {
+					t.Fatalf("%v k=%d crop %v: the run sums differ from the per-sample sums", ratio, k, crop)
+				}
+			}
+		}
+	}
+}
+
+// boxShrinkYCbCrEverySample is the plain form of boxShrinkYCbCr: it reads
+// the chroma sample under each luma sample.
+func boxShrinkYCbCrEverySample(m *image.YCbCr, r image.Rectangle, k int) *image.RGBA {
+	ow, oh := r.Dx()/k, r.Dy()/k
+	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
+	div := uint32(k * k)
+	for oy := 0; oy < oh; oy++ {
+		for ox := 0; ox < ow; ox++ {
+			var sy, scb, scr uint32
+			for y := r.Min.Y + oy*k; y < r.Min.Y+(oy+1)*k; y++ {
+				for x := r.Min.X + ox*k; x < r.Min.X+(ox+1)*k; x++ {
+					sy += uint32(m.Y[m.YOffset(x, y)])
+					scb += uint32(m.Cb[m.COffset(x, y)])
+					scr += uint32(m.Cr[m.COffset(x, y)])
+				}
+			}
+			rr, g, b := color.YCbCrToRGB(uint8((sy+div/2)/div), uint8((scb+div/2)/div), uint8((scr+div/2)/div))
+			i := out.PixOffset(ox, oy)
+			out.Pix[i], out.Pix[i+1], out.Pix[i+2], out.Pix[i+3] = rr, g, b, 0xff
+		}
+	}
+	return out
 }

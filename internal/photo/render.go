@@ -37,8 +37,9 @@ func render(d decoded, orientation int) (*Processed, error) {
 		draw.Draw(square, square.Rect, src, crop.Min, draw.Src)
 	}
 
-	big := resample(square, largest, largest)
-	if !isOpaqueType(d.img) {
+	opaque := isOpaqueType(d.img)
+	big := resample(square, largest, largest, opaque)
+	if !opaque {
 		flattenOnWhite(big)
 	}
 	big = orient(big, orientation)
@@ -47,7 +48,7 @@ func render(d decoded, orientation int) (*Processed, error) {
 	for _, size := range Sizes {
 		m := big
 		if size != largest {
-			m = resample(big, size, size)
+			m = resample(big, size, size, true) // flattened: opaque
 		}
 		b, err := encodeJPEG(m)
 		if err != nil {
@@ -184,47 +185,92 @@ func boxShrink(src image.Image, r image.Rectangle, k int) *image.RGBA {
 // pixel per block to RGB. The conversion is linear, so this is the average
 // of the block's RGB pixels up to rounding, at a fraction of the cost: a
 // 12-megapixel photo's crop is 9 million pixels, its output 360,000.
+//
+// A subsampled chroma sample lies under several luma samples of a block, so
+// instead of reading it once per luma sample, each block's chroma is summed
+// over the distinct samples it covers, each weighted by how many luma
+// samples lie over it (runs, made once per column and per row of blocks).
+// The sums are the same integers; a 4:2:0 block of 5×5 reads 9 chroma
+// samples of each plane instead of 25.
 func boxShrinkYCbCr(m *image.YCbCr, r image.Rectangle, k int) *image.RGBA {
 	ow, oh := r.Dx()/k, r.Dy()/k
 	out := image.NewRGBA(image.Rect(0, 0, ow, oh))
-	// cx[x] is the chroma column of r's column x, relative to the row's
-	// first: COffset is separable in x and y.
-	cx := make([]int, ow*k)
-	for x := range cx {
-		cx[x] = m.COffset(r.Min.X+x, r.Min.Y) - m.COffset(r.Min.X, r.Min.Y)
-	}
-	accY := make([]uint32, ow)
-	accCb := make([]uint32, ow)
-	accCr := make([]uint32, ow)
+	cols := chromaRuns(ow, k, func(x int) int {
+		return m.COffset(r.Min.X+x, r.Min.Y) - m.COffset(r.Min.X, r.Min.Y)
+	})
+	cw := cols.index[len(cols.index)-1] + 1 // chroma columns under the crop
+	// Each row of blocks is summed in two steps: its k rows into one row of
+	// column sums (a tight loop over contiguous bytes), then each block's k
+	// column sums into one.
+	colY := make([]uint32, ow*k)
+	colCb, colCr := make([]uint32, cw), make([]uint32, cw)
 	div := uint32(k * k)
 	for oy := 0; oy < oh; oy++ {
-		clear(accY)
-		clear(accCb)
-		clear(accCr)
+		clear(colY)
+		clear(colCb)
+		clear(colCr)
+		y0 := r.Min.Y + oy*k
 		for ky := 0; ky < k; ky++ {
-			y := r.Min.Y + oy*k + ky
-			yrow := m.Y[m.YOffset(r.Min.X, y):][:ow*k]
-			c0 := m.COffset(r.Min.X, y)
-			cb, cr := m.Cb[c0:], m.Cr[c0:]
-			for ox := range ow {
-				var sy, scb, scr uint32
-				for x := ox * k; x < (ox+1)*k; x++ {
-					sy += uint32(yrow[x])
-					scb += uint32(cb[cx[x]])
-					scr += uint32(cr[cx[x]])
-				}
-				accY[ox] += sy
-				accCb[ox] += scb
-				accCr[ox] += scr
+			yrow := m.Y[m.YOffset(r.Min.X, y0+ky):][:len(colY)]
+			for i, v := range yrow {
+				colY[i] += uint32(v)
+			}
+		}
+		rows := chromaRuns(1, k, func(ky int) int { return m.COffset(r.Min.X, y0+ky) })
+		for i, c0 := range rows.index {
+			rc := rows.count[i]
+			cb, cr := m.Cb[c0:][:cw], m.Cr[c0:][:cw]
+			for j, v := range cb {
+				colCb[j] += rc * uint32(v)
+			}
+			for j, v := range cr {
+				colCr[j] += rc * uint32(v)
 			}
 		}
 		dst := out.Pix[oy*out.Stride : oy*out.Stride+4*ow]
 		for ox := range ow {
-			rr, g, b := color.YCbCrToRGB(uint8((accY[ox]+div/2)/div), uint8((accCb[ox]+div/2)/div), uint8((accCr[ox]+div/2)/div))
+			var sy, scb, scr uint32
+			for _, v := range colY[ox*k : (ox+1)*k] {
+				sy += v
+			}
+			for j := cols.offset[ox]; j < cols.offset[ox+1]; j++ {
+				c, n := cols.index[j], cols.count[j]
+				scb += n * colCb[c]
+				scr += n * colCr[c]
+			}
+			rr, g, b := color.YCbCrToRGB(uint8((sy+div/2)/div), uint8((scb+div/2)/div), uint8((scr+div/2)/div))
 			dst[4*ox], dst[4*ox+1], dst[4*ox+2], dst[4*ox+3] = rr, g, b, 0xff
 		}
 	}
 	return out
+}
+
+// runs lists, for each of n blocks of k samples, the distinct chroma
+// positions under the block and how many samples lie over each:
+// block b's are index[offset[b]:offset[b+1]] and count[...].
+type runs struct {
+	offset []int
+	index  []int
+	count  []uint32
+}
+
+// chromaRuns makes the runs of n consecutive blocks of k samples, where
+// at(i) is the chroma position under sample i (non-decreasing in i).
+func chromaRuns(n, k int, at func(int) int) runs {
+	rs := runs{offset: make([]int, 1, n+1)}
+	for b := 0; b < n; b++ {
+		for i := b * k; i < (b+1)*k; i++ {
+			c := at(i)
+			if last := len(rs.index) - 1; last >= rs.offset[b] && rs.index[last] == c {
+				rs.count[last]++
+				continue
+			}
+			rs.index = append(rs.index, c)
+			rs.count = append(rs.count, 1)
+		}
+		rs.offset = append(rs.offset, len(rs.index))
+	}
+	return rs
 }
 
 // rowLoader returns a function that writes len(dst)/4 pixels of row y of

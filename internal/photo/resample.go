@@ -79,15 +79,22 @@ func makeWeights(in, out int) axisWeights {
 }
 
 // resample scales the whole of src to a new w×h premultiplied RGBA image.
-func resample(src *image.RGBA, w, h int) *image.RGBA {
+// opaque says that every pixel of src has alpha 255.
+func resample(src *image.RGBA, w, h int, opaque bool) *image.RGBA {
 	sw, sh := src.Rect.Dx(), src.Rect.Dy()
 	xw, yw := makeWeights(sw, w), makeWeights(sh, h)
 
-	// Horizontal pass: every source row to w pixels.
+	// Horizontal pass: every source row to w pixels. An opaque source's
+	// alpha is 255 everywhere and the weights sum to one, so its alpha
+	// stays 255 and is not computed.
 	tmp := make([]uint8, 4*w*sh)
 	for y := 0; y < sh; y++ {
 		row := src.Pix[src.PixOffset(src.Rect.Min.X, src.Rect.Min.Y+y):][:4*sw]
 		out := tmp[4*w*y : 4*w*(y+1)]
+		if opaque {
+			resampleRowOpaque(out, row, &xw)
+			continue
+		}
 		for x := 0; x < w; x++ {
 			var r, g, b, a int32
 			px := row[4*xw.first[x]:]
@@ -123,6 +130,24 @@ func resample(src *image.RGBA, w, h int) *image.RGBA {
 		}
 	}
 	return dst
+}
+
+// resampleRowOpaque is the horizontal pass over one row of an opaque
+// source: colour only, alpha set to 255.
+func resampleRowOpaque(out, row []uint8, xw *axisWeights) {
+	for x := range len(out) / 4 {
+		var r, g, b int32
+		ws := xw.of(x)
+		px := row[4*xw.first[x]:][:4*len(ws)]
+		for k, wt := range ws {
+			p := px[4*k : 4*k+3 : 4*k+3]
+			r += wt * int32(p[0])
+			g += wt * int32(p[1])
+			b += wt * int32(p[2])
+		}
+		o := out[4*x : 4*x+4 : 4*x+4]
+		o[0], o[1], o[2], o[3] = clampWeighted(r), clampWeighted(g), clampWeighted(b), 0xff
+	}
 }
 
 // clampWeighted rounds a weighted sum back to a byte; Catmull-Rom's negative
