@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: run test build web go-test web-test e2e chromium bench clean
+.PHONY: run test build web go-test web-test e2e chromium turbojpeg bench clean
 
 # The S3 server the blob store's tests run against (internal/blobs/s3blobs).
 VERSITYGW := bin/tools/versitygw
@@ -12,7 +12,7 @@ VERSITYGW := bin/tools/versitygw
 run: build
 	./bin/vo serve --demo --addr $${VO_ADDR:-127.0.0.1:8080} --data $${VO_DATA:-./vo-data}
 
-build: web
+build: web turbojpeg
 	$(GO) build -o bin/vo ./cmd/vo
 
 web/node_modules/.package-lock.json: web/package-lock.json
@@ -29,12 +29,16 @@ test: build chromium $(VERSITYGW)
 	cd web && VO_BIN=$(CURDIR)/bin/vo npm run e2e
 
 # Go tests only (no web build): the fast loop while working on the server.
-go-test: $(VERSITYGW)
+go-test: turbojpeg $(VERSITYGW)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
 $(VERSITYGW):
 	GOBIN=$(CURDIR)/bin/tools $(GO) install github.com/versity/versitygw/cmd/versitygw@v1.8.0
+
+# libjpeg-turbo's TurboJPEG API, which decodes photos at a DCT scale (internal/photo).
+turbojpeg:
+	@pkg-config --exists libturbojpeg 2>/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends libturbojpeg0-dev pkg-config; }
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }

@@ -234,14 +234,15 @@ type decoded struct {
 }
 
 // decode decodes the whole image, or for a GIF its first frame. A JPEG is
-// decoded at full size by image/jpeg (a 12-megapixel 4:2:0 photo is 18 MB
-// of YCbCr planes); render box-shrinks it in YCbCr before anything else.
+// decoded by libjpeg-turbo at the smallest DCT scale that still covers the
+// largest stored size (see turbojpeg.go; without cgo, image/jpeg decodes it
+// at full size and render box-shrinks it in YCbCr first).
 func decode(typ string, data []byte, cfg image.Config) (d decoded, err error) {
 	defer recoverDecoder(typ, &err)
 	r := bytes.NewReader(data)
 	switch typ {
 	case TypeJPEG:
-		d.img, err = jpeg.Decode(r)
+		d.img, err = decodeJPEG(data, largest)
 	case TypePNG:
 		d.img, err = png.Decode(r)
 	case TypeGIF:
@@ -274,11 +275,15 @@ func decodeError(typ string, err error) error {
 	name := typeName[typ]
 	// image/jpeg reports entropy-coded data that ends early as "short
 	// Huffman data", not as an EOF.
-	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || err == jpeg.FormatError("short Huffman data") {
+	if errors.Is(err, io.ErrUnexpectedEOF) || errors.Is(err, io.EOF) || errors.Is(err, errTruncatedJPEG) ||
+		err == jpeg.FormatError("short Huffman data") {
 		return apperr.New(apperr.UnsupportedMediaType, "photo: the %s file is truncated", name)
 	}
 	return apperr.New(apperr.UnsupportedMediaType, "photo: not a valid %s file (%v)", name, err)
 }
+
+// errTruncatedJPEG is libjpeg-turbo's "premature end of data".
+var errTruncatedJPEG = errors.New("the file ends early")
 
 // recoverDecoder turns a decoder panic into a 415. The standard and x/image
 // decoders are fuzzed upstream and here, but one hostile file must never be
