@@ -194,3 +194,34 @@ func (s *Store) UserEventsForTest(ctx context.Context, orgID string, heads map[s
 	}
 	return evs, after, rows.Err()
 }
+
+// HeldTx is a write transaction whose events are appended and sequenced,
+// so that it holds its stream rows' locks, and that is not yet committed.
+type HeldTx struct{ t *Tx }
+
+// HoldAppendForTest logs evs in a transaction it leaves open, as a feature
+// would up to its commit.
+func (s *Store) HoldAppendForTest(ctx context.Context, evs ...events.Event) (*HeldTx, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	x := &Tx{s: s, tx: tx}
+	for _, e := range evs {
+		if err := x.append(ctx, e); err != nil {
+			tx.Rollback()
+			return nil, err
+		}
+	}
+	if err := x.sequence(ctx); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return &HeldTx{x}, nil
+}
+
+// Commit commits the held transaction.
+func (h *HeldTx) Commit() error { return h.t.tx.Commit() }
+
+// Rollback ends the held transaction, if Commit did not.
+func (h *HeldTx) Rollback() { h.t.tx.Rollback() }
