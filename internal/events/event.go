@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"slices"
 	"strconv"
+	"strings"
 )
 
 // The event types of SPEC §5.
@@ -17,8 +18,13 @@ const (
 	TypeSessionEnded = "session.ended"
 )
 
-// Event is one entry of an org's log. Seq is strictly increasing per org and
-// is the cursor clients resume from.
+// Event is one entry of an org's log. An event for the whole org has a
+// position in the org's shared stream (Seq); an event for users or a
+// session has none there, and instead a position in each recipient's own
+// stream (Pos, beside Audience). Each stream's positions are strictly
+// increasing, and a client's cursor is the pair (Position) it has read up
+// to. (Private events logged before the streams were split have a Seq and
+// no Pos.)
 //
 // Its audience takes one of three forms: the whole org (no Audience, no
 // SessionID: presence, contact), a set of users (Audience: me.presence to
@@ -28,10 +34,13 @@ const (
 // index by user, so delivering costs per recipient, not per org member.
 type Event struct {
 	OrgID string `json:"org_id"`
-	Seq   int64  `json:"seq"`
+	Seq   int64  `json:"seq,omitempty"`
 	Type  string `json:"type"`
 	// Audience, when set, limits the event to these users' sessions.
 	Audience []string `json:"audience,omitempty"`
+	// Pos is the event's position in each Audience member's stream, in
+	// the same order; empty until the event is stored.
+	Pos []int64 `json:"pos,omitempty"`
 	// SessionID, when set, limits the event to that one session of the
 	// Audience's one user.
 	SessionID string `json:"session_id,omitempty"`
@@ -74,29 +83,63 @@ func (e *Event) For(userID, sessionID string) bool {
 	return false
 }
 
-// Cursor is the client-facing form of a seq.
-func Cursor(seq int64) string { return strconv.FormatInt(seq, 10) }
+// Position is how far a connection has read: the org's shared stream and
+// its user's own stream.
+type Position struct{ Org, User int64 }
 
-// ParseCursor reads a cursor; ok is false when it is not one we gave.
-func ParseCursor(s string) (int64, bool) {
-	n, err := strconv.ParseInt(s, 10, 64)
-	return n, err == nil && n >= 0
+// Cursor is the client-facing form of a position, opaque to clients:
+// "<org+user>.<org>.<user>". The leading total grows with every event a
+// connection receives, whichever stream it is in.
+func (p Position) Cursor() string { return string(p.AppendCursor(nil)) }
+
+// AppendCursor appends p's cursor to b.
+func (p Position) AppendCursor(b []byte) []byte {
+	b = strconv.AppendInt(b, p.Org+p.User, 10)
+	b = append(b, '.')
+	b = strconv.AppendInt(b, p.Org, 10)
+	b = append(b, '.')
+	return strconv.AppendInt(b, p.User, 10)
 }
 
-// Frame renders the event as the text frame a client receives:
-// {"type": ..., "cursor": ..., <data fields>}.
-func (e *Event) Frame() []byte {
-	b := make([]byte, 0, len(e.Data)+64)
-	b = append(b, `{"type":`...)
-	b = strconv.AppendQuote(b, e.Type)
-	b = append(b, `,"cursor":"`...)
-	b = strconv.AppendInt(b, e.Seq, 10)
-	b = append(b, '"')
-	if len(e.Data) > 2 {
-		b = append(b, ',')
-		b = append(b, e.Data[1:]...) // the data object's fields and its closing brace
-	} else {
-		b = append(b, '}')
+// ParseCursor reads a cursor; ok is false when it is not one we give
+// (including a cursor from before the streams were split, a plain number).
+func ParseCursor(s string) (Position, bool) {
+	sum, rest, ok1 := strings.Cut(s, ".")
+	o, u, ok2 := strings.Cut(rest, ".")
+	if !ok1 || !ok2 {
+		return Position{}, false
 	}
-	return b
+	n, err1 := strconv.ParseInt(sum, 10, 64)
+	org, err2 := strconv.ParseInt(o, 10, 64)
+	user, err3 := strconv.ParseInt(u, 10, 64)
+	if err1 != nil || err2 != nil || err3 != nil || org < 0 || user < 0 || n != org+user {
+		return Position{}, false
+	}
+	return Position{org, user}, true
+}
+
+// FrameParts renders the event as the text frame a client receives,
+// {"type": ..., "cursor": ..., <data fields>}, but for the cursor's value:
+// head ends where it starts and tail follows it. The cursor differs per
+// connection; the rest is rendered once for all.
+func (e *Event) FrameParts() (head, tail []byte) {
+	head = make([]byte, 0, len(e.Type)+24)
+	head = append(head, `{"type":`...)
+	head = strconv.AppendQuote(head, e.Type)
+	head = append(head, `,"cursor":"`...)
+	tail = make([]byte, 0, len(e.Data)+2)
+	tail = append(tail, '"')
+	if len(e.Data) > 2 {
+		tail = append(tail, ',')
+		tail = append(tail, e.Data[1:]...) // the data object's fields and its closing brace
+	} else {
+		tail = append(tail, '}')
+	}
+	return head, tail
+}
+
+// Frame renders the event's whole frame with the cursor of p.
+func (e *Event) Frame(p Position) []byte {
+	head, tail := e.FrameParts()
+	return append(p.AppendCursor(head), tail...)
 }

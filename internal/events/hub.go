@@ -8,10 +8,13 @@ import (
 	"time"
 )
 
-// Log is what the hub reads when it must fill a gap: the org's log.
+// Log is what the hub reads when it must fill a gap: the org's shared
+// stream, and a user's own.
 type Log interface {
 	EventHead(ctx context.Context, orgID string) (int64, error)
 	EventsAfter(ctx context.Context, orgID string, after int64, limit int) ([]Event, bool, error)
+	UserEventHead(ctx context.Context, userID string) (int64, error)
+	UserEventsAfter(ctx context.Context, orgID, userID string, after int64, limit int) ([]Event, bool, error)
 }
 
 // QueueLen bounds each subscriber's queue. A subscriber that falls this far
@@ -28,7 +31,9 @@ const minQueue = 8
 const gapWait = 150 * time.Millisecond
 
 // Hub delivers each org's events to its subscribers on this node, exactly
-// once and in seq order, whatever order they were published in.
+// once and in each stream's order, whatever order they were published in:
+// the org's shared stream in Seq order, and each user's own stream (kept
+// only for users subscribed on this node) in that user's Pos order.
 type Hub struct {
 	log  Log
 	mu   sync.Mutex
@@ -52,9 +57,20 @@ type orgHub struct {
 	pending   map[int64]Event
 	subs      []*Sub // each knows its index, so leaving is O(1)
 	// users indexes subs by user, so that an event for a few users
-	// touches their subscribers only, not the whole org's.
-	users    map[string][]*Sub
+	// touches their subscribers only, not the whole org's; each holds
+	// that user's own stream.
+	users    map[string]*userHub
 	gapTimer *time.Timer
+}
+
+// userHub is one user's subscribers on this node and their user's own
+// stream: what was delivered, and what waits for a gap to close.
+type userHub struct {
+	id        string
+	subs      []*Sub
+	delivered int64
+	pending   map[int64]Event
+	gapTimer  *time.Timer
 }
 
 // Sub is one live connection's subscription. The hub queues its
@@ -68,7 +84,7 @@ type Sub struct {
 	org               *orgHub
 	hub               *Hub
 	idx               int // in org.subs, under org.mu; -1 once removed
-	uidx              int // in org.users[UserID], under org.mu
+	uidx              int // in org.users[UserID].subs, under org.mu
 
 	mu         sync.Mutex
 	q          []*Delivery // ring buffer, grown on demand, given back after a burst
@@ -80,20 +96,30 @@ type Sub struct {
 }
 
 // Delivery is one event for a subscriber, with its frame rendered once for
-// everyone.
+// everyone but the cursor, which goes between Head and Tail. User reports
+// that Pos is a position in the subscriber's user's stream, not the org's.
 type Delivery struct {
-	Event *Event
-	Frame []byte
+	Event      *Event
+	Head, Tail []byte
+	User       bool
+	Pos        int64
 }
 
 // Subscribe adds a subscriber to the org. Events the hub has not yet
 // delivered will reach it; the caller sends what came before (snapshot or
 // catch-up) itself, skipping what it sent, then calls Notify.
 func (h *Hub) Subscribe(ctx context.Context, orgID, userID, sessionID string) (*Sub, error) {
+	// Read before any lock: events of the user's stream published
+	// meanwhile are read again as a gap, and the caller's catch-up reads
+	// the stream later than this.
+	userHead, err := h.log.UserEventHead(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
 	h.mu.Lock()
 	o := h.orgs[orgID]
 	if o == nil {
-		o = &orgHub{id: orgID, pending: map[int64]Event{}, users: map[string][]*Sub{}, delivered: -1}
+		o = &orgHub{id: orgID, pending: map[int64]Event{}, users: map[string]*userHub{}, delivered: -1}
 		h.orgs[orgID] = o
 	}
 	o.mu.Lock() // taken under h.mu so that forget cannot drop o in between
@@ -106,9 +132,14 @@ func (h *Hub) Subscribe(ctx context.Context, orgID, userID, sessionID string) (*
 		}
 		o.delivered = head
 	}
-	s := &Sub{UserID: userID, SessionID: sessionID, org: o, hub: h, idx: len(o.subs), uidx: len(o.users[userID])}
+	u := o.users[userID]
+	if u == nil {
+		u = &userHub{id: userID, delivered: userHead, pending: map[int64]Event{}}
+		o.users[userID] = u
+	}
+	s := &Sub{UserID: userID, SessionID: sessionID, org: o, hub: h, idx: len(o.subs), uidx: len(u.subs)}
 	o.subs = append(o.subs, s)
-	o.users[userID] = append(o.users[userID], s)
+	u.subs = append(u.subs, s)
 	return s, nil
 }
 
@@ -247,15 +278,18 @@ func (o *orgHub) remove(s *Sub) {
 	o.subs[last] = nil
 	o.subs = o.subs[:last]
 	s.idx = -1
-	us := o.users[s.UserID]
+	u := o.users[s.UserID]
+	us := u.subs
 	last = len(us) - 1
 	us[s.uidx] = us[last]
 	us[s.uidx].uidx = s.uidx
 	us[last] = nil
+	u.subs = us[:last]
 	if last == 0 {
 		delete(o.users, s.UserID)
-	} else {
-		o.users[s.UserID] = us[:last]
+		if u.gapTimer != nil {
+			u.gapTimer.Stop()
+		}
 	}
 }
 
@@ -277,19 +311,31 @@ func (h *Hub) forget(o *orgHub) {
 }
 
 // Publish hands events to the hub. Events of orgs nobody here watches are
-// dropped; the rest are delivered in seq order, duplicates ignored.
+// dropped, and so are a private event's positions in the streams of users
+// nobody here watches; the rest are delivered in each stream's order,
+// duplicates ignored.
 func (h *Hub) Publish(evs []Event) {
 	for i := range evs {
+		e := &evs[i]
 		h.mu.Lock()
-		o := h.orgs[evs[i].OrgID]
+		o := h.orgs[e.OrgID]
 		h.mu.Unlock()
 		if o == nil {
 			continue
 		}
 		o.mu.Lock()
-		if o.delivered >= 0 && evs[i].Seq > o.delivered {
-			o.pending[evs[i].Seq] = evs[i]
-			h.drain(o)
+		if len(e.Pos) == 0 {
+			if o.delivered >= 0 && e.Seq > o.delivered {
+				o.pending[e.Seq] = *e
+				h.drain(o)
+			}
+		} else {
+			for j, id := range e.Audience {
+				if u := o.users[id]; u != nil && j < len(e.Pos) && e.Pos[j] > u.delivered {
+					u.pending[e.Pos[j]] = *e
+					h.drainUser(o, u)
+				}
+			}
 		}
 		o.mu.Unlock()
 	}
@@ -305,17 +351,38 @@ func (h *Hub) drain(o *orgHub) {
 		}
 		delete(o.pending, e.Seq)
 		o.delivered = e.Seq
-		d := &Delivery{Event: &e, Frame: e.Frame()}
+		d := &Delivery{Event: &e, Pos: e.Seq}
+		d.Head, d.Tail = e.FrameParts()
 		if e.OrgWide() {
 			o.offer(h, o.subs, d)
 			continue
 		}
-		for _, u := range e.Audience {
-			o.offer(h, o.users[u], d)
+		for _, id := range e.Audience { // logged before the streams were split
+			if u := o.users[id]; u != nil {
+				o.offer(h, u.subs, d)
+			}
 		}
 	}
 	if len(o.pending) > 0 && o.gapTimer == nil {
 		o.gapTimer = time.AfterFunc(gapWait, func() { h.fillGap(o) })
+	}
+}
+
+// drainUser is drain for a user's own stream. Called with o.mu held.
+func (h *Hub) drainUser(o *orgHub, u *userHub) {
+	for {
+		e, ok := u.pending[u.delivered+1]
+		if !ok {
+			break
+		}
+		delete(u.pending, u.delivered+1)
+		u.delivered++
+		d := &Delivery{Event: &e, User: true, Pos: u.delivered}
+		d.Head, d.Tail = e.FrameParts()
+		o.offer(h, u.subs, d)
+	}
+	if len(u.pending) > 0 && u.gapTimer == nil {
+		u.gapTimer = time.AfterFunc(gapWait, func() { h.fillUserGap(o, u) })
 	}
 }
 
@@ -361,4 +428,33 @@ func (h *Hub) fillGap(o *orgHub) {
 		}
 	}
 	h.drain(o)
+}
+
+// fillUserGap is fillGap for a user's own stream.
+func (h *Hub) fillUserGap(o *orgHub, u *userHub) {
+	o.mu.Lock()
+	u.gapTimer = nil
+	from := u.delivered
+	missing := len(u.pending) > 0 && o.users[u.id] == u
+	o.mu.Unlock()
+	if !missing {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	evs, ok, err := h.log.UserEventsAfter(ctx, o.id, u.id, from, 10_000)
+	if err != nil || !ok {
+		slog.Warn("events: gap fill failed", slog.String("org", o.id), slog.Int64("after", from), slog.Any("err", err))
+	}
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if o.users[u.id] != u {
+		return // nobody here watches the user any more
+	}
+	for _, e := range evs {
+		if len(e.Pos) == 1 && e.Pos[0] > u.delivered {
+			u.pending[e.Pos[0]] = e
+		}
+	}
+	h.drainUser(o, u)
 }

@@ -10,10 +10,41 @@ import (
 	"time"
 )
 
-// memLog is an in-memory org log for hub tests.
+// memLog is an in-memory org log for hub tests, with users' own streams.
 type memLog struct {
-	mu  sync.Mutex
-	evs []Event
+	mu    sync.Mutex
+	evs   []Event
+	users map[string][]Event
+}
+
+// addPrivate logs an event for the given users, a position in each one's
+// stream, and returns it.
+func (l *memLog) addPrivate(typ string, userIDs ...string) Event {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.users == nil {
+		l.users = map[string][]Event{}
+	}
+	e := ToUsers("o1", typ, json.RawMessage(`{}`), userIDs...)
+	for _, u := range e.Audience {
+		e.Pos = append(e.Pos, int64(len(l.users[u])+1))
+		own := e
+		own.Audience, own.Pos = []string{u}, []int64{e.Pos[len(e.Pos)-1]}
+		l.users[u] = append(l.users[u], own)
+	}
+	return e
+}
+
+func (l *memLog) UserEventHead(ctx context.Context, userID string) (int64, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return int64(len(l.users[userID])), nil
+}
+
+func (l *memLog) UserEventsAfter(ctx context.Context, orgID, userID string, after int64, limit int) ([]Event, bool, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return append([]Event(nil), l.users[userID][after:]...), true, nil
 }
 
 func (l *memLog) add(n int) []Event {
@@ -244,17 +275,82 @@ func TestAudienceCostsPerRecipient(t *testing.T) {
 func TestFrame(t *testing.T) {
 	t.Parallel()
 	e := Event{Seq: 42, Type: TypePresence, Data: json.RawMessage(`{"user_id":"u1","shown":"busy"}`)}
+	p := Position{Org: 42, User: 7}
 	var m map[string]any
-	if err := json.Unmarshal(e.Frame(), &m); err != nil {
-		t.Fatalf("frame %s: %v", e.Frame(), err)
+	if err := json.Unmarshal(e.Frame(p), &m); err != nil {
+		t.Fatalf("frame %s: %v", e.Frame(p), err)
 	}
-	if m["type"] != "presence" || m["cursor"] != "42" || m["user_id"] != "u1" || m["shown"] != "busy" {
-		t.Fatalf("frame %s", e.Frame())
+	if m["type"] != "presence" || m["cursor"] != p.Cursor() || m["user_id"] != "u1" || m["shown"] != "busy" {
+		t.Fatalf("frame %s", e.Frame(p))
 	}
 	empty := Event{Seq: 1, Type: "x", Data: json.RawMessage(`{}`)}
-	if string(empty.Frame()) != `{"type":"x","cursor":"1"}` {
-		t.Fatalf("empty frame %s", empty.Frame())
+	if got := string(empty.Frame(Position{Org: 1})); got != `{"type":"x","cursor":"1.1.0"}` {
+		t.Fatalf("empty frame %s", got)
 	}
+}
+
+// TestCursor: a cursor reads back as the position it was made from, and
+// anything else, a cursor from before the streams were split (a plain
+// number) included, is not one.
+func TestCursor(t *testing.T) {
+	t.Parallel()
+	for _, p := range []Position{{}, {Org: 5}, {User: 3}, {Org: 12345, User: 678}} {
+		if got, ok := ParseCursor(p.Cursor()); !ok || got != p {
+			t.Errorf("%+v → %q → %+v, %v", p, p.Cursor(), got, ok)
+		}
+	}
+	for _, bad := range []string{"", "12", "0", "1.1", "3.1.1", "2.-1.3", "a.b.c", "1.1.0.0", "1.1.x"} {
+		if p, ok := ParseCursor(bad); ok {
+			t.Errorf("%q read as %+v", bad, p)
+		}
+	}
+}
+
+// TestUserStreams: a private event reaches each recipient's subscribers
+// with its position in that recipient's own stream, in that stream's
+// order whatever order it was published in, a gap filled from the log; a
+// user nobody here watches costs nothing, and the org's stream is not held
+// up by a user's gap.
+func TestUserStreams(t *testing.T) {
+	t.Parallel()
+	log := &memLog{}
+	h := NewHub(log)
+	ctx := context.Background()
+	log.addPrivate("old", "a") // before anyone subscribed: not delivered
+	a, _ := h.Subscribe(ctx, "o1", "a", "sa")
+	b, _ := h.Subscribe(ctx, "o1", "b", "sb")
+	ab1 := log.addPrivate("ab1", "a", "b")
+	log.addPrivate("a2", "a") // never published: the gap fill reads it
+	ab3 := log.addPrivate("ab3", "a", "b")
+	cd := log.addPrivate("cd", "c", "d")
+	before := h.Deliveries()
+	h.Publish([]Event{cd, ab3}) // ab3 waits for a's 2 and 3, and b's 1
+	h.Publish(log.add(1))       // the org's stream goes on meanwhile
+	h.Publish([]Event{ab1})     // b's stream is whole now; a's waits for a2, never published
+	time.Sleep(gapWait + 200*time.Millisecond)
+	take := func(s *Sub) string {
+		got, _ := s.Take(make([]*Delivery, 0, 16))
+		var out []string
+		for _, d := range got {
+			kind := "org"
+			if d.User {
+				kind = "user"
+			}
+			out = append(out, fmt.Sprintf("%s:%s%d", d.Event.Type, kind, d.Pos))
+		}
+		return fmt.Sprint(out)
+	}
+	if got, want := take(a), "[presence:org1 ab1:user2 a2:user3 ab3:user4]"; got != want {
+		t.Errorf("a took %s, want %s", got, want)
+	}
+	if got, want := take(b), "[presence:org1 ab1:user1 ab3:user2]"; got != want {
+		t.Errorf("b took %s, want %s", got, want)
+	}
+	if got := h.Deliveries() - before; got != 2+3+2 {
+		t.Errorf("%d deliveries attempted, want 7 (c and d are watched nowhere here)", got)
+	}
+	a.Close()
+	b.Close()
 }
 
 // TestUserIndexFollowsLeaving: a user's sessions join and leave the index

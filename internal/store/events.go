@@ -4,6 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"maps"
+	"slices"
 	"time"
 
 	"vo/internal/account"
@@ -17,44 +19,97 @@ import (
 const EventRetention = 24 * time.Hour
 
 // OnCommit registers f to receive the events of every committed write, in
-// seq order per org. The server publishes them on its bus.
+// position order per stream. The server publishes them on its bus.
 func (s *Store) OnCommit(f func([]events.Event)) { s.onCommit = f }
 
-// lockOrg takes the org's row lock until the transaction ends (SQLite has
-// one writer, so its transactions are serial already).
-func (t *Tx) lockOrg(ctx context.Context, orgID string) error {
-	if t.s.dialect != Postgres {
-		return nil
-	}
-	var seq int64
-	err := t.queryRow(ctx, `SELECT event_seq FROM orgs WHERE id = ? FOR UPDATE`, orgID).Scan(&seq)
-	return internal("lock org", err)
+// append logs an event in this transaction. Its positions are assigned
+// when the transaction ends (sequence), so that the stream rows are the
+// last rows it locks.
+func (t *Tx) append(ctx context.Context, e events.Event) error {
+	e.Seq, e.Pos = 0, nil
+	t.events = append(t.events, e)
+	return nil
 }
 
-// append adds an event to the org's log in this transaction, with a row
-// per recipient when it is not for the whole org. Seq comes from a row
-// lock on the org, so events of one org commit in seq order.
-func (t *Tx) append(ctx context.Context, e events.Event) error {
-	if err := t.queryRow(ctx, `UPDATE orgs SET event_seq = event_seq + 1 WHERE id = ? RETURNING event_seq`, e.OrgID).Scan(&e.Seq); err != nil {
-		return internal("event seq", err)
-	}
-	scope := "org"
-	switch {
-	case e.SessionID != "":
-		scope = "session"
-	case len(e.Audience) > 0:
-		scope = "users"
-	}
-	if _, err := t.exec(ctx, `INSERT INTO events (org_id, seq, type, scope, session_id, data, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		e.OrgID, e.Seq, e.Type, scope, nullable(e.SessionID), string(e.Data), ms(t.s.clock.Now())); err != nil {
-		return internal("append event", err)
-	}
-	for _, u := range e.Audience {
-		if _, err := t.exec(ctx, `INSERT INTO event_audience (org_id, seq, user_id) VALUES (?, ?, ?)`, e.OrgID, e.Seq, u); err != nil {
-			return internal("append event audience", err)
+// sequence gives the transaction's events their positions and stores
+// them, just before it commits. An event for the whole org takes the next
+// position of the org's stream (orgs.event_seq); one for users or a
+// session takes the next position of each recipient's stream
+// (user_streams), and is stored once per recipient. Each stream row is
+// locked by the update that bumps it, and held until the commit, so a
+// stream's events commit in position order. The rows are locked in one
+// order, orgs by id and then users by id, after every other row the
+// transaction locks: two transactions never wait on each other in a
+// cycle, and private events of different users never meet on a row.
+func (t *Tx) sequence(ctx context.Context) error {
+	now := ms(t.s.clock.Now())
+	orgs := map[string][]int{}     // org id → its org-wide events, in order
+	users := map[string][][2]int{} // user id → (event, audience index), in order
+	for i := range t.events {
+		e := &t.events[i]
+		if e.OrgWide() {
+			orgs[e.OrgID] = append(orgs[e.OrgID], i)
+			continue
+		}
+		e.Pos = make([]int64, len(e.Audience))
+		for j, u := range e.Audience {
+			users[u] = append(users[u], [2]int{i, j})
 		}
 	}
-	t.events = append(t.events, e)
+	for _, id := range slices.Sorted(maps.Keys(orgs)) {
+		idx := orgs[id]
+		var last int64
+		if err := t.queryRow(ctx, `UPDATE orgs SET event_seq = event_seq + ? WHERE id = ? RETURNING event_seq`, len(idx), id).Scan(&last); err != nil {
+			return internal("event seq", err)
+		}
+		for k, i := range idx {
+			e := &t.events[i]
+			e.Seq = last - int64(len(idx)-1-k)
+			if _, err := t.exec(ctx, `INSERT INTO events (org_id, seq, type, scope, session_id, data, created_at) VALUES (?, ?, ?, 'org', NULL, ?, ?)`,
+				e.OrgID, e.Seq, e.Type, string(e.Data), now); err != nil {
+				return internal("append event", err)
+			}
+		}
+	}
+	// Where each private event falls in its org's stream: after the org
+	// event before it in this transaction, or after the org's head.
+	afterOrg := make([]int64, len(t.events))
+	heads := map[string]int64{}
+	for i := range t.events {
+		e := &t.events[i]
+		if e.OrgWide() {
+			heads[e.OrgID] = e.Seq
+			continue
+		}
+		h, ok := heads[e.OrgID]
+		if !ok {
+			if idx := orgs[e.OrgID]; len(idx) > 0 {
+				h = t.events[idx[0]].Seq - 1
+			} else if err := t.queryRow(ctx, `SELECT event_seq FROM orgs WHERE id = ?`, e.OrgID).Scan(&h); err != nil {
+				return internal("event head", err) // a plain read: no lock
+			}
+			heads[e.OrgID] = h
+		}
+		afterOrg[i] = h
+	}
+	for _, u := range slices.Sorted(maps.Keys(users)) {
+		refs := users[u]
+		n := int64(len(refs))
+		var last int64
+		if err := t.queryRow(ctx, `INSERT INTO user_streams (user_id, org_id, pos) VALUES (?, ?, ?)
+			ON CONFLICT (user_id) DO UPDATE SET pos = user_streams.pos + excluded.pos RETURNING pos`, u, t.events[refs[0][0]].OrgID, n).Scan(&last); err != nil {
+			return internal("user stream seq", err)
+		}
+		for k, r := range refs {
+			e := &t.events[r[0]]
+			pos := last - n + 1 + int64(k)
+			e.Pos[r[1]] = pos
+			if _, err := t.exec(ctx, `INSERT INTO user_events (user_id, pos, org_id, type, session_id, data, created_at, after_org) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+				u, pos, e.OrgID, e.Type, nullable(e.SessionID), string(e.Data), now, afterOrg[r[0]]); err != nil {
+				return internal("append user event", err)
+			}
+		}
+	}
 	return nil
 }
 
@@ -123,32 +178,115 @@ func (s *Store) EventsAfter(ctx context.Context, orgID string, after int64, limi
 	return evs, true, internal("event audience rows", rows.Err())
 }
 
-// EventsFor returns what one session may see of the org's log after the
-// cursor: the org's events, its user's own, and its own; at most limit,
-// oldest first. last is the seq it read up to, the log's head: live events
-// continue after it. ok is false when the caller must snapshot instead:
-// events after the cursor were pruned, the cursor is ahead of the log, or
-// more than limit events are to be sent. Another user's private events are
-// never read.
-func (s *Store) EventsFor(ctx context.Context, orgID, userID, sessionID string, after int64, limit int) (evs []events.Event, last int64, ok bool, err error) {
+// UserEventsAfter returns the user's own stream after pos, oldest first,
+// at most limit: what a hub needs to fill a gap. Each event has the user
+// as its audience and its position there. ok is false when events after
+// the cursor were already pruned, or the cursor is ahead of the stream.
+func (s *Store) UserEventsAfter(ctx context.Context, orgID, userID string, after int64, limit int) (evs []events.Event, ok bool, err error) {
 	tx, err := s.r.BeginTx(ctx, s.snapshotTx())
 	if err != nil {
-		return nil, 0, false, internal("catch-up", err)
+		return nil, false, internal("user events", err)
 	}
 	defer tx.Rollback()
-	last, ok, err = s.logHolds(ctx, tx, orgID, after)
-	if err != nil || !ok {
-		return nil, 0, false, err
+	if _, ok, err := s.userLogHolds(ctx, tx, userID, after); err != nil || !ok {
+		return nil, false, err
 	}
+	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT pos, type, COALESCE(session_id, ''), data, after_org FROM user_events
+		WHERE user_id = ? AND org_id = ? AND pos > ? ORDER BY pos LIMIT ?`), userID, orgID, after, limit)
+	evs, _, err = scanUserEvents(orgID, userID, rows, err)
+	return evs, err == nil, err
+}
+
+// UserEventHead returns the newest position of the user's own stream (0
+// before the first).
+func (s *Store) UserEventHead(ctx context.Context, userID string) (int64, error) {
+	var head int64
+	err := s.queryRow(ctx, `SELECT COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0)`, userID).Scan(&head)
+	return head, internal("user event head", err)
+}
+
+// EventsFor returns what one session may see after the cursor: the org's
+// events, its user's own and its own; at most limit, oldest first (a
+// private event right after the org event it was logged after). last is the position it
+// read up to, both streams' heads: live events continue after it. ok is
+// false when the caller must snapshot instead: events after the cursor
+// were pruned, the cursor is ahead of a stream, or more than limit events
+// are to be sent. Another user's private events are never read: the two
+// reads are index ranges, the org's stream and this user's.
+func (s *Store) EventsFor(ctx context.Context, orgID, userID, sessionID string, after events.Position, limit int) (evs []events.Event, last events.Position, ok bool, err error) {
+	tx, err := s.r.BeginTx(ctx, s.snapshotTx())
+	if err != nil {
+		return nil, last, false, internal("catch-up", err)
+	}
+	defer tx.Rollback()
+	if last.Org, ok, err = s.logHolds(ctx, tx, orgID, after.Org); err != nil || !ok {
+		return nil, last, false, err
+	}
+	if last.User, ok, err = s.userLogHolds(ctx, tx, userID, after.User); err != nil || !ok {
+		return nil, last, false, err
+	}
+	// The org's stream holds private events logged before the streams
+	// were split, which this session sees only if they were its own.
 	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT e.seq, e.type, e.scope, COALESCE(e.session_id, ''), e.data FROM events e
 		WHERE e.org_id = ? AND e.seq > ? AND e.seq <= ? AND (e.scope = 'org' OR
 			EXISTS (SELECT 1 FROM event_audience a WHERE a.org_id = e.org_id AND a.user_id = ? AND a.seq = e.seq) AND (e.scope = 'users' OR e.session_id = ?))
-		ORDER BY e.seq LIMIT ?`), orgID, after, last, userID, sessionID, limit+1)
-	evs, err = scanEvents(orgID, userID, rows, err)
-	if err != nil || len(evs) > limit {
-		return nil, 0, false, err
+		ORDER BY e.seq LIMIT ?`), orgID, after.Org, last.Org, userID, sessionID, limit+1)
+	orgEvs, err := scanEvents(orgID, userID, rows, err)
+	if err != nil || len(orgEvs) > limit {
+		return nil, last, false, err
+	}
+	rows, err = tx.QueryContext(ctx, s.rebind(`SELECT pos, type, COALESCE(session_id, ''), data, after_org FROM user_events
+		WHERE user_id = ? AND org_id = ? AND pos > ? AND pos <= ? AND (session_id IS NULL OR session_id = ?) ORDER BY pos LIMIT ?`),
+		userID, orgID, after.User, last.User, sessionID, limit+1-len(orgEvs))
+	userEvs, userAfter, err := scanUserEvents(orgID, userID, rows, err)
+	if err != nil || len(orgEvs)+len(userEvs) > limit {
+		return nil, last, false, err
+	}
+	evs = make([]events.Event, 0, len(orgEvs)+len(userEvs))
+	i, j := 0, 0
+	for i < len(orgEvs) || j < len(userEvs) {
+		if j == len(userEvs) || i < len(orgEvs) && orgEvs[i].Seq <= userAfter[j] {
+			evs = append(evs, orgEvs[i])
+			i++
+		} else {
+			evs = append(evs, userEvs[j])
+			j++
+		}
 	}
 	return evs, last, true, nil
+}
+
+// userLogHolds is logHolds for a user's own stream.
+func (s *Store) userLogHolds(ctx context.Context, tx *sql.Tx, userID string, after int64) (head int64, ok bool, err error) {
+	var oldest int64
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0),
+		COALESCE((SELECT MIN(pos) FROM user_events WHERE user_id = ?), COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0) + 1)`),
+		userID, userID, userID).Scan(&head, &oldest); err != nil {
+		return 0, false, internal("user event head", err)
+	}
+	return head, after <= head && after+1 >= oldest, nil
+}
+
+// scanUserEvents reads rows of pos, type, session id, data and after_org
+// as events of the user's own stream, with where each falls in the org's.
+func scanUserEvents(orgID, userID string, rows *sql.Rows, err error) ([]events.Event, []int64, error) {
+	if err != nil {
+		return nil, nil, internal("user events", err)
+	}
+	defer rows.Close()
+	var evs []events.Event
+	var at []int64
+	for rows.Next() {
+		e := events.Event{OrgID: orgID, Audience: []string{userID}, Pos: []int64{0}}
+		var data string
+		var t int64
+		if err := rows.Scan(&e.Pos[0], &e.Type, &e.SessionID, &data, &t); err != nil {
+			return nil, nil, internal("user events scan", err)
+		}
+		e.Data = json.RawMessage(data)
+		evs, at = append(evs, e), append(at, t)
+	}
+	return evs, at, internal("user events rows", rows.Err())
 }
 
 // snapshotTx is a read transaction that sees one moment of the database.
@@ -199,8 +337,9 @@ func (s *Store) EventHead(ctx context.Context, orgID string) (int64, error) {
 	return head, internal("event head", err)
 }
 
-// PruneEvents deletes events older than the retention, keeping each org's
-// newest so that a current cursor never looks pruned.
+// PruneEvents deletes events older than the retention, keeping each
+// stream's newest (the org's, each user's) so that a current cursor never
+// looks pruned.
 func (s *Store) PruneEvents(ctx context.Context) (int64, error) {
 	var n int64
 	err := s.tx(ctx, func(t *Tx) error {
@@ -209,6 +348,12 @@ func (s *Store) PruneEvents(ctx context.Context) (int64, error) {
 			return internal("prune events", err)
 		}
 		n, _ = res.RowsAffected()
+		res, err = t.exec(ctx, `DELETE FROM user_events WHERE created_at < ? AND pos < (SELECT pos FROM user_streams WHERE user_streams.user_id = user_events.user_id)`, ms(s.clock.Now().Add(-EventRetention)))
+		if err != nil {
+			return internal("prune user events", err)
+		}
+		m, _ := res.RowsAffected()
+		n += m
 		return nil
 	})
 	return n, err

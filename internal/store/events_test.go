@@ -3,7 +3,6 @@ package store_test
 import (
 	"context"
 	"encoding/json"
-	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -40,8 +39,11 @@ func TestEventsAfter(t *testing.T) {
 		logSome(t, s, ann, 10)
 		logSome(t, s, olga, 3)
 		h := head(t, s, o.ID)
-		if h != 21 { // contact (user added) + 10×(presence, me.presence)
-			t.Fatalf("head %d, want 21", h)
+		if h != 11 { // contact (user added) + 10 presence; the me.presence go to Ann's own stream
+			t.Fatalf("head %d, want 11", h)
+		}
+		if uh, err := s.UserEventHead(ctx, ann.ID); err != nil || uh != 10 {
+			t.Fatalf("Ann's own stream head %d, %v; want 10 (her me.presence)", uh, err)
 		}
 		all := eventsAfter(t, s, o.ID, 0)
 		if len(all) != int(h) {
@@ -59,7 +61,7 @@ func TestEventsAfter(t *testing.T) {
 			ok         bool
 			first, num int64
 		}{
-			{"from the start", 0, 1000, true, 1, 21},
+			{"from the start", 0, 1000, true, 1, 11},
 			{"a page", 5, 4, true, 6, 4},
 			{"the last one", h - 1, 1000, true, h, 1},
 			{"at the head", h, 1000, true, 0, 0},
@@ -86,6 +88,10 @@ func TestPruneEvents(t *testing.T) {
 		ann := mustCreate(t, s, o.ID, nu("Ann Lee", "ann@acme.test", "101", ""))[0]
 		logSome(t, s, ann, 5)
 		h := head(t, s, o.ID)
+		uh, err := s.UserEventHead(ctx, ann.ID)
+		if err != nil || uh != 5 {
+			t.Fatalf("user head %d, %v", uh, err)
+		}
 
 		c.Advance(store.EventRetention - time.Minute)
 		if n, err := s.PruneEvents(ctx); err != nil || n != 0 {
@@ -93,8 +99,14 @@ func TestPruneEvents(t *testing.T) {
 		}
 		c.Advance(2 * time.Minute)
 		n, err := s.PruneEvents(ctx)
-		if err != nil || n != h-1 {
-			t.Fatalf("pruned %d, %v; want %d (all but the newest)", n, err, h-1)
+		if err != nil || n != h-1+uh-1 {
+			t.Fatalf("pruned %d, %v; want %d (all but each stream's newest)", n, err, h-1+uh-1)
+		}
+		if evs, ok, err := s.UserEventsAfter(ctx, o.ID, ann.ID, uh-1, 100); err != nil || !ok || len(evs) != 1 || evs[0].Pos[0] != uh {
+			t.Fatalf("the newest of Ann's own stream must survive: %v ok=%v %v", evs, ok, err)
+		}
+		if _, ok, err := s.UserEventsAfter(ctx, o.ID, ann.ID, uh-2, 100); err != nil || ok {
+			t.Fatalf("a cursor older than Ann's own stream: ok=%v %v; want ok=false", ok, err)
 		}
 		if evs, ok, err := s.EventsAfter(ctx, o.ID, h, 100); err != nil || !ok || len(evs) != 0 {
 			t.Fatalf("current cursor after pruning: %v ok=%v %v", evs, ok, err)
@@ -107,16 +119,17 @@ func TestPruneEvents(t *testing.T) {
 				t.Fatalf("cursor %d older than the log: %v ok=%v %v; want ok=false", after, evs, ok, err)
 			}
 		}
-		// New events after the prune follow on without a gap.
+		// New events after the prune follow on without a gap (the
+		// presence here, its me.presence in Ann's own stream).
 		logSome(t, s, ann, 1)
-		if evs := eventsAfter(t, s, o.ID, h); len(evs) != 2 || evs[0].Seq != h+1 || evs[1].Seq != h+2 {
+		if evs := eventsAfter(t, s, o.ID, h); len(evs) != 1 || evs[0].Seq != h+1 {
 			t.Fatalf("events after pruning: %+v", evs)
 		}
 		// Only the old survivor goes now: it is no longer the newest.
-		if n, err := s.PruneEvents(ctx); err != nil || n != 1 {
-			t.Fatalf("second prune removed %d, %v; want 1 (the old survivor)", n, err)
+		if n, err := s.PruneEvents(ctx); err != nil || n != 2 {
+			t.Fatalf("second prune removed %d, %v; want 2 (the old survivors, one per stream)", n, err)
 		}
-		if evs, ok, _ := s.EventsAfter(ctx, o.ID, h, 100); !ok || len(evs) != 2 {
+		if evs, ok, _ := s.EventsAfter(ctx, o.ID, h, 100); !ok || len(evs) != 1 {
 			t.Fatalf("recent events were pruned: %+v ok=%v", evs, ok)
 		}
 	})
@@ -135,7 +148,7 @@ func TestCatchUpIsolation(t *testing.T) {
 		annWeb, _ := login(t, s, ann, account.PlatformWeb, t0)
 		annPhone, _ := login(t, s, ann, account.PlatformMobile, t0)
 		benWeb, _ := login(t, s, ben, account.PlatformWeb, t0)
-		from := head(t, s, o.ID)
+		from := mark(t, s, o.ID)
 		for _, e := range []events.Event{
 			events.ToOrg(o.ID, "t.org", json.RawMessage(`{"n":"org"}`)),
 			events.ToUsers(o.ID, "t.dm", json.RawMessage(`{"n":"ann+ben"}`), ben.ID, ann.ID),
@@ -147,11 +160,14 @@ func TestCatchUpIsolation(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		to := head(t, s, o.ID)
+		to := mark(t, s, o.ID)
+		cursor := func(m logMark, u account.User) events.Position {
+			return events.Position{Org: m.org, User: m.users[u.ID]}
+		}
 		seen := func(u account.User, sess account.Session) string {
-			evs, last, ok, err := s.EventsFor(ctx, o.ID, u.ID, sess.ID, from, 100)
-			if err != nil || !ok || last != to {
-				t.Fatalf("catch-up of %s: last %d ok=%v err=%v, want last %d", u.Name, last, ok, err, to)
+			evs, last, ok, err := s.EventsFor(ctx, o.ID, u.ID, sess.ID, cursor(from, u), 100)
+			if err != nil || !ok || last != cursor(to, u) {
+				t.Fatalf("catch-up of %s: last %+v ok=%v err=%v, want last %+v", u.Name, last, ok, err, cursor(to, u))
 			}
 			var ns []string
 			for _, e := range evs {
@@ -176,17 +192,41 @@ func TestCatchUpIsolation(t *testing.T) {
 			}
 		}
 		// More than the limit to send: a snapshot is smaller.
-		if _, _, ok, err := s.EventsFor(ctx, o.ID, ann.ID, annWeb.ID, from, 3); ok || err != nil {
+		if _, _, ok, err := s.EventsFor(ctx, o.ID, ann.ID, annWeb.ID, cursor(from, ann), 3); ok || err != nil {
 			t.Errorf("4 events for a limit of 3: ok=%v err=%v, want a snapshot", ok, err)
 		}
-		// The hub's gap fill reads everything, each event with its audience.
-		var aud []string
-		for _, e := range eventsAfter(t, s, o.ID, from) {
-			aud = append(aud, e.SessionID+strings.Join(e.Audience, "+"))
+		// The hub's gap fill reads the org's stream, and each user's own,
+		// a private event in each recipient's at its position there.
+		if got := eventsAfter(t, s, o.ID, from.org); len(got) != 1 || !got[0].OrgWide() {
+			t.Errorf("org stream after the mark: %+v, want the one org event", got)
 		}
-		pair := func(a, b string) string { return strings.Join(slices.Sorted(slices.Values([]string{a, b})), "+") }
-		if got, want := strings.Join(aud, " "), " "+pair(ann.ID, ben.ID)+" "+pair(ben.ID, cy.ID)+" "+ann.ID+" "+annWeb.ID+ann.ID; got != want {
-			t.Errorf("audiences %q, want %q", got, want)
+		for _, tc := range []struct {
+			who  account.User
+			want string
+		}{
+			{ann, "ann+ben ann ann web/" + annWeb.ID},
+			{ben, "ann+ben ben+cy"},
+			{cy, "ben+cy"},
+		} {
+			evs, ok, err := s.UserEventsAfter(ctx, o.ID, tc.who.ID, from.users[tc.who.ID], 100)
+			if err != nil || !ok {
+				t.Fatalf("%s's stream: ok=%v %v", tc.who.Name, ok, err)
+			}
+			var got []string
+			for k, e := range evs {
+				var d struct{ N string }
+				json.Unmarshal(e.Data, &d)
+				if len(e.Audience) != 1 || e.Audience[0] != tc.who.ID || e.Pos[0] != from.users[tc.who.ID]+int64(k)+1 {
+					t.Errorf("%s's stream: %+v not at its position there", tc.who.Name, e)
+				}
+				if e.SessionID != "" {
+					d.N += "/" + e.SessionID
+				}
+				got = append(got, d.N)
+			}
+			if strings.Join(got, " ") != tc.want {
+				t.Errorf("%s's stream holds %q, want %q", tc.who.Name, strings.Join(got, " "), tc.want)
+			}
 		}
 	})
 }

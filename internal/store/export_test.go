@@ -3,6 +3,7 @@ package store
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -148,3 +149,79 @@ func (s *Store) SchemaVersion(ctx context.Context) (int64, error) {
 	err := s.r.QueryRowContext(ctx, `SELECT COALESCE(MAX(version_id), 0) FROM goose_db_version WHERE is_applied`).Scan(&v)
 	return v, err
 }
+
+// UserHeadsForTest returns the head of each user stream of the org.
+func (s *Store) UserHeadsForTest(ctx context.Context, orgID string) (map[string]int64, error) {
+	rows, err := s.query(ctx, `SELECT user_id, pos FROM user_streams WHERE org_id = ?`, orgID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	out := map[string]int64{}
+	for rows.Next() {
+		var u string
+		var p int64
+		if err := rows.Scan(&u, &p); err != nil {
+			return nil, err
+		}
+		out[u] = p
+	}
+	return out, rows.Err()
+}
+
+// UserEventsForTest returns the org's users' stream events after the given
+// heads, each with its one recipient and position, ordered by where they
+// fall in the org's stream, then by user and position; after is the org
+// position each came after.
+func (s *Store) UserEventsForTest(ctx context.Context, orgID string, heads map[string]int64) (evs []events.Event, after []int64, err error) {
+	rows, err := s.query(ctx, `SELECT user_id, pos, type, COALESCE(session_id, ''), data, after_org FROM user_events WHERE org_id = ? ORDER BY after_org, user_id, pos`, orgID)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var e events.Event
+		var u, data string
+		var p, a int64
+		if err := rows.Scan(&u, &p, &e.Type, &e.SessionID, &data, &a); err != nil {
+			return nil, nil, err
+		}
+		if p <= heads[u] {
+			continue
+		}
+		e.OrgID, e.Audience, e.Pos, e.Data = orgID, []string{u}, []int64{p}, json.RawMessage(data)
+		evs, after = append(evs, e), append(after, a)
+	}
+	return evs, after, rows.Err()
+}
+
+// HeldTx is a write transaction whose events are appended and sequenced,
+// so that it holds its stream rows' locks, and that is not yet committed.
+type HeldTx struct{ t *Tx }
+
+// HoldAppendForTest logs evs in a transaction it leaves open, as a feature
+// would up to its commit.
+func (s *Store) HoldAppendForTest(ctx context.Context, evs ...events.Event) (*HeldTx, error) {
+	tx, err := s.w.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, err
+	}
+	x := &Tx{s: s, tx: tx}
+	for _, e := range evs {
+		if err := x.append(ctx, e); err != nil {
+			tx.Rollback()
+			return nil, err
+		}
+	}
+	if err := x.sequence(ctx); err != nil {
+		tx.Rollback()
+		return nil, err
+	}
+	return &HeldTx{x}, nil
+}
+
+// Commit commits the held transaction.
+func (h *HeldTx) Commit() error { return h.t.tx.Commit() }
+
+// Rollback ends the held transaction, if Commit did not.
+func (h *HeldTx) Rollback() { h.t.tx.Rollback() }

@@ -79,8 +79,47 @@ func head(t testing.TB, s *store.Store, orgID string) int64 {
 	return h
 }
 
-// eventsAfter returns every event of the org after seq; the log must still
-// hold them.
+// logMark is how far an org's streams went: the org's and its users'.
+type logMark struct {
+	org   int64
+	users map[string]int64
+}
+
+func mark(t testing.TB, s *store.Store, orgID string) logMark {
+	t.Helper()
+	users, err := s.UserHeadsForTest(context.Background(), orgID)
+	if err != nil {
+		t.Fatalf("user heads: %v", err)
+	}
+	return logMark{head(t, s, orgID), users}
+}
+
+// loggedAfter returns every event logged for the org since m, in both
+// streams: the org's, and its users' (a private event once per recipient,
+// right after the org event it was logged after).
+func loggedAfter(t testing.TB, s *store.Store, orgID string, m logMark) []events.Event {
+	t.Helper()
+	orgEvs := eventsAfter(t, s, orgID, m.org)
+	userEvs, after, err := s.UserEventsForTest(context.Background(), orgID, m.users)
+	if err != nil {
+		t.Fatalf("user events: %v", err)
+	}
+	var out []events.Event
+	i, j := 0, 0
+	for i < len(orgEvs) || j < len(userEvs) {
+		if j == len(userEvs) || i < len(orgEvs) && orgEvs[i].Seq <= after[j] {
+			out = append(out, orgEvs[i])
+			i++
+		} else {
+			out = append(out, userEvs[j])
+			j++
+		}
+	}
+	return out
+}
+
+// eventsAfter returns every event of the org's stream after seq; the log
+// must still hold them.
 func eventsAfter(t testing.TB, s *store.Store, orgID string, after int64) []events.Event {
 	t.Helper()
 	evs, ok, err := s.EventsAfter(context.Background(), orgID, after, 10_000)

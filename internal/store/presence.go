@@ -126,14 +126,16 @@ func (s *Store) NextPresenceChange(ctx context.Context) (time.Time, error) {
 
 // recompute is the one place presence is written.
 func (t *Tx) recompute(ctx context.Context, orgID, userID string, change func(*presence.State) error) (presence.Row, error) {
-	// Every presence write of an org holds the org's row lock first, so on
-	// PostgreSQL concurrent changes of one user cannot lose an update, and
-	// the lock order (org, then presence) is the same everywhere.
-	if err := t.lockOrg(ctx, orgID); err != nil {
-		return presence.Row{}, err
+	// The user's presence row is locked as it is read, so on PostgreSQL
+	// concurrent changes of one user cannot lose an update, while changes
+	// of different users do not wait for each other (SQLite has one writer,
+	// so its transactions are serial already).
+	lock := ""
+	if t.s.dialect == Postgres {
+		lock = " FOR UPDATE OF p"
 	}
 	row, err := scanPresence(t.queryRow(ctx, `SELECT `+presenceCols+` FROM presence p JOIN users u ON u.id = p.user_id
-		WHERE p.user_id = ? AND p.org_id = ? AND u.active = 1`, userID, orgID))
+		WHERE p.user_id = ? AND p.org_id = ? AND u.active = 1`+lock, userID, orgID))
 	if errors.Is(err, sql.ErrNoRows) {
 		return row, apperr.New(apperr.NotFound, "user not found")
 	}
@@ -246,4 +248,27 @@ func (s *Store) PresenceFor(ctx context.Context, orgID string, ids []string) (ma
 		out[r.UserID] = r
 	}
 	return out, internal("presence for", rows.Err())
+}
+
+// OwnPresence returns a user's own presence and the head of the user's own
+// stream, read in one snapshot: the presence reflects every private event
+// up to that head, so a snapshot that sends it may resume the user's
+// stream there without skipping any. A user without presence (gone) has
+// a zero row.
+func (s *Store) OwnPresence(ctx context.Context, orgID, userID string) (presence.Row, int64, error) {
+	tx, err := s.r.BeginTx(ctx, s.snapshotTx())
+	if err != nil {
+		return presence.Row{}, 0, internal("own presence", err)
+	}
+	defer tx.Rollback()
+	var head int64
+	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0)`), userID).Scan(&head); err != nil {
+		return presence.Row{}, 0, internal("user event head", err)
+	}
+	r, err := scanPresence(tx.QueryRowContext(ctx, s.rebind(`SELECT `+presenceCols+` FROM presence p JOIN users u ON u.id = p.user_id
+		WHERE p.user_id = ? AND p.org_id = ? AND u.active = 1`), userID, orgID))
+	if errors.Is(err, sql.ErrNoRows) {
+		return presence.Row{}, head, nil
+	}
+	return r, head, internal("own presence", err)
 }

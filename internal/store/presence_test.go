@@ -50,7 +50,7 @@ func TestChangePresenceVersion(t *testing.T) {
 			{"call over, available", set(func(st *presence.State) { st.Activity, st.Status = presence.None, presence.Available }), true, presence.ShownAvailable},
 			{"invisible", set(func(st *presence.State) { st.Status = presence.Invisible }), true, presence.ShownOffline},
 		} {
-			before := head(t, s, o.ID)
+			before := mark(t, s, o.ID)
 			row, err := s.ChangePresence(ctx, o.ID, ann.ID, tc.change)
 			if err != nil {
 				t.Fatalf("%s: %v", tc.name, err)
@@ -62,7 +62,7 @@ func TestChangePresenceVersion(t *testing.T) {
 			if row.State.Version != want || row.Shown != tc.shown {
 				t.Fatalf("%s: version %d shown %s, want %d %s", tc.name, row.State.Version, row.Shown, want, tc.shown)
 			}
-			evs := eventsAfter(t, s, o.ID, before)
+			evs := loggedAfter(t, s, o.ID, before)
 			if !tc.bump && len(evs) != 0 || tc.bump && (len(evs) != 2 || evs[0].Type != events.TypePresence || evs[1].Type != events.TypeMePresence || len(evs[1].Audience) != 1 || evs[1].Audience[0] != ann.ID || !evs[0].OrgWide()) {
 				t.Fatalf("%s: events %+v", tc.name, evs)
 			}

@@ -60,7 +60,7 @@ func TestSessions(t *testing.T) {
 			t.Fatal("ann ended ben's session")
 		}
 
-		before := head(t, s, o.ID)
+		before := mark(t, s, o.ID)
 		if err := s.EndSession(ctx, o.ID, ann.ID, web.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -69,7 +69,7 @@ func TestSessions(t *testing.T) {
 		if ok, _ := s.SessionExists(ctx, web.ID); ok {
 			t.Fatal("ended session still exists")
 		}
-		evs := eventsAfter(t, s, o.ID, before)
+		evs := loggedAfter(t, s, o.ID, before)
 		if len(evs) == 0 || evs[0].Type != events.TypeSessionEnded || evs[0].SessionID != web.ID {
 			t.Fatalf("events after logout: %+v, want a session.ended for %s first", evs, web.ID)
 		}
@@ -99,7 +99,7 @@ func TestEndExpiredSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		c.Advance(10*24*time.Hour + time.Millisecond)
-		before := head(t, s, o.ID)
+		before := mark(t, s, o.ID)
 		cutoff := c.Now().Add(-account.SessionTTL).UnixMilli()
 		n, err := s.EndExpiredSessions(ctx, cutoff)
 		if err != nil || n != 2 {
@@ -111,7 +111,7 @@ func TestEndExpiredSessions(t *testing.T) {
 			}
 		}
 		var ended []string
-		for _, e := range eventsAfter(t, s, o.ID, before) {
+		for _, e := range loggedAfter(t, s, o.ID, before) {
 			if e.Type == events.TypeSessionEnded {
 				ended = append(ended, e.SessionID)
 			}
@@ -154,7 +154,7 @@ func TestSetPassword(t *testing.T) {
 		if u, _ := s.UserByID(ctx, o.ID, ann.ID); u.PasswordHash != "hash-1" {
 			t.Fatalf("hash %q", u.PasswordHash)
 		}
-		before := head(t, s, o.ID)
+		before := mark(t, s, o.ID)
 		ended, err = s.SetPassword(ctx, o.ID, ann.ID, "hash-2", web.ID)
 		if err != nil || len(ended) != 2 {
 			t.Fatalf("ending the others: ended %v, %v", ended, err)
@@ -165,7 +165,7 @@ func TestSetPassword(t *testing.T) {
 			}
 		}
 		got := map[string]bool{}
-		for _, ev := range eventsAfter(t, s, o.ID, before) {
+		for _, ev := range loggedAfter(t, s, o.ID, before) {
 			if ev.Type == events.TypeSessionEnded {
 				got[ev.SessionID] = true
 			}

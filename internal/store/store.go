@@ -220,7 +220,11 @@ func (s *Store) tx(ctx context.Context, f func(*Tx) error) error {
 		return fmt.Errorf("store: begin: %w", err)
 	}
 	x := &Tx{s: s, tx: t}
-	if err := f(x); err != nil {
+	err = f(x)
+	if err == nil && len(x.events) > 0 {
+		err = x.sequence(ctx) // last: the stream rows are the last locked
+	}
+	if err != nil {
 		_ = t.Rollback()
 		return err
 	}

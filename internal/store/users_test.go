@@ -183,7 +183,7 @@ func TestDeactivateUser(t *testing.T) {
 		_, err := s.DeactivateUser(ctx, other.ID, ann.ID)
 		wantCode(t, err, apperr.NotFound)
 
-		before := head(t, s, o.ID)
+		before := mark(t, s, o.ID)
 		ended, err := s.DeactivateUser(ctx, o.ID, ann.ID)
 		if err != nil {
 			t.Fatal(err)
@@ -204,7 +204,7 @@ func TestDeactivateUser(t *testing.T) {
 
 		var endedIDs []string
 		removed := false
-		for _, e := range eventsAfter(t, s, o.ID, before) {
+		for _, e := range loggedAfter(t, s, o.ID, before) {
 			switch e.Type {
 			case events.TypeSessionEnded:
 				endedIDs = append(endedIDs, e.SessionID)

@@ -18,7 +18,6 @@ import (
 	"net/http"
 	"runtime"
 	"slices"
-	"strconv"
 	"sync"
 	"syscall"
 	"time"
@@ -184,7 +183,10 @@ type stream struct {
 	orgID     string
 	userID    string
 	sessionID string
-	after     int64 // live events continue after this seq
+	// pos is where the stream is: live events continue after it, and it
+	// moves with each one sent (under the subscription's one-at-a-time
+	// rule, see events.Sub).
+	pos events.Position
 
 	mu    sync.Mutex
 	ended bool
@@ -270,7 +272,7 @@ func (st *stream) open(r *http.Request, a store.Auth) (reason string, err error)
 	if alive, err := st.srv.cfg.Store.SessionExists(ctx, a.Session.ID); err != nil || !alive {
 		return "session ended", err
 	}
-	if st.after, err = st.catchUp(ctx, r, a); err != nil {
+	if st.pos, err = st.catchUp(ctx, r, a); err != nil {
 		return "internal error", err
 	}
 	return "", nil
@@ -408,14 +410,26 @@ func (st *stream) flushNow(bp *[]*events.Delivery, buf []byte) []byte {
 	}
 }
 
-// frames appends the text frames of ds to buf. last reports that the
-// session ended: nothing follows that event.
+// frames appends the text frames of ds to buf, each with the stream's
+// cursor once it is sent written between its head and tail. last reports
+// that the session ended: nothing follows that event.
 func (st *stream) frames(buf []byte, ds []*events.Delivery) (_ []byte, last bool) {
+	var cur [64]byte
 	for _, d := range ds {
-		if d.Event.Seq <= st.after {
-			continue // in the snapshot or catch-up already
+		if d.User {
+			if d.Pos <= st.pos.User {
+				continue // in the snapshot or catch-up already
+			}
+			st.pos.User = d.Pos
+		} else {
+			if d.Pos <= st.pos.Org {
+				continue
+			}
+			st.pos.Org = d.Pos
 		}
-		buf = appendText(buf, d.Frame)
+		c := st.pos.AppendCursor(cur[:0])
+		buf = appendTextHeader(buf, len(d.Head)+len(c)+len(d.Tail))
+		buf = append(append(append(buf, d.Head...), c...), d.Tail...)
 		if d.Event.Type == events.TypeSessionEnded {
 			return buf, true
 		}
@@ -481,59 +495,69 @@ func (st *stream) pingPeer() {
 }
 
 // catchUp sends hello and then either the events after the client's cursor
-// or a snapshot, in one write. It returns the seq after which live events
-// continue.
-func (st *stream) catchUp(ctx context.Context, r *http.Request, a store.Auth) (int64, error) {
+// or a snapshot, in one write. It returns the position after which live
+// events continue. A cursor this server does not read (one from before the
+// streams were split, say) gets a snapshot, as does one too far behind.
+func (st *stream) catchUp(ctx context.Context, r *http.Request, a store.Auth) (events.Position, error) {
 	s, orgID := st.srv, a.User.OrgID
 	st.out.hold()
-	if cur, ok := events.ParseCursor(r.URL.Query().Get("cursor")); ok && r.URL.Query().Get("cursor") != "" {
-		head, err := s.cfg.Store.EventHead(ctx, orgID)
+	if cur, ok := events.ParseCursor(r.URL.Query().Get("cursor")); ok {
+		// Only what this session may see is read: the org's stream, and
+		// its user's own, of which its own session's events. More than
+		// maxCatchUp of them, or any already pruned, and it is a snapshot.
+		evs, last, ok, err := s.cfg.Store.EventsFor(ctx, orgID, a.User.ID, a.Session.ID, cur, maxCatchUp)
 		if err != nil {
 			st.out.release()
-			return 0, err
+			return events.Position{}, err
 		}
-		if head-cur <= maxCatchUp {
-			// Only what this session may see is read: the org's events,
-			// its user's own and its own.
-			evs, last, ok, err := s.cfg.Store.EventsFor(ctx, orgID, a.User.ID, a.Session.ID, cur, maxCatchUp)
-			if err != nil {
-				st.out.release()
-				return 0, err
-			}
-			if ok {
-				st.out.textJSON(map[string]string{"type": "hello", "cursor": events.Cursor(cur)})
-				for i := range evs {
-					st.out.text(evs[i].Frame())
+		if ok {
+			st.out.textJSON(map[string]string{"type": "hello", "cursor": cur.Cursor()})
+			p := cur
+			for i := range evs {
+				if len(evs[i].Pos) == 1 {
+					p.User = evs[i].Pos[0]
+				} else {
+					p.Org = evs[i].Seq
 				}
-				st.out.textJSON(map[string]string{"type": "caught_up", "cursor": events.Cursor(last)})
-				return last, st.out.release()
+				st.out.text(evs[i].Frame(p))
 			}
+			st.out.textJSON(map[string]string{"type": "caught_up", "cursor": last.Cursor()})
+			return last, st.out.release()
 		}
+	}
+	// The user's own presence and stream head are read before the org's
+	// snapshot: a private event after that head is sent live, and none
+	// before it is missing from the presence sent.
+	own, userHead, err := s.cfg.Store.OwnPresence(ctx, orgID, a.User.ID)
+	if err != nil {
+		st.out.release()
+		return events.Position{}, err
 	}
 	sn, err := s.ws.snaps.get(ctx, s.cfg.Store, orgID)
 	if err != nil {
 		st.out.release()
-		return 0, err
+		return events.Position{}, err
 	}
-	st.out.textJSON(map[string]string{"type": "hello", "cursor": events.Cursor(sn.head)})
+	p := events.Position{Org: sn.head, User: userHead}
+	st.out.textJSON(map[string]string{"type": "hello", "cursor": p.Cursor()})
 	var me wire.Presence
-	if i, ok := sn.index[a.User.ID]; ok {
-		me = wire.OwnPresence(sn.rows[i].State, sn.rows[i].Shown)
+	if own.UserID != "" {
+		me = wire.OwnPresence(own.State, own.Shown)
 	}
 	meJSON, err := json.Marshal(me)
 	if err != nil {
 		st.out.release()
-		return 0, err
+		return events.Position{}, err
 	}
 	// {"type":"snapshot","cursor":...,"presence":[...],"me":{...}}, with
 	// everyone's presence written from the cache, not copied.
 	pre := make([]byte, 0, 64)
 	pre = append(pre, `{"type":"snapshot","cursor":"`...)
-	pre = strconv.AppendInt(pre, sn.head, 10)
+	pre = p.AppendCursor(pre)
 	pre = append(pre, `","presence":`...)
 	suf := append(append([]byte(`,"me":`), meJSON...), '}')
 	st.out.textParts(pre, sn.items, suf)
-	return sn.head, st.out.release()
+	return p, st.out.release()
 }
 
 // snapCache keeps each org's latest snapshot with the log head it was read
