@@ -278,6 +278,11 @@ func TestServeMetrics(t *testing.T) {
 	if res.StatusCode != 200 || !strings.Contains(string(body), `vo_http_requests_total{route="POST /api/v1/auth/login",status="200"} 1`) {
 		t.Fatalf("metrics: %d\n%s", res.StatusCode, body)
 	}
+	// The login's session was written in a transaction: the store reports
+	// to these metrics too (a labelled histogram shows once observed).
+	if !strings.Contains(string(body), `vo_store_tx_duration_seconds_count{engine="sqlite",outcome="commit"} `) {
+		t.Errorf("no store transaction was recorded:\n%s", body)
+	}
 	if res, body := get(t, s.url+"/metrics", ""); strings.Contains(string(body), "vo_http_requests_total") {
 		t.Fatalf("the public address serves metrics: %d", res.StatusCode)
 	}
