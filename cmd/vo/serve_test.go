@@ -16,6 +16,7 @@ import (
 	"time"
 
 	"vo/internal/account"
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/demo"
 )
 
@@ -121,12 +122,7 @@ func loginAs(t *testing.T, base, email, password string) string {
 	if res.StatusCode != http.StatusOK {
 		t.Fatalf("login %s: %d %s", email, res.StatusCode, b)
 	}
-	var out struct {
-		Token string `json:"token"`
-		User  struct {
-			Role string `json:"role"`
-		} `json:"user"`
-	}
+	var out apitypes.LoginAnswer
 	if err := json.Unmarshal(b, &out); err != nil || out.Token == "" {
 		t.Fatalf("login answer %s: %v", b, err)
 	}
@@ -152,16 +148,11 @@ func TestServeDemoIsIdempotent(t *testing.T) {
 		}
 		token := loginAs(t, s.url, demo.Admin, demo.Password)
 		res, b := get(t, s.url+"/api/v1/directory?limit=200", token)
-		var dir struct {
-			Items []struct {
-				ID string `json:"id"`
-			} `json:"items"`
-			Next string `json:"next_cursor"`
-		}
+		var dir apitypes.ContactList
 		if err := json.Unmarshal(b, &dir); err != nil || res.StatusCode != http.StatusOK {
 			t.Fatalf("directory: %d %s %v", res.StatusCode, b, err)
 		}
-		if len(dir.Items) != 12 || dir.Next != "" {
+		if len(dir.Items) != 12 || dir.NextCursor != nil {
 			t.Fatalf("run %d: the demo directory has %d people, want 12", i+1, len(dir.Items))
 		}
 		ids := map[string]bool{}

@@ -24,8 +24,8 @@ type ActivityFrame struct {
 //
 // Ends a catch-up: every event after the client's cursor up to this one has been sent.
 type CaughtUpFrame struct {
-	Cursor string `json:"cursor"`
 	Type   string `json:"type"`
+	Cursor string `json:"cursor"`
 }
 
 // ConflictError is the document's ConflictError.
@@ -35,10 +35,10 @@ type ConflictError = Error
 //
 // A colleague as the directory shows them.
 type Contact struct {
-	Email       string          `json:"email"`
-	Extension   string          `json:"extension"`
 	ID          string          `json:"id"`
 	Name        string          `json:"name"`
+	Email       string          `json:"email"`
+	Extension   string          `json:"extension"`
 	PhoneNumber *string         `json:"phone_number"`
 	PhotoURL    *string         `json:"photo_url"`
 	Presence    ContactPresence `json:"presence"`
@@ -48,8 +48,8 @@ type Contact struct {
 //
 // A user was added, or changed their profile or photo.
 type ContactFrame struct {
-	Cursor string  `json:"cursor"`
 	Type   string  `json:"type"`
+	Cursor string  `json:"cursor"`
 	User   Contact `json:"user"`
 }
 
@@ -63,9 +63,9 @@ type ContactList struct {
 //
 // What others see of a user's presence: never the chosen status.
 type ContactPresence struct {
+	Shown    Shown     `json:"shown"`
 	Activity *Activity `json:"activity"`
 	Message  *string   `json:"message"`
-	Shown    Shown     `json:"shown"`
 	Version  int64     `json:"version"`
 }
 
@@ -73,10 +73,10 @@ type ContactPresence struct {
 //
 // A user left the directory (deactivated).
 type ContactRemovedFrame struct {
-	Cursor  string `json:"cursor"`
-	Removed bool   `json:"removed"`
 	Type    string `json:"type"`
+	Cursor  string `json:"cursor"`
 	UserID  string `json:"user_id"`
+	Removed bool   `json:"removed"`
 }
 
 // Error is the document's Error.
@@ -109,8 +109,8 @@ type Health struct {
 //
 // The first frame; cursor is where what follows starts.
 type HelloFrame struct {
-	Cursor string `json:"cursor"`
 	Type   string `json:"type"`
+	Cursor string `json:"cursor"`
 }
 
 // InternalError is the document's InternalError.
@@ -123,27 +123,27 @@ type InvalidError = Error
 //
 // A session in the list of one's sessions: current says whether it is the one asking.
 type ListedSession struct {
-	CreatedAt  time.Time `json:"created_at"`
-	Current    bool      `json:"current"`
-	DeviceName string    `json:"device_name"`
 	ID         string    `json:"id"`
-	LastSeenAt time.Time `json:"last_seen_at"`
+	DeviceName string    `json:"device_name"`
 	Platform   Platform  `json:"platform"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
+	Current    bool      `json:"current"`
 }
 
 // LoginAnswer is the document's LoginAnswer.
 type LoginAnswer struct {
+	Token     string  `json:"token"`
 	CSRFToken string  `json:"csrf_token"`
 	Session   Session `json:"session"`
-	Token     string  `json:"token"`
 	User      Me      `json:"user"`
 }
 
 // LoginRequest is the document's LoginRequest.
 type LoginRequest struct {
-	DeviceName *string  `json:"device_name,omitempty"`
 	Email      string   `json:"email"`
 	Password   string   `json:"password"`
+	DeviceName *string  `json:"device_name,omitempty"`
 	Platform   Platform `json:"platform"`
 }
 
@@ -151,40 +151,40 @@ type LoginRequest struct {
 //
 // The logged-in user.
 type Me struct {
-	Email       string   `json:"email"`
-	Extension   string   `json:"extension"`
 	ID          string   `json:"id"`
 	Name        string   `json:"name"`
+	Email       string   `json:"email"`
+	Role        Role     `json:"role"`
 	Org         OrgRef   `json:"org"`
+	Extension   string   `json:"extension"`
 	PhoneNumber *string  `json:"phone_number"`
 	PhotoURL    *string  `json:"photo_url"`
 	Presence    Presence `json:"presence"`
-	Role        Role     `json:"role"`
 }
 
 // MePresenceFrame is the document's MePresenceFrame.
 //
 // One's own presence, to every session of the user.
 type MePresenceFrame struct {
-	Activity         *Activity  `json:"activity"`
+	Type             string     `json:"type"`
 	Cursor           string     `json:"cursor"`
+	Status           Status     `json:"status"`
+	StatusUntil      *time.Time `json:"status_until"`
 	Message          *string    `json:"message"`
 	MessageExpiresAt *time.Time `json:"message_expires_at"`
 	Shown            Shown      `json:"shown"`
-	Status           Status     `json:"status"`
-	StatusUntil      *time.Time `json:"status_until"`
-	Type             string     `json:"type"`
+	Activity         *Activity  `json:"activity"`
 	Version          int64      `json:"version"`
 }
 
 // NewUser is the document's NewUser.
 type NewUser struct {
+	Name        string  `json:"name"`
 	Email       string  `json:"email"`
 	Extension   string  `json:"extension"`
-	Name        string  `json:"name"`
-	Password    string  `json:"password"`
 	PhoneNumber *string `json:"phone_number,omitempty"`
 	Role        *Role   `json:"role,omitempty"`
+	Password    string  `json:"password"`
 }
 
 // NotFoundError is the document's NotFoundError.
@@ -199,8 +199,8 @@ type OrgRef struct {
 // PasswordChange is the document's PasswordChange.
 type PasswordChange struct {
 	CurrentPassword    string `json:"current_password"`
-	LogOutOtherDevices *bool  `json:"log_out_other_devices,omitempty"`
 	NewPassword        string `json:"new_password"`
+	LogOutOtherDevices *bool  `json:"log_out_other_devices,omitempty"`
 }
 
 // Platform is the document's Platform.
@@ -212,12 +212,12 @@ type Platform = string
 //
 // A user's own view of their presence.
 type Presence struct {
-	Activity         *Activity  `json:"activity"`
+	Status           Status     `json:"status"`
+	StatusUntil      *time.Time `json:"status_until"`
 	Message          *string    `json:"message"`
 	MessageExpiresAt *time.Time `json:"message_expires_at"`
 	Shown            Shown      `json:"shown"`
-	Status           Status     `json:"status"`
-	StatusUntil      *time.Time `json:"status_until"`
+	Activity         *Activity  `json:"activity"`
 	Version          int64      `json:"version"`
 }
 
@@ -225,12 +225,12 @@ type Presence struct {
 //
 // What others now see of a user's presence.
 type PresenceFrame struct {
-	Activity *Activity `json:"activity"`
-	Cursor   string    `json:"cursor"`
-	Message  *string   `json:"message"`
-	Shown    Shown     `json:"shown"`
 	Type     string    `json:"type"`
+	Cursor   string    `json:"cursor"`
 	UserID   string    `json:"user_id"`
+	Shown    Shown     `json:"shown"`
+	Activity *Activity `json:"activity"`
+	Message  *string   `json:"message"`
 	Version  int64     `json:"version"`
 }
 
@@ -238,10 +238,10 @@ type PresenceFrame struct {
 //
 // One user's presence in a snapshot.
 type PresenceItem struct {
+	UserID   string    `json:"user_id"`
+	Shown    Shown     `json:"shown"`
 	Activity *Activity `json:"activity"`
 	Message  *string   `json:"message"`
-	Shown    Shown     `json:"shown"`
-	UserID   string    `json:"user_id"`
 	Version  int64     `json:"version"`
 }
 
@@ -249,10 +249,10 @@ type PresenceItem struct {
 //
 // Absent: unchanged; null: cleared (a cleared status is available).
 type PresenceUpdate struct {
-	Message          *string    `json:"message,omitempty"`
-	MessageExpiresAt *time.Time `json:"message_expires_at,omitempty"`
 	Status           *string    `json:"status,omitempty"`
 	StatusUntil      *time.Time `json:"status_until,omitempty"`
+	Message          *string    `json:"message,omitempty"`
+	MessageExpiresAt *time.Time `json:"message_expires_at,omitempty"`
 }
 
 // RateLimitedError is the document's RateLimitedError.
@@ -268,41 +268,41 @@ type Role = string
 // A text frame the event stream sends. Frames of later features have other types; a client takes their cursor and ignores the rest.
 // Any of HelloFrame, SnapshotFrame, CaughtUpFrame, PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, with the fields of all of them.
 type ServerFrame struct {
-	Activity         *Activity      `json:"activity"`
+	Type             string         `json:"type"`
 	Cursor           string         `json:"cursor"`
-	Me               *Presence      `json:"me"`
-	Message          *string        `json:"message"`
-	MessageExpiresAt *time.Time     `json:"message_expires_at"`
 	Presence         []PresenceItem `json:"presence"`
-	Removed          bool           `json:"removed"`
-	SessionID        string         `json:"session_id"`
+	Me               *Presence      `json:"me"`
+	UserID           string         `json:"user_id"`
 	Shown            Shown          `json:"shown"`
+	Activity         *Activity      `json:"activity"`
+	Message          *string        `json:"message"`
+	Version          int64          `json:"version"`
 	Status           Status         `json:"status"`
 	StatusUntil      *time.Time     `json:"status_until"`
-	Type             string         `json:"type"`
+	MessageExpiresAt *time.Time     `json:"message_expires_at"`
 	User             *Contact       `json:"user"`
-	UserID           string         `json:"user_id"`
-	Version          int64          `json:"version"`
+	Removed          bool           `json:"removed"`
+	SessionID        string         `json:"session_id"`
 }
 
 // Session is the document's Session.
 //
 // One logged-in device.
 type Session struct {
-	CreatedAt  time.Time `json:"created_at"`
-	DeviceName string    `json:"device_name"`
 	ID         string    `json:"id"`
-	LastSeenAt time.Time `json:"last_seen_at"`
+	DeviceName string    `json:"device_name"`
 	Platform   Platform  `json:"platform"`
+	CreatedAt  time.Time `json:"created_at"`
+	LastSeenAt time.Time `json:"last_seen_at"`
 }
 
 // SessionEndedFrame is the document's SessionEndedFrame.
 //
 // Sent to the session being ended, just before the server closes the stream.
 type SessionEndedFrame struct {
+	Type      string `json:"type"`
 	Cursor    string `json:"cursor"`
 	SessionID string `json:"session_id"`
-	Type      string `json:"type"`
 }
 
 // SessionList is the document's SessionList.
@@ -321,10 +321,10 @@ type Shown = string
 //
 // Everyone's presence and one's own, sent when there was no cursor or it was too old.
 type SnapshotFrame struct {
-	Cursor   string         `json:"cursor"`
-	Me       Presence       `json:"me"`
-	Presence []PresenceItem `json:"presence"`
 	Type     string         `json:"type"`
+	Cursor   string         `json:"cursor"`
+	Presence []PresenceItem `json:"presence"`
+	Me       Presence       `json:"me"`
 }
 
 // Status is the document's Status.

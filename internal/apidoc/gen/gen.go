@@ -29,19 +29,51 @@ import (
 )
 
 type schema struct {
-	Ref                  string             `json:"$ref"`
-	Type                 json.RawMessage    `json:"type"`
-	Enum                 []any              `json:"enum"`
-	Const                any                `json:"const"`
-	Format               string             `json:"format"`
-	Description          string             `json:"description"`
-	Properties           map[string]*schema `json:"properties"`
-	Required             []string           `json:"required"`
-	Items                *schema            `json:"items"`
-	AdditionalProperties json.RawMessage    `json:"additionalProperties"`
-	OneOf                []*schema          `json:"oneOf"`
-	AnyOf                []*schema          `json:"anyOf"`
-	AllOf                []*schema          `json:"allOf"`
+	Ref                  string          `json:"$ref"`
+	Type                 json.RawMessage `json:"type"`
+	Enum                 []any           `json:"enum"`
+	Const                any             `json:"const"`
+	Format               string          `json:"format"`
+	Description          string          `json:"description"`
+	Properties           props           `json:"properties"`
+	Required             []string        `json:"required"`
+	Items                *schema         `json:"items"`
+	AdditionalProperties json.RawMessage `json:"additionalProperties"`
+	OneOf                []*schema       `json:"oneOf"`
+	AnyOf                []*schema       `json:"anyOf"`
+	AllOf                []*schema       `json:"allOf"`
+}
+
+// props are an object's properties, in the document's order: the fields
+// follow it, so a struct reads like the document (and converts to a Go
+// type declared in the same order).
+type props struct {
+	keys []string
+	m    map[string]*schema
+}
+
+func (p *props) UnmarshalJSON(b []byte) error {
+	dec := json.NewDecoder(bytes.NewReader(b))
+	if t, err := dec.Token(); err != nil || t != json.Delim('{') {
+		return fmt.Errorf("properties: not an object")
+	}
+	p.m = map[string]*schema{}
+	for dec.More() {
+		t, err := dec.Token()
+		if err != nil {
+			return err
+		}
+		k := t.(string)
+		var s schema
+		if err := dec.Decode(&s); err != nil {
+			return fmt.Errorf("property %s: %w", k, err)
+		}
+		if _, dup := p.m[k]; !dup {
+			p.keys = append(p.keys, k)
+		}
+		p.m[k] = &s
+	}
+	return nil
 }
 
 // types returns the schema's types other than "null", and whether null is
@@ -154,7 +186,7 @@ func (g *generator) named(name string, s *schema) error {
 		return g.union(name, s, s.OneOf)
 	case len(s.AnyOf) > 0:
 		return g.union(name, s, s.AnyOf)
-	case len(s.Properties) > 0:
+	case len(s.Properties.keys) > 0:
 		return g.object(name, s)
 	}
 	t, _, err := g.goType(s, name)
@@ -213,8 +245,8 @@ func (g *generator) writeStruct(name, desc string, fs []field) {
 
 func (g *generator) object(name string, s *schema) error {
 	var fs []field
-	for _, prop := range slices.Sorted(propKeys(s.Properties)) {
-		f, err := g.fieldOf(name, prop, s.Properties[prop], slices.Contains(s.Required, prop))
+	for _, prop := range s.Properties.keys {
+		f, err := g.fieldOf(name, prop, s.Properties.m[prop], slices.Contains(s.Required, prop))
 		if err != nil {
 			return err
 		}
@@ -224,22 +256,13 @@ func (g *generator) object(name string, s *schema) error {
 	return nil
 }
 
-func propKeys(m map[string]*schema) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
-}
-
 // union writes one struct holding the fields of every variant. A field is
 // a pointer when it is nullable in any variant, or is an object some
 // variant may lack (so that its absence shows); a scalar absent from a variant
 // decodes as its zero value.
 func (g *generator) union(name string, s *schema, variants []*schema) error {
 	byName := map[string]field{}
+	var order []string
 	count := map[string]int{}
 	var refs []string
 	for _, v := range variants {
@@ -250,11 +273,12 @@ func (g *generator) union(name string, s *schema, variants []*schema) error {
 		if err != nil {
 			return err
 		}
-		if len(vs.Properties) == 0 {
+		if len(vs.Properties.keys) == 0 {
 			return fmt.Errorf("variant %s is not an object with properties", vn)
 		}
 		refs = append(refs, goName(vn))
-		for prop, p := range vs.Properties {
+		for _, prop := range vs.Properties.keys {
+			p := vs.Properties.m[prop]
 			f, err := g.fieldOf(goName(vn), prop, p, true)
 			if err != nil {
 				return fmt.Errorf("variant %s: %w", vn, err)
@@ -266,6 +290,7 @@ func (g *generator) union(name string, s *schema, variants []*schema) error {
 			switch {
 			case !seen:
 				byName[prop] = f
+				order = append(order, prop)
 			case old.typ == f.typ:
 			case old.typ == "*"+f.typ:
 			case "*"+old.typ == f.typ:
@@ -276,7 +301,7 @@ func (g *generator) union(name string, s *schema, variants []*schema) error {
 		}
 	}
 	var fs []field
-	for _, prop := range slices.Sorted(mapKeysF(byName)) {
+	for _, prop := range order {
 		f := byName[prop]
 		if count[prop] < len(variants) && g.isStruct(f.typ) {
 			f.typ = "*" + f.typ
@@ -296,20 +321,10 @@ func (g *generator) union(name string, s *schema, variants []*schema) error {
 func (g *generator) isStruct(t string) bool {
 	for n, s := range g.schemas {
 		if goName(n) == t {
-			return len(s.Properties) > 0 || len(s.OneOf) > 0 || len(s.AnyOf) > 0
+			return len(s.Properties.keys) > 0 || len(s.OneOf) > 0 || len(s.AnyOf) > 0
 		}
 	}
 	return false
-}
-
-func mapKeysF(m map[string]field) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 func (g *generator) resolve(ref string) (string, *schema, error) {
@@ -392,7 +407,7 @@ func (g *generator) goType(s *schema, ctx string) (string, bool, error) {
 		}
 		return "[]" + t, null, nil
 	case "object":
-		if len(s.Properties) > 0 {
+		if len(s.Properties.keys) > 0 {
 			if g.names[ctx] {
 				return "", false, fmt.Errorf("inline object %s clashes with a named schema", ctx)
 			}

@@ -55,6 +55,8 @@ func TestGenerate(t *testing.T) {
 		"\tM *string `json:\"m\"`",
 		"\tThing *Thing `json:\"thing\"`", // an object absent from A's required set still shows its absence
 		"\tType string `json:\"type\"`",
+		// the document's order, not the alphabet's
+		"ID string `json:\"id\"` Note *string `json:\"note\"` Mood *Mood `json:\"mood\"` Color Color",
 	} {
 		if !strings.Contains(s, norm(want)) {
 			t.Errorf("generated source lacks %q:\n%s", want, src)
