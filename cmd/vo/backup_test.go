@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/apperr"
 	"vo/internal/blobs"
 	"vo/internal/store"
@@ -111,9 +112,7 @@ func TestBackupRestore(t *testing.T) {
 	dir := t.TempDir()
 	seed(t, dir)
 	url := serveDir(t, dir)
-	var admin struct {
-		Token string `json:"token"`
-	}
+	var admin apitypes.LoginAnswer
 	if code := votest.Do(t, url, "", "POST", "/api/v1/auth/login", map[string]string{"email": "ann@acme.test", "password": "long-enough-pw", "device_name": "t", "platform": "web"}, &admin); code != 200 {
 		t.Fatalf("admin login: %d", code)
 	}
@@ -126,16 +125,12 @@ func TestBackupRestore(t *testing.T) {
 	)
 	round := func(i int) (committed, bool) {
 		email := fmt.Sprintf("p%d@acme.test", i)
-		var u struct {
-			ID string `json:"id"`
-		}
+		var u apitypes.Contact
 		if code := votest.Do(t, url, admin.Token, "POST", "/api/v1/admin/users", map[string]string{"name": fmt.Sprintf("Person %d", i), "email": email, "extension": fmt.Sprint(200 + i), "password": "long-enough-pw"}, &u); code != 201 {
 			t.Errorf("create user %d: %d", i, code)
 			return committed{}, false
 		}
-		var login struct {
-			Token string `json:"token"`
-		}
+		var login apitypes.LoginAnswer
 		if code := votest.Do(t, url, "", "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": "long-enough-pw", "device_name": "t", "platform": "web"}, &login); code != 200 {
 			t.Errorf("login %d: %d", i, code)
 			return committed{}, false
@@ -201,9 +196,7 @@ func TestBackupRestore(t *testing.T) {
 	}
 	url2 := serveDir(t, restored)
 	for i, c := range before {
-		var me struct {
-			ID string `json:"id"`
-		}
+		var me apitypes.Me
 		if code := votest.Do(t, url2, c.token, "GET", "/api/v1/me", nil, &me); code != 200 || me.ID != c.userID {
 			t.Errorf("round %d: the restored node answers /me with %d %q, want the user %q and its session", i, code, me.ID, c.userID)
 			continue

@@ -20,6 +20,7 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/admin"
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/store"
 )
 
@@ -237,9 +238,7 @@ func TestBinary(t *testing.T) {
 		pw.Close()
 		select {
 		case a := <-answered:
-			var login struct {
-				Token string `json:"token"`
-			}
+			var login apitypes.LoginAnswer
 			switch {
 			case a.err != nil || a.status != http.StatusOK:
 				t.Errorf("the request in flight at SIGTERM: %d %s %v; want it served (200)", a.status, a.body, a.err)

@@ -120,6 +120,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var mets *metrics.Metrics
 	if *metricsAddr != "" {
 		mets = metrics.New()
+		hub.SetRecorder(mets)
+		st.RecordTx(mets)
 	}
 	api := httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, clk, params), Presence: pres, Hub: hub,
 		Photos: photos, Clock: clk, HashParams: params, Web: web.App(), TrustedProxies: trusted, ConnLimit: httpapi.NewConnLimiter(perAddr, trusted), Metrics: mets})

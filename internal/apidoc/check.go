@@ -1,8 +1,9 @@
 // Package apidoc holds tests to the API's OpenAPI document
 // (internal/httpapi/openapi.json): a Checker that validates every answer a
-// test receives, and every frame of the event stream, against it, and the
-// document's schemas as Go types (types.go, generated from it) for tests to
-// decode into, so that no test keeps its own copy of a shape.
+// test receives, and every frame of the event stream, against it. The
+// document's schemas as Go types, for tests to decode into so that no test
+// keeps its own copy of a shape, are in the subpackage apitypes (generated
+// by gen).
 //
 // It takes the document as bytes rather than importing httpapi, so that
 // httpapi's own tests can use it too. Only tests and votest import it; the

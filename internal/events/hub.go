@@ -41,7 +41,20 @@ type Hub struct {
 	// deliveries counts the deliveries attempted (a subscriber offered an
 	// event), which is what a fan-out costs.
 	deliveries atomic.Int64
+	rec        Recorder
 }
+
+// Recorder counts what the hub does for the metrics; *metrics.Metrics is
+// one. The hub's calls are cheap and made holding its locks.
+type Recorder interface {
+	// Delivered counts n frames queued to subscribers.
+	Delivered(n int)
+	// SlowCutOff counts one subscriber cut off for falling behind.
+	SlowCutOff()
+}
+
+// SetRecorder makes the hub report to r; call it before the hub is used.
+func (h *Hub) SetRecorder(r Recorder) { h.rec = r }
 
 // Deliveries returns how many deliveries the hub has attempted so far:
 // one per subscriber offered an event.
@@ -188,17 +201,17 @@ func (s *Sub) Take(buf []*Delivery) (out []*Delivery, ended bool) {
 	return buf, false
 }
 
-// push queues d, and reports false when the queue is full. Called with the
-// org's lock held.
-func (s *Sub) push(d *Delivery) bool {
+// push queues d, reporting whether it did, and full when the queue is
+// full. Called with the org's lock held.
+func (s *Sub) push(d *Delivery) (queued, full bool) {
 	s.mu.Lock()
 	if s.closed {
 		s.mu.Unlock()
-		return true
+		return false, false
 	}
 	if s.n == QueueLen {
 		s.mu.Unlock()
-		return false
+		return false, true
 	}
 	if s.n == len(s.q) {
 		s.grow()
@@ -210,7 +223,7 @@ func (s *Sub) push(d *Delivery) bool {
 	if f != nil {
 		f()
 	}
-	return true
+	return true, false
 }
 
 // grow doubles the ring, keeping the order. Called with s.mu held.
@@ -391,18 +404,27 @@ func (h *Hub) drainUser(o *orgHub, u *userHub) {
 func (o *orgHub) offer(h *Hub, subs []*Sub, d *Delivery) {
 	// Backwards, because a subscriber cut off here leaves its slot to the
 	// last one, which has had the event already.
-	n := 0
+	n, queued := 0, 0
 	for i := len(subs) - 1; i >= 0; i-- {
 		s := subs[i]
 		if !d.Event.For(s.UserID, s.SessionID) {
 			continue
 		}
 		n++
-		if !s.push(d) {
+		switch ok, full := s.push(d); {
+		case ok:
+			queued++
+		case full:
 			s.end(true)
+			if h.rec != nil {
+				h.rec.SlowCutOff()
+			}
 		}
 	}
 	h.deliveries.Add(int64(n))
+	if queued > 0 && h.rec != nil {
+		h.rec.Delivered(queued)
+	}
 }
 
 func (h *Hub) fillGap(o *orgHub) {

@@ -183,6 +183,8 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 	t.Parallel()
 	log := &memLog{}
 	h := NewHub(log)
+	rec := &countRecorder{}
+	h.SetRecorder(rec)
 	slow, _ := h.Subscribe(context.Background(), "o1", "slow", "s1")
 	fast, _ := h.Subscribe(context.Background(), "o1", "fast", "s2")
 	n := QueueLen + 10
@@ -226,7 +228,21 @@ func TestSlowSubscriberIsCutOff(t *testing.T) {
 	if fast.Overflowed() {
 		t.Fatal("the fast subscriber was cut off")
 	}
+	// The fast one got every frame, the slow one a full queue; the frames
+	// offered to it once cut off were never queued and are not counted.
+	if got, want := rec.delivered.Load(), int64(n+QueueLen); got != want {
+		t.Errorf("recorded %d deliveries, want %d", got, want)
+	}
+	if got := rec.cut.Load(); got != 1 {
+		t.Errorf("recorded %d slow cut-offs, want 1", got)
+	}
 }
+
+// countRecorder is a Recorder for tests.
+type countRecorder struct{ delivered, cut atomic.Int64 }
+
+func (r *countRecorder) Delivered(n int) { r.delivered.Add(int64(n)) }
+func (r *countRecorder) SlowCutOff()     { r.cut.Add(1) }
 
 // TestAudienceCostsPerRecipient: in an org of 10,000 watchers, 1,000
 // events for two of them are offered to those two only, and nobody else

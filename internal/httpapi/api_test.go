@@ -18,6 +18,7 @@ import (
 	"time"
 
 	"vo/internal/account"
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/apperr"
 	"vo/internal/auth"
 	"vo/internal/clock"
@@ -44,9 +45,9 @@ func TestLogin(t *testing.T) {
 					`"extension":"101"`, `"phone_number":"+14155550101"`, `"photo_url":null`},
 				NotExpectedContent: []string{"argon2", "password", testPassword},
 				After: func(t *testing.T, r httpAnswer) {
-					a := mustJSON[loginAnswer](t, r, http.StatusOK)
-					if len(a.Token) != 43 || len(a.CSRF) != 43 || a.Token == a.CSRF {
-						t.Errorf("token %q and csrf %q: want two different 43-character tokens", a.Token, a.CSRF)
+					a := mustJSON[apitypes.LoginAnswer](t, r, http.StatusOK)
+					if len(a.Token) != 43 || len(a.CSRFToken) != 43 || a.Token == a.CSRFToken {
+						t.Errorf("token %q and csrf %q: want two different 43-character tokens", a.Token, a.CSRFToken)
 					}
 					if a.User.ID != fx.ann.ID || a.Session.ID == "" || !a.Session.CreatedAt.Equal(testEpoch) || !a.Session.LastSeenAt.Equal(testEpoch) {
 						t.Errorf("session %+v of user %s", a.Session, a.User.ID)
@@ -121,7 +122,7 @@ func TestMe(t *testing.T) {
 			{Name: "no credentials", Method: "GET", URL: "/api/v1/me", ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 			{Name: "unknown token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader(strings.Repeat("A", 43)), ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 			{Name: "malformed token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader("x"), ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
-			{Name: "the CSRF token is no bearer token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader(fx.ann.login.CSRF), ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
+			{Name: "the CSRF token is no bearer token", Method: "GET", URL: "/api/v1/me", Headers: bearerHeader(fx.ann.login.CSRFToken), ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 			{Name: "not a Bearer scheme", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Basic " + fx.ann.token()}, ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 			{Name: "no token after Bearer", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Bearer"}, ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 			{Name: "Bearer glued to the token", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Authorization": "Bearer" + fx.ann.token()}, ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
@@ -152,16 +153,16 @@ func TestPresenceNullClears(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, fx *fixture) {
 		until := testEpoch.Add(time.Hour).Format(time.RFC3339)
-		p := mustJSON[wirePresence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(),
+		p := mustJSON[apitypes.Presence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(),
 			`{"status":"dnd","status_until":"`+until+`","message":"Focus","message_expires_at":"`+until+`"}`), 200)
 		if p.Status != "dnd" || p.StatusUntil == nil || p.Message == nil || *p.Message != "Focus" {
 			t.Fatalf("set: %+v", p)
 		}
-		p = mustJSON[wirePresence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(), `{"status":null}`), 200)
+		p = mustJSON[apitypes.Presence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(), `{"status":null}`), 200)
 		if p.Status != "available" || p.StatusUntil != nil || p.Shown != "available" || p.Message == nil || *p.Message != "Focus" {
 			t.Fatalf(`after {"status":null}: %+v`, p)
 		}
-		p = mustJSON[wirePresence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(), `{"message":null}`), 200)
+		p = mustJSON[apitypes.Presence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(), `{"message":null}`), 200)
 		if p.Message != nil || p.MessageExpiresAt != nil {
 			t.Fatalf(`after {"message":null}: %+v`, p)
 		}
@@ -175,8 +176,8 @@ func TestSessionsAndRemoteLogout(t *testing.T) {
 		desk := fx.login(t, "ann@acme.test", "Desk phone", "sip")
 
 		r := fx.call(t, "GET", "/api/v1/sessions", phone.Token, nil)
-		list := mustJSON[listAnswer[wireSession]](t, r, 200)
-		got := map[string]wireSession{}
+		list := mustJSON[apitypes.SessionList](t, r, 200)
+		got := map[string]apitypes.ListedSession{}
 		for _, s := range list.Items {
 			got[s.ID] = s
 		}
@@ -186,12 +187,12 @@ func TestSessionsAndRemoteLogout(t *testing.T) {
 		}
 		for id, dev := range want {
 			s, ok := got[id]
-			if !ok || s.DeviceName+"/"+s.Platform != dev || s.Current == nil || *s.Current != (id == phone.Session.ID) ||
+			if !ok || s.DeviceName+"/"+s.Platform != dev || s.Current != (id == phone.Session.ID) ||
 				!s.CreatedAt.Equal(testEpoch) || !s.LastSeenAt.Equal(testEpoch) {
 				t.Errorf("session %s: %+v; want %s, current only for the caller's", id, s, dev)
 			}
 		}
-		for _, secret := range []string{phone.Token, phone.CSRF, desk.Token, "token", "hash"} {
+		for _, secret := range []string{phone.Token, phone.CSRFToken, desk.Token, "token", "hash"} {
 			if bytes.Contains(r.Body, []byte(secret)) {
 				t.Errorf("the session list shows %q", secret)
 			}
@@ -287,7 +288,7 @@ func TestCookieNeedsCSRFOnUnsafeMethods(t *testing.T) {
 			return h
 		}
 		unchanged := func(t *testing.T, _ httpAnswer) {
-			me := mustJSON[wireMe](t, fx.call(t, "GET", "/api/v1/me", fx.bob.token(), nil), 200)
+			me := mustJSON[apitypes.Me](t, fx.call(t, "GET", "/api/v1/me", fx.bob.token(), nil), 200)
 			if me.Presence.Status != "available" {
 				t.Errorf("a refused request changed the status to %q", me.Presence.Status)
 			}
@@ -301,7 +302,7 @@ func TestCookieNeedsCSRFOnUnsafeMethods(t *testing.T) {
 			{Name: "cookie of an unknown token", Method: "GET", URL: "/api/v1/me", Headers: map[string]string{"Cookie": "vo_session=" + strings.Repeat("x", 43)}, ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 			{Name: "PUT without CSRF", Method: "PUT", URL: "/api/v1/me/presence", Body: `{"status":"busy"}`, Headers: with(),
 				ExpectedStatus: 403, ExpectedError: apperr.Forbidden, After: unchanged},
-			{Name: "PUT with another session's CSRF", Method: "PUT", URL: "/api/v1/me/presence", Body: `{"status":"busy"}`, Headers: with("X-CSRF-Token", other.CSRF),
+			{Name: "PUT with another session's CSRF", Method: "PUT", URL: "/api/v1/me/presence", Body: `{"status":"busy"}`, Headers: with("X-CSRF-Token", other.CSRFToken),
 				ExpectedStatus: 403, ExpectedError: apperr.Forbidden, After: unchanged},
 			{Name: "PUT with the session token as CSRF", Method: "PUT", URL: "/api/v1/me/presence", Body: `{"status":"busy"}`, Headers: with("X-CSRF-Token", web.Token),
 				ExpectedStatus: 403, ExpectedError: apperr.Forbidden, After: unchanged},
@@ -314,13 +315,13 @@ func TestCookieNeedsCSRFOnUnsafeMethods(t *testing.T) {
 						t.Errorf("the session was ended anyway: %s", r)
 					}
 				}},
-			{Name: "PUT with the right CSRF", Method: "PUT", URL: "/api/v1/me/presence", Body: `{"status":"busy"}`, Headers: with("X-CSRF-Token", web.CSRF),
+			{Name: "PUT with the right CSRF", Method: "PUT", URL: "/api/v1/me/presence", Body: `{"status":"busy"}`, Headers: with("X-CSRF-Token", web.CSRFToken),
 				ExpectedStatus: 200, ExpectedContent: []string{`"status":"busy"`, `"shown":"busy"`}},
 			{Name: "Bearer needs no CSRF", Method: "PUT", URL: "/api/v1/me/presence", Body: `{"status":"away"}`, Headers: bearerHeader(other.Token),
 				ExpectedStatus: 200, ExpectedContent: []string{`"status":"away"`}},
-			{Name: "DELETE a session with the right CSRF", Method: "DELETE", URL: "/api/v1/sessions/" + other.Session.ID, Headers: with("X-CSRF-Token", web.CSRF),
+			{Name: "DELETE a session with the right CSRF", Method: "DELETE", URL: "/api/v1/sessions/" + other.Session.ID, Headers: with("X-CSRF-Token", web.CSRFToken),
 				ExpectedStatus: 204},
-			{Name: "POST logout with the right CSRF", Method: "POST", URL: "/api/v1/auth/logout", Headers: with("X-CSRF-Token", web.CSRF),
+			{Name: "POST logout with the right CSRF", Method: "POST", URL: "/api/v1/auth/logout", Headers: with("X-CSRF-Token", web.CSRFToken),
 				ExpectedStatus: 204},
 			{Name: "the cookie is dead after logout", Method: "GET", URL: "/api/v1/me", Headers: with(), ExpectedStatus: 401, ExpectedError: apperr.Unauthenticated},
 		}
@@ -349,7 +350,7 @@ func TestDirectory(t *testing.T) {
 			if bytes.Contains(r.Body, []byte("next_cursor")) {
 				t.Errorf("a single page has a next_cursor: %s", r.Body)
 			}
-			var p listAnswer[wireContact]
+			var p apitypes.ContactList
 			json.Unmarshal(r.Body, &p)
 			for _, c := range p.Items {
 				if c.Name == "Ann Lee" && (c.Email != "ann@acme.test" || c.Extension != "101" || c.PhoneNumber == nil || *c.PhoneNumber != "+14155550101" || c.ID != fx.ann.ID || c.Presence.Shown != "available") {
@@ -398,7 +399,7 @@ func TestDirectory(t *testing.T) {
 					u += "&cursor=" + url.QueryEscape(cursor)
 				}
 				r := fx.call(t, "GET", u, tok, nil)
-				p := mustJSON[listAnswer[wireContact]](t, r, 200)
+				p := mustJSON[apitypes.ContactList](t, r, 200)
 				pages++
 				if len(p.Items) > limit {
 					t.Fatalf("page of %d with limit %d", len(p.Items), limit)
@@ -451,7 +452,7 @@ func TestUserByID(t *testing.T) {
 	t.Parallel()
 	eachEngine(t, func(t *testing.T, fx *fixture) {
 		r := fx.call(t, "PUT", "/api/v1/me/presence", fx.ann.token(), `{"status":"dnd","message":"Focus time"}`)
-		own := mustJSON[wirePresence](t, r, 200)
+		own := mustJSON[apitypes.Presence](t, r, 200)
 		if own.Status != "dnd" || own.Shown != "busy" || (own.Message == nil || *own.Message != "Focus time") {
 			t.Fatalf("own presence %+v", own)
 		}
@@ -571,7 +572,7 @@ func TestAdminCreateUser(t *testing.T) {
 		t.Run("created", func(t *testing.T) {
 			r := fx.call(t, "POST", "/api/v1/admin/users", fx.ann.token(),
 				`{"name":" Dora Diaz ","email":"Dora@Acme.Test","extension":"103","phone_number":"+14155550103","password":"`+testPassword+`"}`)
-			c := mustJSON[wireContact](t, r, 201)
+			c := mustJSON[apitypes.Contact](t, r, 201)
 			if c.ID == "" || c.Name != "Dora Diaz" || c.Email != "dora@acme.test" || c.Extension != "103" || c.PhoneNumber == nil || *c.PhoneNumber != "+14155550103" ||
 				c.PhotoURL != nil || c.Presence.Shown != "offline" || c.Presence.Version < 1 {
 				t.Errorf("created %s", r.Body)
@@ -593,7 +594,7 @@ func TestAdminCreateUser(t *testing.T) {
 			}
 		})
 		t.Run("an admin, with an extension another org uses", func(t *testing.T) {
-			c := mustJSON[wireContact](t, fx.call(t, "POST", "/api/v1/admin/users", fx.ann.token(),
+			c := mustJSON[apitypes.Contact](t, fx.call(t, "POST", "/api/v1/admin/users", fx.ann.token(),
 				`{"name":"Eve Admin","email":"eve@acme.test","extension":"555","role":"admin","password":"`+testPassword+`"}`), 201)
 			if eve := fx.login(t, "eve@acme.test", "Laptop", "web"); eve.User.ID != c.ID || eve.User.Role != "admin" || eve.User.PhoneNumber != nil {
 				t.Errorf("Eve: %+v", eve.User)
@@ -637,7 +638,7 @@ func TestAdminDeactivate(t *testing.T) {
 func TestPasswordsAreArgon2id(t *testing.T) {
 	t.Parallel()
 	fx := sqliteFixture(t)
-	mustJSON[wireContact](t, fx.call(t, "POST", "/api/v1/admin/users", fx.ann.token(),
+	mustJSON[apitypes.Contact](t, fx.call(t, "POST", "/api/v1/admin/users", fx.ann.token(),
 		`{"name":"Dora Diaz","email":"dora@acme.test","extension":"103","password":"a long password"}`), 201)
 	for _, email := range []string{"ann@acme.test", "dora@acme.test"} {
 		u, err := fx.st.UserByEmail(context.Background(), email)
@@ -668,12 +669,12 @@ func TestTokensStoredOnlyAsHashes(t *testing.T) {
 	fx := newFixture(t, e)
 	extra := fx.login(t, "ann@acme.test", "Phone", "mobile")
 	clk.Advance(2 * time.Minute) // so that the next uses are written down
-	logins := []loginAnswer{extra}
+	logins := []apitypes.LoginAnswer{extra}
 	for _, p := range []*person{fx.ann, fx.bob, fx.carla, fx.annika, fx.bobT} {
 		logins = append(logins, p.login)
 	}
 	for _, l := range logins {
-		mustJSON[wireMe](t, fx.call(t, "GET", "/api/v1/me", l.Token, nil), 200)
+		mustJSON[apitypes.Me](t, fx.call(t, "GET", "/api/v1/me", l.Token, nil), 200)
 	}
 	e.srv.Close()
 	if err := st.Close(); err != nil { // checkpoints the WAL into the file
@@ -691,7 +692,7 @@ func TestTokensStoredOnlyAsHashes(t *testing.T) {
 		t.Fatal("empty database file")
 	}
 	for _, l := range logins {
-		for what, secret := range map[string]string{"token": l.Token, "csrf token": l.CSRF} {
+		for what, secret := range map[string]string{"token": l.Token, "csrf token": l.CSRFToken} {
 			if bytes.Contains(db, []byte(secret)) {
 				t.Errorf("the %s of session %s is in the database file", what, l.Session.ID)
 			}
@@ -736,12 +737,12 @@ func TestLoginRateLimit(t *testing.T) {
 		fx.clk.Advance(5*time.Minute - time.Second)
 		limited(t, login("ann@acme.test", testPassword), "1")
 		fx.clk.Advance(time.Second)
-		mustJSON[loginAnswer](t, login("ann@acme.test", testPassword), 200)
+		mustJSON[apitypes.LoginAnswer](t, login("ann@acme.test", testPassword), 200)
 		// A success forgets the account's failures.
 		for i := range 4 {
 			checkError(t, login("ann@acme.test", "wrong "+strconv.Itoa(i)), 401, apperr.Unauthenticated)
 		}
-		mustJSON[loginAnswer](t, login("ann@acme.test", testPassword), 200)
+		mustJSON[apitypes.LoginAnswer](t, login("ann@acme.test", testPassword), 200)
 		checkError(t, login("ann@acme.test", "wrong once more"), 401, apperr.Unauthenticated)
 	})
 	t.Run("per address", func(t *testing.T) {
@@ -760,7 +761,7 @@ func TestLoginRateLimit(t *testing.T) {
 		limited(t, login("carla@acme.test", testPassword), "900")
 		limited(t, login("nobody@acme.test", testPassword), "900")
 		fx.clk.Advance(15 * time.Minute)
-		mustJSON[loginAnswer](t, login("carla@acme.test", testPassword), 200)
+		mustJSON[apitypes.LoginAnswer](t, login("carla@acme.test", testPassword), 200)
 	})
 }
 

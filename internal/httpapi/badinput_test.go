@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/apperr"
 )
 
@@ -194,7 +195,7 @@ func TestBadInput(t *testing.T) {
 		// The same check notices a real change: the last accepted message.
 		t.Run("the check sees an accepted change", func(t *testing.T) {
 			r := fx.call(t, "PUT", "/api/v1/me/presence", fx.ann.token(), `{"message":"`+strings.Repeat("é", 140)+`"}`)
-			if p := mustJSON[wirePresence](t, r, 200); p.Message == nil || len([]rune(*p.Message)) != 140 {
+			if p := mustJSON[apitypes.Presence](t, r, 200); p.Message == nil || len([]rune(*p.Message)) != 140 {
 				t.Fatalf("message of 140 code points stored as %s", r.Body)
 			}
 			if fx.stored(t) == before {
@@ -251,7 +252,7 @@ func TestBodyRefusedBeforeReadWhole(t *testing.T) {
 			checkError(t, httpAnswer{Status: res.StatusCode, Header: res.Header, Body: b}, 413, apperr.TooLarge)
 		})
 	}
-	if me := mustJSON[wireMe](t, fx.call(t, "GET", "/api/v1/me", fx.bob.token(), nil), 200); me.Presence.Message != nil {
+	if me := mustJSON[apitypes.Me](t, fx.call(t, "GET", "/api/v1/me", fx.bob.token(), nil), 200); me.Presence.Message != nil {
 		t.Errorf("message %q after refused bodies", *me.Presence.Message)
 	}
 }

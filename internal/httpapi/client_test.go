@@ -10,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/apperr"
 )
 
@@ -135,12 +136,12 @@ func TestLoginLimitBehindProxy(t *testing.T) {
 		fail20(t, fx, func(int) string { return "203.0.113.1" })
 		checkError(t, login(t, fx, "203.0.113.1"), 429, apperr.RateLimited)
 		r := login(t, fx, "203.0.113.2")
-		mustJSON[loginAnswer](t, r, 200)
+		mustJSON[apitypes.LoginAnswer](t, r, 200)
 		if c := sessionCookie(r); c == nil || !c.Secure {
 			t.Errorf("the session cookie behind an https proxy is not Secure: %v", c)
 		}
 		fx.clk.Advance(15 * time.Minute)
-		mustJSON[loginAnswer](t, login(t, fx, "203.0.113.1"), 200)
+		mustJSON[apitypes.LoginAnswer](t, login(t, fx, "203.0.113.1"), 200)
 	})
 	t.Run("no trusted proxy", func(t *testing.T) {
 		t.Parallel()
@@ -149,7 +150,7 @@ func TestLoginLimitBehindProxy(t *testing.T) {
 		checkError(t, login(t, fx, "198.51.100.1"), 429, apperr.RateLimited)
 		fx.clk.Advance(15 * time.Minute)
 		r := login(t, fx, "198.51.100.1")
-		mustJSON[loginAnswer](t, r, 200)
+		mustJSON[apitypes.LoginAnswer](t, r, 200)
 		if c := sessionCookie(r); c == nil || c.Secure {
 			t.Errorf("a forwarded https from an untrusted peer made the cookie Secure: %v", c)
 		}

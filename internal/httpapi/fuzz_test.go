@@ -17,6 +17,7 @@ import (
 	"unicode/utf8"
 
 	"vo/internal/account"
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/apperr"
 	"vo/internal/clock"
 	"vo/internal/storetest"
@@ -127,7 +128,7 @@ func FuzzPresenceBody(f *testing.F) {
 		r := httpAnswer{Status: rec.Code, Header: rec.Header(), Body: rec.Body.Bytes()}
 		switch r.Status {
 		case http.StatusOK:
-			var p wirePresence
+			var p apitypes.Presence
 			if err := json.Unmarshal(r.Body, &p); err != nil {
 				t.Fatalf("body %q: 200 with %s", body, r.Body)
 			}

@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/apperr"
 )
 
@@ -26,7 +27,7 @@ func TestTenantIsolation(t *testing.T) {
 		// Annika (globex) has a photo, so that a 404 cannot be "no photo".
 		r := fx.do(t, "PUT", "/api/v1/me/photo", bytes.NewReader(testPNG(t)),
 			map[string]string{"Authorization": "Bearer " + fx.annika.token(), "Content-Type": "image/png"})
-		me := mustJSON[wireMe](t, r, 200)
+		me := mustJSON[apitypes.Me](t, r, 200)
 		if me.PhotoURL == nil {
 			t.Fatalf("Annika's photo_url is null after an upload: %s", r.Body)
 		}
@@ -90,7 +91,7 @@ func TestTenantIsolation(t *testing.T) {
 		})
 
 		t.Run("an admin cannot create users in another org", func(t *testing.T) {
-			c := mustJSON[wireContact](t, fx.call(t, "POST", "/api/v1/admin/users", fx.ann.token(),
+			c := mustJSON[apitypes.Contact](t, fx.call(t, "POST", "/api/v1/admin/users", fx.ann.token(),
 				`{"name":"Hugo Hopper","email":"hugo@acme.test","extension":"104","password":"`+testPassword+`","org_id":"`+fx.orgB.ID+`","org":"globex"}`), 201)
 			if got := fx.directoryNames(t, fx.annika.token(), "q=hugo"); len(got) != 0 {
 				t.Errorf("globex sees %q", got)
@@ -115,7 +116,7 @@ func TestTenantIsolation(t *testing.T) {
 							u += "&cursor=" + url.QueryEscape(cursor)
 						}
 						r := fx.call(t, "GET", u, fx.ann.token(), nil)
-						p := mustJSON[listAnswer[wireContact]](t, r, 200)
+						p := mustJSON[apitypes.ContactList](t, r, 200)
 						for _, s := range secrets {
 							if bytes.Contains(r.Body, []byte(s)) {
 								t.Fatalf("q=%q shows %q of the other org: %s", q, s, r.Body)
@@ -149,16 +150,10 @@ func TestTenantIsolation(t *testing.T) {
 	}, withPhotos)
 }
 
-// streamFrame is any event-stream frame, kept raw too.
+// streamFrame is any event-stream frame, in the document's shape, kept raw
+// too.
 type streamFrame struct {
-	Type     string `json:"type"`
-	Cursor   string `json:"cursor"`
-	UserID   string `json:"user_id"`
-	Message  string `json:"message"`
-	Presence []struct {
-		UserID string `json:"user_id"`
-	} `json:"presence"`
-	Me  *wirePresence `json:"me"`
+	apitypes.ServerFrame
 	raw []byte
 }
 
@@ -231,7 +226,7 @@ func testStreamIsolation(t *testing.T, fx *fixture, secrets []string) {
 		}
 	}
 	// ...then acme does one thing, which must be the next that Bob sees.
-	mustJSON[wirePresence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.ann.token(), `{"message":"acme marker"}`), 200)
+	mustJSON[apitypes.Presence](t, fx.call(t, "PUT", "/api/v1/me/presence", fx.ann.token(), `{"message":"acme marker"}`), 200)
 	secrets = append(secrets, "Gina", "890", "secret plans")
 	for {
 		f := readEventFrame(t, ctx, c)
@@ -240,7 +235,7 @@ func testStreamIsolation(t *testing.T, fx *fixture, secrets []string) {
 				t.Fatalf("Bob's stream carries %q: %s", s, f.raw)
 			}
 		}
-		if f.Type == "presence" && f.UserID == fx.ann.ID && f.Message == "acme marker" {
+		if f.Type == "presence" && f.UserID == fx.ann.ID && f.Message != nil && *f.Message == "acme marker" {
 			break
 		}
 		if f.Type == "presence" && !slices.Contains(acme, f.UserID) {

@@ -1,9 +1,12 @@
 package httpapi
 
 import (
+	"context"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"vo/internal/apperr"
 	"vo/internal/metrics"
@@ -41,5 +44,67 @@ func TestMetricsMove(t *testing.T) {
 	}
 	if strings.Contains(body, "12345") {
 		t.Error("a raw path became a label")
+	}
+}
+
+// metricValue reads one sample, named with its labels, from a scrape;
+// absent is 0, which is what a counter not yet touched is worth.
+func metricValue(t *testing.T, body, sample string) float64 {
+	t.Helper()
+	for _, line := range strings.Split(body, "\n") {
+		if v, ok := strings.CutPrefix(line, sample+" "); ok {
+			f, err := strconv.ParseFloat(v, 64)
+			if err != nil {
+				t.Fatalf("sample %q: %v", line, err)
+			}
+			return f
+		}
+	}
+	return 0
+}
+
+// TestMetricsCountEventsAndTransactions: an event a watcher receives moves
+// the delivered count, and the write behind it the transaction histogram
+// of its engine.
+func TestMetricsCountEventsAndTransactions(t *testing.T) {
+	t.Parallel()
+	m := metrics.New()
+	fx := sqliteFixture(t, func(_ testing.TB, cfg *Config) {
+		cfg.Metrics = m
+		cfg.Hub.SetRecorder(m) // as vo serve wires them
+		cfg.Store.RecordTx(m)
+	})
+	scrape := func() string {
+		rec := httptest.NewRecorder()
+		m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+		return rec.Body.String()
+	}
+	const (
+		delivered = "vo_events_delivered_total"
+		commits   = `vo_store_tx_duration_seconds_count{engine="sqlite",outcome="commit"}`
+	)
+	ctx, cancel := context.WithTimeout(t.Context(), 20*time.Second)
+	defer cancel()
+	c := dialEvents(t, ctx, fx.testEnv, fx.ann.token(), "")
+	for _, want := range []string{"hello", "snapshot"} {
+		if f := readEventFrame(t, ctx, c); f.Type != want {
+			t.Fatalf("got %s, want %s", f.raw, want)
+		}
+	}
+	before := scrape()
+	if r := fx.call(t, "PUT", "/api/v1/me/presence", fx.bob.token(), `{"status":"busy"}`); r.Status != 200 {
+		t.Fatalf("presence: %s", r)
+	}
+	for f := readEventFrame(t, ctx, c); f.Type != "presence"; f = readEventFrame(t, ctx, c) {
+	}
+	after := scrape()
+	if b, a := metricValue(t, before, delivered), metricValue(t, after, delivered); a <= b {
+		t.Errorf("%s went from %v to %v over an event ann received", delivered, b, a)
+	}
+	if b, a := metricValue(t, before, commits), metricValue(t, after, commits); a <= b {
+		t.Errorf("%s went from %v to %v over a write", commits, b, a)
+	}
+	if !strings.Contains(after, "vo_slow_watchers_cut_total 0\n") {
+		t.Error("a watcher that keeps up was counted as cut off")
 	}
 }

@@ -16,9 +16,9 @@ import (
 	"testing"
 	"time"
 
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/storetest"
 	"vo/internal/votest"
-	"vo/internal/wire"
 )
 
 func testJPEG(t *testing.T, w, h int, c color.RGBA) []byte {
@@ -78,7 +78,7 @@ func TestPhotoLifecycle(t *testing.T) {
 	a := n.Login("ann@acme.test", "web")
 	wb := votest.Watch(t, n.HTTP.URL, n.Login("ben@acme.test", "web"))
 	photoURL := func() *string {
-		var c wire.Contact
+		var c apitypes.Contact
 		n.Do(a.Token, "GET", "/api/v1/users/"+ann.ID, nil, &c)
 		return c.PhotoURL
 	}
@@ -88,7 +88,7 @@ func TestPhotoLifecycle(t *testing.T) {
 	if res.StatusCode != 200 {
 		t.Fatalf("upload: %d %s", res.StatusCode, body)
 	}
-	var me wire.Me
+	var me apitypes.Me
 	json.Unmarshal(body, &me)
 	if me.PhotoURL == nil {
 		t.Fatal("no photo_url after upload")

@@ -14,6 +14,8 @@ import (
 	"time"
 
 	"github.com/coder/websocket"
+
+	"vo/internal/apidoc/apitypes"
 )
 
 // syncBuffer is a log destination that the server's goroutines and the test
@@ -85,7 +87,7 @@ func TestRequestLogHoldsNoSecrets(t *testing.T) {
 		)
 		secrets := []string{testPassword, newPW, wrongPW, message, bogus}
 		for _, p := range []*person{fx.ann, fx.bob, fx.carla, fx.annika, fx.bobT} {
-			secrets = append(secrets, p.login.Token, p.login.CSRF)
+			secrets = append(secrets, p.login.Token, p.login.CSRFToken)
 		}
 		type sent struct {
 			route  string
@@ -103,13 +105,13 @@ func TestRequestLogHoldsNoSecrets(t *testing.T) {
 		}
 
 		check("POST /api/v1/auth/login", 401, fx.call(t, "POST", "/api/v1/auth/login", "", loginBody("bob@acme.test", wrongPW)))
-		web := mustJSON[loginAnswer](t, check("POST /api/v1/auth/login", 200, fx.call(t, "POST", "/api/v1/auth/login", "", loginBody("bob@acme.test", testPassword))), 200)
-		secrets = append(secrets, web.Token, web.CSRF)
+		web := mustJSON[apitypes.LoginAnswer](t, check("POST /api/v1/auth/login", 200, fx.call(t, "POST", "/api/v1/auth/login", "", loginBody("bob@acme.test", testPassword))), 200)
+		secrets = append(secrets, web.Token, web.CSRFToken)
 		check("GET /api/v1/me", 200, fx.call(t, "GET", "/api/v1/me", web.Token, nil))
 		cookie := map[string]string{"Cookie": "vo_session=" + web.Token}
 		check("GET /api/v1/me", 200, fx.do(t, "GET", "/api/v1/me", nil, cookie))
 		check("PUT /api/v1/me/presence", 200, fx.do(t, "PUT", "/api/v1/me/presence", strings.NewReader(`{"status":"busy","message":"`+message+`"}`),
-			map[string]string{"Cookie": "vo_session=" + web.Token, "X-CSRF-Token": web.CSRF, "Content-Type": "application/json"}))
+			map[string]string{"Cookie": "vo_session=" + web.Token, "X-CSRF-Token": web.CSRFToken, "Content-Type": "application/json"}))
 
 		c, res, err := websocket.Dial(ctx, "ws"+strings.TrimPrefix(fx.srv.URL, "http")+"/api/v1/events",
 			&websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + web.Token}}})

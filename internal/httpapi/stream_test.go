@@ -19,10 +19,10 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/admin"
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/clock"
 	"vo/internal/storetest"
 	"vo/internal/votest"
-	"vo/internal/wire"
 )
 
 // second is SPEC §2's convergence bound.
@@ -419,7 +419,7 @@ func dialLive(t *testing.T, base, token string) *websocket.Conn {
 }
 
 // readPresence reads c until a presence event of userID arrives.
-func readPresence(t *testing.T, c *websocket.Conn, userID string) wire.PresenceItem {
+func readPresence(t *testing.T, c *websocket.Conn, userID string) apitypes.PresenceFrame {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), second)
 	defer cancel()
@@ -428,9 +428,8 @@ func readPresence(t *testing.T, c *websocket.Conn, userID string) wire.PresenceI
 		if err != nil {
 			t.Fatalf("waiting for %s's presence: %v", userID, err)
 		}
-		var f struct{ Type string }
-		var p wire.PresenceItem
-		if json.Unmarshal(b, &f) == nil && f.Type == "presence" && json.Unmarshal(b, &p) == nil && p.UserID == userID {
+		var p apitypes.PresenceFrame
+		if json.Unmarshal(b, &p) == nil && p.Type == "presence" && p.UserID == userID {
 			return p
 		}
 	}

@@ -23,6 +23,7 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/admin"
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/apperr"
 	"vo/internal/auth"
 	"vo/internal/blobs"
@@ -32,7 +33,6 @@ import (
 	"vo/internal/profile"
 	"vo/internal/store"
 	"vo/internal/storetest"
-	"vo/internal/wire"
 )
 
 // testPassword is every seeded user's password.
@@ -251,43 +251,25 @@ func bearerHeader(token string) map[string]string {
 	return map[string]string{"Authorization": "Bearer " + token}
 }
 
-// loginAnswer is the 200 answer of POST /auth/login.
-type loginAnswer struct {
-	Token   string      `json:"token"`
-	CSRF    string      `json:"csrf_token"`
-	Session wireSession `json:"session"`
-	User    wireMe      `json:"user"`
-}
-
-// The shapes the tests decode into are the server's own (package wire),
-// not copies: every answer is validated against the API document before a
-// test decodes it (checkAnswer), so a wire type that drifted from the
-// document fails there, and a test cannot pass on a shape the server
-// does not send (a null message read as "").
-type (
-	wireSession  = wire.Session
-	wirePresence = wire.Presence
-	wireMe       = wire.Me
-	wireContact  = wire.Contact
-)
-
-type listAnswer[T any] struct {
-	Items      []T     `json:"items"`
-	NextCursor *string `json:"next_cursor"`
-}
+// The tests decode answers into the document's own shapes (package
+// apitypes, generated from openapi.json), not copies of their own nor the
+// server's wire types: every answer is also validated against the document
+// before a test decodes it (checkAnswer), and a nullable field is a pointer
+// there, so a test cannot pass on a shape the server does not send (a null
+// message read as "").
 
 // login logs in over HTTP and fails the test unless it works.
-func (e *testEnv) login(t testing.TB, email, device, platform string) loginAnswer {
+func (e *testEnv) login(t testing.TB, email, device, platform string) apitypes.LoginAnswer {
 	t.Helper()
 	r := e.call(t, "POST", "/api/v1/auth/login", "", map[string]string{"email": email, "password": testPassword, "device_name": device, "platform": platform})
-	return mustJSON[loginAnswer](t, r, http.StatusOK)
+	return mustJSON[apitypes.LoginAnswer](t, r, http.StatusOK)
 }
 
 // directoryNames lists the names the directory answers for a query string
 // (e.g. "q=ann&limit=5"), as seen with token.
 func (e *testEnv) directoryNames(t testing.TB, token, query string) []string {
 	t.Helper()
-	p := mustJSON[listAnswer[wireContact]](t, e.call(t, "GET", "/api/v1/directory?"+query, token, nil), http.StatusOK)
+	p := mustJSON[apitypes.ContactList](t, e.call(t, "GET", "/api/v1/directory?"+query, token, nil), http.StatusOK)
 	names := make([]string, len(p.Items))
 	for i, c := range p.Items {
 		names[i] = c.Name
@@ -298,7 +280,7 @@ func (e *testEnv) directoryNames(t testing.TB, token, query string) []string {
 // person is a seeded user with one logged-in web session.
 type person struct {
 	account.User
-	login loginAnswer
+	login apitypes.LoginAnswer
 }
 
 func (p *person) token() string { return p.login.Token }

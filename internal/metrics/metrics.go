@@ -22,7 +22,7 @@ type Metrics struct {
 	streams   prometheus.Gauge
 	delivered prometheus.Counter
 	slowCut   prometheus.Counter
-	tx        prometheus.Histogram
+	tx        *prometheus.HistogramVec
 	refused   prometheus.Counter
 	limited   prometheus.Counter
 }
@@ -46,17 +46,17 @@ func New() *Metrics {
 		}),
 		delivered: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vo_events_delivered_total",
-			Help: "Events handed to watchers.",
+			Help: "Event frames queued to watchers.",
 		}),
 		slowCut: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vo_slow_watchers_cut_total",
 			Help: "Watchers cut off for falling behind.",
 		}),
-		tx: prometheus.NewHistogram(prometheus.HistogramOpts{
+		tx: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 			Name:    "vo_store_tx_duration_seconds",
-			Help:    "Store transaction time.",
+			Help:    "Store write transaction time, from begin to commit or rollback, by engine and outcome.",
 			Buckets: prometheus.DefBuckets,
-		}),
+		}, []string{"engine", "outcome"}),
 		refused: prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "vo_logins_refused_total",
 			Help: "Logins refused for bad credentials.",
@@ -95,7 +95,7 @@ func (m *Metrics) StreamClosed() {
 	}
 }
 
-// Delivered counts n events handed to watchers.
+// Delivered counts n event frames queued to watchers.
 func (m *Metrics) Delivered(n int) {
 	if m != nil {
 		m.delivered.Add(float64(n))
@@ -109,10 +109,11 @@ func (m *Metrics) SlowCutOff() {
 	}
 }
 
-// Tx records how long one store transaction took.
-func (m *Metrics) Tx(d time.Duration) {
+// Tx records how long one store write transaction took on engine
+// ("sqlite", "postgres") and how it ended ("commit", "rollback").
+func (m *Metrics) Tx(engine, outcome string, d time.Duration) {
 	if m != nil {
-		m.tx.Observe(d.Seconds())
+		m.tx.WithLabelValues(engine, outcome).Observe(d.Seconds())
 	}
 }
 

@@ -26,7 +26,7 @@ func TestRecordingMovesTheNumbers(t *testing.T) {
 	m.StreamClosed()
 	m.Delivered(3)
 	m.SlowCutOff()
-	m.Tx(2 * time.Millisecond)
+	m.Tx("sqlite", "commit", 2*time.Millisecond)
 	m.LoginRefused()
 	m.LoginLimited()
 	m.LoginLimited()
@@ -38,7 +38,7 @@ func TestRecordingMovesTheNumbers(t *testing.T) {
 		"vo_event_streams 1",
 		"vo_events_delivered_total 3",
 		"vo_slow_watchers_cut_total 1",
-		"vo_store_tx_duration_seconds_count 1",
+		`vo_store_tx_duration_seconds_count{engine="sqlite",outcome="commit"} 1`,
 		"vo_logins_refused_total 1",
 		"vo_logins_rate_limited_total 2",
 	} {
@@ -65,7 +65,7 @@ func TestNilIsSafe(t *testing.T) {
 	m.StreamClosed()
 	m.Delivered(1)
 	m.SlowCutOff()
-	m.Tx(time.Second)
+	m.Tx("postgres", "rollback", time.Second)
 	m.LoginRefused()
 	m.LoginLimited()
 }

@@ -52,6 +52,26 @@ type Store struct {
 	clock   clock.Clock
 
 	onCommit func([]events.Event)
+	txRec    TxRecorder
+}
+
+// TxRecorder learns how long each write transaction took, from begin to
+// commit or rollback; *metrics.Metrics is one.
+type TxRecorder interface {
+	// Tx records one transaction on engine ("sqlite", "postgres") that
+	// ended in outcome ("commit", "rollback").
+	Tx(engine, outcome string, d time.Duration)
+}
+
+// RecordTx makes the store report its write transactions to r; call it
+// before the store is used.
+func (s *Store) RecordTx(r TxRecorder) { s.txRec = r }
+
+// observeTx reports one write transaction begun at start.
+func (s *Store) observeTx(start time.Time, outcome string) {
+	if s.txRec != nil {
+		s.txRec.Tx(string(s.dialect), outcome, time.Since(start))
+	}
 }
 
 // Options configure Open.
@@ -215,6 +235,7 @@ type Tx struct {
 
 // tx runs f in a write transaction, committing when f returns nil.
 func (s *Store) tx(ctx context.Context, f func(*Tx) error) error {
+	start := time.Now()
 	t, err := s.w.BeginTx(ctx, nil)
 	if err != nil {
 		return fmt.Errorf("store: begin: %w", err)
@@ -226,11 +247,14 @@ func (s *Store) tx(ctx context.Context, f func(*Tx) error) error {
 	}
 	if err != nil {
 		_ = t.Rollback()
+		s.observeTx(start, "rollback")
 		return err
 	}
 	if err := t.Commit(); err != nil {
+		s.observeTx(start, "rollback")
 		return fmt.Errorf("store: commit: %w", err)
 	}
+	s.observeTx(start, "commit")
 	if len(x.events) > 0 && s.onCommit != nil {
 		s.onCommit(x.events)
 	}

@@ -20,6 +20,7 @@ import (
 	"vo/internal/account"
 	"vo/internal/admin"
 	"vo/internal/apidoc"
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/auth"
 	"vo/internal/blobs"
 	"vo/internal/clock"
@@ -142,17 +143,12 @@ type Session struct {
 // Login logs a user in through the API.
 func (n *Node) Login(email, platform string) Session {
 	n.T.Helper()
-	var out struct {
-		Token   string       `json:"token"`
-		CSRF    string       `json:"csrf_token"`
-		Session wire.Session `json:"session"`
-		User    wire.Me      `json:"user"`
-	}
+	var out apitypes.LoginAnswer
 	status := n.Do("", "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": Password, "device_name": "test " + platform, "platform": platform}, &out)
 	if status != 200 {
 		n.T.Fatalf("login %s: status %d", email, status)
 	}
-	return Session{Token: out.Token, CSRF: out.CSRF, ID: out.Session.ID, UserID: out.User.ID}
+	return Session{Token: out.Token, CSRF: out.CSRFToken, ID: out.Session.ID, UserID: out.User.ID}
 }
 
 // Do sends a JSON request with a bearer token ("" for none) and decodes
@@ -220,11 +216,11 @@ func CheckFrame(frame []byte) error {
 // SetPresence changes a user's presence through the API.
 func (n *Node) SetPresence(s Session, body map[string]any) wire.Presence {
 	n.T.Helper()
-	var p wire.Presence
+	var p apitypes.Presence // the document's shape, the server's type
 	if st := n.Do(s.Token, "PUT", "/api/v1/me/presence", body, &p); st != 200 {
 		n.T.Fatalf("set presence %v: status %d", body, st)
 	}
-	return p
+	return wire.Presence(p)
 }
 
 // Truth is the server's current view: what others see of each user.

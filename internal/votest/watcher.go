@@ -17,6 +17,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/wire"
 )
 
@@ -149,18 +150,17 @@ func (w *Watcher) read(ctx context.Context, c *websocket.Conn, closed chan struc
 	}
 }
 
-type frame struct {
-	Type     string          `json:"type"`
-	Cursor   string          `json:"cursor"`
-	Presence json.RawMessage `json:"presence"`
-	Me       *wire.Presence  `json:"me"`
-	UserID   string          `json:"user_id"`
-	Removed  bool            `json:"removed"`
-	User     *wire.Contact   `json:"user"`
+// publicOf is what others see, read from the document's fields of a
+// snapshot item or a presence frame.
+func publicOf(shown string, activity, message *string, version int64) wire.ContactPresence {
+	return wire.ContactPresence{Shown: shown, Activity: activity, Message: message, Version: version}
 }
 
 func (w *Watcher) apply(b []byte) {
-	var f frame
+	// Frames are read in the document's shapes (apitypes) and kept in the
+	// server's (wire), which the tests compare with the store's Truth; the
+	// conversions compile only while the two agree.
+	var f apitypes.ServerFrame
 	if err := json.Unmarshal(b, &f); err != nil {
 		w.t.Errorf("watcher: bad frame %s: %v", b, err)
 		return
@@ -174,15 +174,11 @@ func (w *Watcher) apply(b []byte) {
 	switch f.Type {
 	case "hello":
 	case "snapshot":
-		var items []wire.PresenceItem
-		if err := json.Unmarshal(f.Presence, &items); err != nil {
-			w.t.Errorf("watcher: snapshot presence: %v", err)
-		}
 		seen := map[string]bool{}
-		for _, it := range items {
+		for _, it := range f.Presence {
 			seen[it.UserID] = true
 			if cur, ok := w.view[it.UserID]; !ok || it.Version >= cur.Version {
-				w.view[it.UserID] = it.ContactPresence
+				w.view[it.UserID] = publicOf(it.Shown, it.Activity, it.Message, it.Version)
 			}
 		}
 		for id := range w.view {
@@ -191,23 +187,22 @@ func (w *Watcher) apply(b []byte) {
 			}
 		}
 		if f.Me != nil && f.Me.Version >= w.me.Version {
-			w.me = *f.Me
+			w.me = wire.Presence(*f.Me)
 		}
 		w.snapshots++
 		w.live = true
 	case "caught_up":
 		w.live = true
 	case "presence":
-		var it wire.PresenceItem
-		_ = json.Unmarshal(b, &it)
-		if cur, ok := w.view[it.UserID]; !ok || it.Version > cur.Version {
-			w.view[it.UserID] = it.ContactPresence
+		if cur, ok := w.view[f.UserID]; !ok || f.Version > cur.Version {
+			w.view[f.UserID] = publicOf(f.Shown, f.Activity, f.Message, f.Version)
 		}
 	case "me.presence":
-		var p wire.Presence
+		var p apitypes.MePresenceFrame
 		_ = json.Unmarshal(b, &p)
 		if p.Version > w.me.Version {
-			w.me = p
+			w.me = wire.Presence{Status: p.Status, StatusUntil: p.StatusUntil, Message: p.Message,
+				MessageExpiresAt: p.MessageExpiresAt, Shown: p.Shown, Activity: p.Activity, Version: p.Version}
 		}
 	case "contact":
 		if f.Removed {
@@ -218,7 +213,7 @@ func (w *Watcher) apply(b []byte) {
 				w.photos[f.User.ID] = *f.User.PhotoURL
 			}
 			if cur, ok := w.view[f.User.ID]; !ok || f.User.Presence.Version >= cur.Version {
-				w.view[f.User.ID] = f.User.Presence
+				w.view[f.User.ID] = wire.ContactPresence(f.User.Presence)
 			}
 		}
 	case "session.ended":

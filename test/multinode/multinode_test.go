@@ -26,6 +26,7 @@ import (
 
 	natsserver "github.com/nats-io/nats-server/v2/server"
 
+	"vo/internal/apidoc/apitypes"
 	"vo/internal/clock"
 	"vo/internal/store"
 	"vo/internal/storetest"
@@ -132,12 +133,7 @@ func TestTwoNodes(t *testing.T) {
 	a := startNode(t, "A", dsn, natsURL)
 	b := startNode(t, "B", dsn, natsURL)
 	login := func(n *node, email, platform string) votest.Session {
-		var out struct {
-			Token   string `json:"token"`
-			Session struct {
-				ID string `json:"id"`
-			} `json:"session"`
-		}
+		var out apitypes.LoginAnswer
 		if st := votest.Do(t, n.url, "", "POST", "/api/v1/auth/login", map[string]string{"email": email, "password": votest.Password, "device_name": "t", "platform": platform}, &out); st != 200 {
 			t.Fatalf("login %s on %s: %d", email, n.url, st)
 		}
@@ -233,9 +229,7 @@ func uploadPhoto(t *testing.T, url, token string) []byte {
 	req, _ := http.NewRequest("PUT", url+"/api/v1/me/photo", &buf)
 	req.Header.Set("Authorization", "Bearer "+token)
 	req.Header.Set("Content-Type", "image/jpeg")
-	var me struct {
-		ID string `json:"id"`
-	}
+	var me apitypes.Me
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
 		t.Fatal(err)
