@@ -6,6 +6,7 @@ package httpapi
 
 import (
 	"context"
+	"encoding/json"
 	"io/fs"
 	"log/slog"
 	"net/http"
@@ -59,6 +60,9 @@ type Config struct {
 	HealthTimeout time.Duration
 	// Metrics records requests; nil, none.
 	Metrics *metrics.Metrics
+	// Inbound are the client message types of the event stream beside
+	// activity, which the domains register.
+	Inbound []stream.Type
 }
 
 // Pinger tells whether the node's store is reachable.
@@ -70,7 +74,34 @@ type Pinger interface {
 type Server struct {
 	cfg     Config
 	mux     *http.ServeMux
-	streams *stream.Server
+	streams Streams
+}
+
+// Streams is what the API needs of the live event streams.
+type Streams interface {
+	// Serve serves GET /api/v1/events for an authenticated request.
+	Serve(w http.ResponseWriter, r *http.Request, a store.Auth) error
+	// CloseStreams ends every stream of this node.
+	CloseStreams()
+}
+
+// inbound routes the messages clients send on the event stream: activity
+// (presence) and the types of cfg.Inbound.
+func inbound(cfg Config) *stream.Router {
+	r := stream.NewRouter(cfg.Clock)
+	if cfg.Presence != nil {
+		r.Register(stream.Type{Name: "activity", MaxSize: 4096, Rate: stream.Rate{N: 1, Per: time.Second, Burst: 10},
+			NewHandler: func(stream.Sender) stream.Handler {
+				active := cfg.Presence.StreamActivity()
+				return func(ctx context.Context, from stream.Sender, _ json.RawMessage) error {
+					return active(ctx, from.OrgID, from.UserID)
+				}
+			}})
+	}
+	for _, t := range cfg.Inbound {
+		r.Register(t)
+	}
+	return r
 }
 
 // New builds the handler.
@@ -88,7 +119,7 @@ func New(cfg Config) *Server {
 		cfg.HealthTimeout = 2 * time.Second
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(),
-		streams: stream.New(stream.Config{Store: cfg.Store, Hub: cfg.Hub, Presence: cfg.Presence, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait, Metrics: cfg.Metrics})}
+		streams: stream.New(stream.Config{Store: cfg.Store, Hub: cfg.Hub, Router: inbound(cfg), PingEvery: cfg.PingEvery, PongWait: cfg.PongWait, Metrics: cfg.Metrics})}
 	s.routes()
 	return s
 }

@@ -146,6 +146,19 @@ func (s *Service) Active(ctx context.Context, orgID, userID string, last time.Ti
 	return now, err
 }
 
+// StreamActivity returns what one event stream's activity messages call:
+// each records activity (Active), written down at most every
+// activityEvery for that stream. Its calls must not overlap (a stream
+// reads one message at a time).
+func (s *Service) StreamActivity() func(ctx context.Context, orgID, userID string) error {
+	var last time.Time
+	return func(ctx context.Context, orgID, userID string) error {
+		var err error
+		last, err = s.Active(ctx, orgID, userID, last)
+		return err
+	}
+}
+
 // Wake makes Run look again at what is due (a new, earlier instant).
 func (s *Service) Wake() {
 	select {

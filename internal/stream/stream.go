@@ -58,6 +58,10 @@ const (
 // another of its own streams.
 const closeTooMany websocket.StatusCode = 4000
 
+// reasonFlood is the close reason of a stream closed for flooding
+// (closeFlood).
+const reasonFlood = "too many messages: slow down before reconnecting"
+
 // The close reasons of streams ended by a cap.
 const (
 	reasonSessionCap = "too many streams for this session: the oldest closes"
@@ -195,9 +199,10 @@ type stream struct {
 
 // Config holds what the streams are built from.
 type Config struct {
-	Store    *store.Store
-	Hub      *events.Hub
-	Presence *presence.Service
+	Store *store.Store
+	Hub   *events.Hub
+	// Router routes the messages clients send; nil, none is known.
+	Router *Router
 	// PingEvery and PongWait tune dead-connection detection; zero means the
 	// defaults (25 s and 30 s, so a dead peer goes within 60 s).
 	PingEvery, PongWait time.Duration
@@ -219,6 +224,9 @@ func New(cfg Config) *Server {
 	if cfg.PongWait == 0 {
 		cfg.PongWait = 30 * time.Second
 	}
+	if cfg.Router == nil {
+		cfg.Router = NewRouter(nil)
+	}
 	return &Server{cfg: cfg, ws: newWSTracker()}
 }
 
@@ -231,7 +239,7 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, a store.Auth) err
 	if err != nil {
 		return nil // Accept has answered the client
 	}
-	c.SetReadLimit(4096)
+	c.SetReadLimit(s.cfg.Router.readLimit())
 	st := &stream{srv: s, c: c, out: hj.out, orgID: a.User.OrgID, userID: a.User.ID, sessionID: a.Session.ID}
 	s.addStream(st, r)
 	if reason, err := st.open(r, a); reason != "" || err != nil {
@@ -650,11 +658,12 @@ func (sn *orgSnap) load(ctx context.Context, st *store.Store, orgID string) erro
 	return nil
 }
 
-// read reads client messages until the stream ends: activity feeds
-// auto-away; anything else is ignored. Reading also lets the library
-// answer pings and see pongs.
+// read reads client messages until the stream ends, each routed by the
+// Router; a message it drops is answered with an error frame, and a
+// client that floods the stream is closed. Binary messages are ignored.
+// Reading also lets the library answer pings and see pongs.
 func (st *stream) read() {
-	var last time.Time
+	in := st.srv.cfg.Router.open(Sender{OrgID: st.orgID, UserID: st.userID, SessionID: st.sessionID})
 	for {
 		// No context: one would cost a registration per message; ending
 		// the stream closes the connection, which ends the read.
@@ -666,14 +675,13 @@ func (st *stream) read() {
 		if typ != websocket.MessageText {
 			continue
 		}
-		var m struct {
-			Type string `json:"type"`
+		reply, err := in.handle(context.Background(), b)
+		if errors.Is(err, errFlood) {
+			st.endWith(closeFlood, reasonFlood, nil)
+			return
 		}
-		if json.Unmarshal(b, &m) != nil || m.Type != "activity" {
-			continue
-		}
-		if last, err = st.srv.cfg.Presence.Active(context.Background(), st.orgID, st.userID, last); err != nil {
-			slog.Warn("events: activity", slog.Any("err", err))
+		if reply != nil {
+			st.out.single(reply)
 		}
 	}
 }
@@ -752,6 +760,12 @@ var errStreamEnded = errors.New("events: stream ended")
 func (w *frameWriter) Write(p []byte) (int, error) {
 	w.mu.Lock()
 	defer w.mu.Unlock()
+	return w.writeWhole(p)
+}
+
+// writeWhole writes the whole frame p, or queues it after the frame being
+// written. Called with w.mu held.
+func (w *frameWriter) writeWhole(p []byte) (int, error) {
 	switch {
 	case w.tail != nil: // after the frame being held
 		w.tail = append(w.tail, bytes.Clone(p))
@@ -969,6 +983,17 @@ func (w *frameWriter) write(bs ...[]byte) error {
 		err = derr
 	}
 	return err
+}
+
+// single writes one text frame outside the events' writes: after the
+// frame being written, if one is, as Write does a control frame. Nothing
+// once the stream has ended.
+func (w *frameWriter) single(payload []byte) {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if !w.done {
+		w.writeWhole(appendText(nil, payload))
+	}
 }
 
 // shut refuses further text frames.

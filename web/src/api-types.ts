@@ -207,7 +207,7 @@ export interface paths {
         };
         /**
          * The event stream: a WebSocket of JSON text frames (SPEC §5).
-         * @description The server sends HelloFrame first, then either the events after `cursor` followed by CaughtUpFrame, or (no cursor, or one too old) SnapshotFrame; then live events: PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, and the frames of later features, which a client that does not know them only takes the cursor of. The client may send ActivityFrame. The server pings; a client that answers no ping for 60 seconds is cut off.
+         * @description The server sends HelloFrame first, then either the events after `cursor` followed by CaughtUpFrame, or (no cursor, or one too old) SnapshotFrame; then live events: PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, and the frames of later features, which a client that does not know them only takes the cursor of. The client may send ActivityFrame; a client frame the server drops is answered with ErrorFrame. The server pings; a client that answers no ping for 60 seconds is cut off.
          */
         get: operations["events"];
         put?: never;
@@ -523,7 +523,7 @@ export interface components {
             status: "ok";
         };
         /** @description A text frame the event stream sends. Frames of later features have other types; a client takes their cursor and ignores the rest. */
-        ServerFrame: components["schemas"]["HelloFrame"] | components["schemas"]["SnapshotFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MePresenceFrame"] | components["schemas"]["ContactFrame"] | components["schemas"]["ContactRemovedFrame"] | components["schemas"]["SessionEndedFrame"];
+        ServerFrame: components["schemas"]["HelloFrame"] | components["schemas"]["SnapshotFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MePresenceFrame"] | components["schemas"]["ContactFrame"] | components["schemas"]["ContactRemovedFrame"] | components["schemas"]["SessionEndedFrame"] | components["schemas"]["ErrorFrame"];
         /** @description The first frame; cursor is where what follows starts. */
         HelloFrame: {
             /** @constant */
@@ -599,6 +599,14 @@ export interface components {
         ActivityFrame: {
             /** @constant */
             type: "activity";
+        };
+        /** @description Answers a client frame the server dropped; the stream stays open. `bad_message`: not a JSON object with a string `type`; `unknown_type`: no such client frame; `too_large`: larger than its type allows; `rate_limited`: sent faster than its type allows; `failed`: the server could not handle it. `ref` is the dropped frame's `id`, when that was a short string or number. It carries no cursor. A client that keeps sending at ten times a type's rate is closed with status 4001; a frame larger than every type allows (64 KiB at most) closes the stream with 1009. */
+        ErrorFrame: {
+            /** @constant */
+            type: "error";
+            /** @enum {string} */
+            code: "bad_message" | "unknown_type" | "too_large" | "rate_limited" | "failed";
+            ref?: string | number;
         };
     };
     responses: {
