@@ -3,6 +3,7 @@
 package apitypes
 
 import (
+	"encoding/json"
 	"time"
 )
 
@@ -96,6 +97,15 @@ type ErrorError struct {
 //
 // One of "invalid", "unauthenticated", "forbidden", "not_found", "conflict", "too_large", "unsupported_media_type", "rate_limited", "unavailable", "internal".
 type ErrorCode = string
+
+// ErrorFrame is the document's ErrorFrame.
+//
+// Answers a client frame the server dropped; the stream stays open. `bad_message`: not a JSON object with a string `type`; `unknown_type`: no such client frame; `too_large`: larger than its type allows; `rate_limited`: sent faster than its type allows; `failed`: the server could not handle it. `ref` is the dropped frame's `id`, when that was a short string or number. It carries no cursor. A client that keeps sending at ten times a type's rate is closed with status 4001; a frame larger than every type allows (64 KiB at most) closes the stream with 1009.
+type ErrorFrame struct {
+	Type string          `json:"type"`
+	Code string          `json:"code"`
+	Ref  json.RawMessage `json:"ref,omitempty"`
+}
 
 // ForbiddenError is the document's ForbiddenError.
 type ForbiddenError = Error
@@ -266,23 +276,25 @@ type Role = string
 // ServerFrame is the document's ServerFrame.
 //
 // A text frame the event stream sends. Frames of later features have other types; a client takes their cursor and ignores the rest.
-// Any of HelloFrame, SnapshotFrame, CaughtUpFrame, PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, with the fields of all of them.
+// Any of HelloFrame, SnapshotFrame, CaughtUpFrame, PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, ErrorFrame, with the fields of all of them.
 type ServerFrame struct {
-	Type             string         `json:"type"`
-	Cursor           string         `json:"cursor"`
-	Presence         []PresenceItem `json:"presence"`
-	Me               *Presence      `json:"me"`
-	UserID           string         `json:"user_id"`
-	Shown            Shown          `json:"shown"`
-	Activity         *Activity      `json:"activity"`
-	Message          *string        `json:"message"`
-	Version          int64          `json:"version"`
-	Status           Status         `json:"status"`
-	StatusUntil      *time.Time     `json:"status_until"`
-	MessageExpiresAt *time.Time     `json:"message_expires_at"`
-	User             *Contact       `json:"user"`
-	Removed          bool           `json:"removed"`
-	SessionID        string         `json:"session_id"`
+	Type             string          `json:"type"`
+	Cursor           string          `json:"cursor"`
+	Presence         []PresenceItem  `json:"presence"`
+	Me               *Presence       `json:"me"`
+	UserID           string          `json:"user_id"`
+	Shown            Shown           `json:"shown"`
+	Activity         *Activity       `json:"activity"`
+	Message          *string         `json:"message"`
+	Version          int64           `json:"version"`
+	Status           Status          `json:"status"`
+	StatusUntil      *time.Time      `json:"status_until"`
+	MessageExpiresAt *time.Time      `json:"message_expires_at"`
+	User             *Contact        `json:"user"`
+	Removed          bool            `json:"removed"`
+	SessionID        string          `json:"session_id"`
+	Code             string          `json:"code"`
+	Ref              json.RawMessage `json:"ref"`
 }
 
 // Session is the document's Session.

@@ -15,7 +15,9 @@
 //   - allOf of one $ref and narrowing parts (const) is an alias of the ref;
 //   - oneOf/anyOf of $refs to objects becomes one struct holding the fields
 //     of every variant (each variant is its own struct too): a test decodes
-//     any frame into it and switches on the discriminating field.
+//     any frame into it and switches on the discriminating field;
+//   - an inline oneOf/anyOf of plain scalars (say string | number) is
+//     json.RawMessage: the test sees exactly what was sent.
 package gen
 
 import (
@@ -362,6 +364,10 @@ func (g *generator) goType(s *schema, ctx string) (string, bool, error) {
 		return g.goType(ref, ctx)
 	}
 	if len(s.OneOf) > 0 || len(s.AnyOf) > 0 {
+		if scalarUnion(s) {
+			g.imports["encoding/json"] = true
+			return "json.RawMessage", false, nil
+		}
 		return "", false, fmt.Errorf("an inline oneOf/anyOf (name it in components.schemas)")
 	}
 	ts, null, err := s.types()
@@ -447,4 +453,25 @@ func goName(s string) string {
 		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
 	}
 	return b.String()
+}
+
+// scalarUnion reports whether s is a oneOf/anyOf whose every variant is an
+// inline string, number, integer or boolean with nothing else to it.
+func scalarUnion(s *schema) bool {
+	vs := append(append([]*schema{}, s.OneOf...), s.AnyOf...)
+	for _, v := range vs {
+		if v.Ref != "" || len(v.OneOf) > 0 || len(v.AnyOf) > 0 || len(v.AllOf) > 0 || len(v.Properties.keys) > 0 || v.Items != nil {
+			return false
+		}
+		ts, _, err := v.types()
+		if err != nil || len(ts) != 1 {
+			return false
+		}
+		switch ts[0] {
+		case "string", "number", "integer", "boolean":
+		default:
+			return false
+		}
+	}
+	return true
 }

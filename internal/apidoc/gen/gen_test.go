@@ -68,7 +68,7 @@ func TestGenerateRefuses(t *testing.T) {
 	for name, d := range map[string]string{
 		"no schemas":       `{"components":{}}`,
 		"unknown ref":      `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"$ref":"#/components/schemas/Nope"}}}}}}`,
-		"inline oneOf":     `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"oneOf":[{"type":"string"}]}}}}}}`,
+		"inline oneOf":     `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"oneOf":[{"type":"string"},{"type":"object","properties":{"b":{"type":"string"}}}]}}}}}}`,
 		"clashing variant": `{"components":{"schemas":{"A":{"type":"object","properties":{"v":{"type":"string"}}},"B":{"type":"object","properties":{"v":{"type":"integer"}}},"U":{"oneOf":[{"$ref":"#/components/schemas/A"},{"$ref":"#/components/schemas/B"}]}}}}`,
 		"two types":        `{"components":{"schemas":{"X":{"type":["string","integer"]}}}}`,
 		"inline clash":     `{"components":{"schemas":{"XA":{"type":"string"},"X":{"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string"}}}}}}}}`,
@@ -76,5 +76,16 @@ func TestGenerateRefuses(t *testing.T) {
 		if _, err := Generate([]byte(d), "p", "d"); err == nil {
 			t.Errorf("%s: generated without an error", name)
 		}
+	}
+}
+
+func TestGenerateScalarUnion(t *testing.T) {
+	d := `{"components":{"schemas":{"X":{"type":"object","properties":{"ref":{"oneOf":[{"type":"string"},{"type":"number"}]}}}}}}`
+	src, err := Generate([]byte(d), "p", "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := string(src); !strings.Contains(s, "json.RawMessage") || !strings.Contains(s, `"encoding/json"`) {
+		t.Errorf("a string|number union is not json.RawMessage:\n%s", s)
 	}
 }
