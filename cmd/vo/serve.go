@@ -13,14 +13,11 @@ import (
 	"strconv"
 	"time"
 
-	"vo/internal/account"
-	"vo/internal/auth"
 	"vo/internal/clock"
 	"vo/internal/demo"
-	"vo/internal/events"
 	"vo/internal/httpapi"
 	"vo/internal/metrics"
-	"vo/internal/presence"
+	"vo/internal/node"
 	"vo/internal/store"
 	"vo/web"
 )
@@ -83,57 +80,32 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	defer st.Close()
-	params := account.DefaultHashParams
-	if *withDemo {
-		created, err := demo.Seed(ctx, st, params)
-		if err != nil {
-			return fmt.Errorf("demo: %w", err)
-		}
-		if created {
-			slog.Info("demo org created", slog.String("slug", demo.Slug))
-		}
-	}
-
-	clk := clock.Real{}
-	hub := events.NewHub(st)
-	publish := hub.Publish
-	if *natsURL != "" {
-		bus, err := events.ConnectNATS(*natsURL, hub)
-		if err != nil {
-			return err
-		}
-		defer bus.Close()
-		publish = func(evs []events.Event) {
-			hub.Publish(evs)
-			bus.Publish(evs)
-		}
-	}
-	st.OnCommit(publish)
-	pres := presence.NewService(st, clk)
 	files, closeFiles, err := openBlobs(ctx, c, st)
 	if err != nil {
+		st.Close()
 		return err
 	}
 	defer closeFiles()
-	photos := newPhotos(st, files)
 	var mets *metrics.Metrics
 	if *metricsAddr != "" {
 		mets = metrics.New()
-		hub.SetRecorder(mets)
-		st.RecordTx(mets)
+		st.RecordTx(mets) // the node gives the hub its recorder
 	}
-	api := httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, clk, params), Presence: pres, Hub: hub,
-		Photos: photos, Clock: clk, HashParams: params, Web: web.App(), TrustedProxies: trusted, ConnLimit: httpapi.NewConnLimiter(perAddr, trusted), Metrics: mets})
+	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files),
+		TrustedProxies: trusted, MaxConnsPerAddr: perAddr, Clock: clock.Real{}, Logger: lg, Metrics: mets, Web: web.App()})
+	if err != nil {
+		st.Close()
+		return err
+	}
+	defer st.Close()
+	defer n.Close()
+	api := n.Handler()
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {
 		return err
 	}
-	bg, stopBG := context.WithCancel(context.Background())
-	defer stopBG()
-	go pres.Run(bg)
-	go housekeeping(bg, st)
+	go n.Run(context.Background())
 
 	srv := &http.Server{Handler: api, ReadHeaderTimeout: 10 * time.Second, IdleTimeout: 120 * time.Second}
 	url := "http://" + ln.Addr().String()
@@ -167,26 +139,4 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		slog.Warn("shutdown", slog.Any("err", err))
 	}
 	return nil
-}
-
-// housekeeping ends expired sessions and prunes the event log.
-func housekeeping(ctx context.Context, st *store.Store) {
-	t := time.NewTicker(time.Minute)
-	defer t.Stop()
-	for {
-		cutoff := time.Now().Add(-account.SessionTTL).UnixMilli()
-		if n, err := st.EndExpiredSessions(ctx, cutoff); err != nil && ctx.Err() == nil {
-			slog.Warn("housekeeping: sessions", slog.Any("err", err))
-		} else if n > 0 {
-			slog.Info("housekeeping: expired sessions ended", slog.Int("count", n))
-		}
-		if _, err := st.PruneEvents(ctx); err != nil && ctx.Err() == nil {
-			slog.Warn("housekeeping: events", slog.Any("err", err))
-		}
-		select {
-		case <-ctx.Done():
-			return
-		case <-t.C:
-		}
-	}
 }

@@ -8,11 +8,9 @@ import (
 	"testing"
 	"time"
 
-	"vo/internal/auth"
-	"vo/internal/clock"
 	"vo/internal/events"
 	"vo/internal/httpapi"
-	"vo/internal/presence"
+	"vo/internal/node"
 	"vo/internal/store"
 )
 
@@ -39,11 +37,13 @@ func newVo(t *testing.T, n int, pingEvery time.Duration) *vo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	hub := events.NewHub(st)
-	st.OnCommit(hub.Publish)
-	clk := clock.Real{}
-	api := httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, clk, cheapHash), Presence: presence.NewService(st, clk),
-		Hub: hub, Clock: clk, HashParams: cheapHash, PingEvery: pingEvery})
+	nd, err := node.New(ctx, node.Config{Store: st, HashParams: cheapHash, PingEvery: pingEvery})
+	if err != nil {
+		t.Fatal(err)
+	}
+	go nd.Run(ctx)
+	t.Cleanup(func() { nd.Close() })
+	hub, api := nd.Hub, nd.Handler()
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &vo{srv: srv, api: api, hub: hub, st: st, seeded: seeded}

@@ -21,11 +21,11 @@ import (
 	"vo/internal/admin"
 	"vo/internal/apidoc"
 	"vo/internal/apidoc/apitypes"
-	"vo/internal/auth"
 	"vo/internal/blobs"
 	"vo/internal/clock"
 	"vo/internal/events"
 	"vo/internal/httpapi"
+	"vo/internal/node"
 	"vo/internal/presence"
 	"vo/internal/profile"
 	"vo/internal/store"
@@ -48,7 +48,8 @@ type Node struct {
 	API      *httpapi.Server
 	HTTP     *httptest.Server
 	Clock    clock.Clock
-	stop     context.CancelFunc
+	node     *node.Node
+	stop     func()
 	done     chan struct{}
 }
 
@@ -80,14 +81,14 @@ func Start(t testing.TB, dsn string, o Options) *Node {
 		t.Cleanup(func() { files.Close() })
 		photos = profile.New(st, files, 2)
 	}
-	n.Hub = events.NewHub(st)
-	st.OnCommit(n.Hub.Publish)
-	n.Presence = presence.NewService(st, o.Clock)
-	n.API = httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, o.Clock, Params), Presence: n.Presence, Hub: n.Hub,
-		Photos: photos, Clock: o.Clock, HashParams: Params, PingEvery: o.PingEvery, PongWait: o.PongWait})
-	ctx, cancel := context.WithCancel(context.Background())
-	n.stop = cancel
-	go func() { defer close(n.done); n.Presence.Run(ctx) }()
+	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Clock: o.Clock, HashParams: Params,
+		PingEvery: o.PingEvery, PongWait: o.PongWait})
+	if err != nil {
+		t.Fatalf("node: %v", err)
+	}
+	n.node, n.Hub, n.Presence, n.API = nd, nd.Hub, nd.Presence, nd.Handler()
+	go func() { defer close(n.done); nd.Run(context.Background()) }()
+	n.stop = func() { nd.Close() }
 	n.HTTP = httptest.NewUnstartedServer(n.API)
 	n.HTTP.Start()
 	t.Cleanup(n.Stop)
