@@ -200,8 +200,13 @@ func TestBinary(t *testing.T) {
 			err    error
 		}
 		answered := make(chan answer, 1)
+		// Its own connection: on an idle keep-alive one left by the login
+		// above, a request whose first bytes race the shutdown may be
+		// reset, which HTTP/1.1 allows and clients retry; a new
+		// connection is never closed by Shutdown before it is served.
+		slow := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}}
 		go func() {
-			res, err := http.DefaultClient.Do(req)
+			res, err := slow.Do(req)
 			if err != nil {
 				answered <- answer{err: err}
 				return

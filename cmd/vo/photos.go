@@ -14,6 +14,7 @@ import (
 	"vo/internal/blobs"
 	"vo/internal/blobs/pgblobs"
 	"vo/internal/blobs/s3blobs"
+	"vo/internal/clock"
 	"vo/internal/profile"
 	"vo/internal/store"
 )
@@ -89,9 +90,9 @@ const sweepGrace = time.Hour
 
 // newPhotos stores photos in b and sweeps files left orphaned by a crash;
 // on a shared store the sweep sees every node's files.
-func newPhotos(st *store.Store, b blobs.Store) *profile.Photos {
+func newPhotos(st *store.Store, b blobs.Store, clk clock.Clock) *profile.Photos {
 	p := profile.New(st, b, 0)
-	if n, err := p.Sweep(context.Background(), time.Now().Add(-sweepGrace)); err != nil {
+	if n, err := p.Sweep(context.Background(), clk.Now().Add(-sweepGrace)); err != nil {
 		slog.Warn("photos: sweep", slog.Any("err", err))
 	} else if n > 0 {
 		slog.Info("photos: orphaned files removed", slog.Int("count", n))

@@ -91,7 +91,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mets = metrics.New()
 		st.RecordTx(mets) // the node gives the hub its recorder
 	}
-	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files),
+	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files, clock.Real{}),
 		TrustedProxies: trusted, MaxConnsPerAddr: perAddr, Clock: clock.Real{}, Logger: lg, Metrics: mets, Web: web.App()})
 	if err != nil {
 		st.Close()

@@ -119,7 +119,7 @@ func New(cfg Config) *Server {
 		cfg.HealthTimeout = 2 * time.Second
 	}
 	s := &Server{cfg: cfg, mux: http.NewServeMux(),
-		streams: stream.New(stream.Config{Store: cfg.Store, Hub: cfg.Hub, Router: inbound(cfg), PingEvery: cfg.PingEvery, PongWait: cfg.PongWait, Metrics: cfg.Metrics})}
+		streams: stream.New(stream.Config{Store: cfg.Store, Hub: cfg.Hub, Router: inbound(cfg), PingEvery: cfg.PingEvery, PongWait: cfg.PongWait, Metrics: cfg.Metrics, Clock: cfg.Clock})}
 	s.routes()
 	return s
 }

@@ -25,6 +25,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"vo/internal/clock"
 	"vo/internal/events"
 	"vo/internal/metrics"
 	"vo/internal/presence"
@@ -208,6 +209,8 @@ type Config struct {
 	PingEvery, PongWait time.Duration
 	// Metrics counts live streams; nil, none.
 	Metrics *metrics.Metrics
+	// Clock decides when an unused snapshot is dropped; nil, the wall clock.
+	Clock clock.Clock
 }
 
 // Server serves the event streams of one node.
@@ -224,8 +227,11 @@ func New(cfg Config) *Server {
 	if cfg.PongWait == 0 {
 		cfg.PongWait = 30 * time.Second
 	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.Real{}
+	}
 	if cfg.Router == nil {
-		cfg.Router = NewRouter(nil)
+		cfg.Router = NewRouter(cfg.Clock)
 	}
 	return &Server{cfg: cfg, ws: newWSTracker()}
 }
@@ -541,7 +547,7 @@ func (st *stream) catchUp(ctx context.Context, r *http.Request, a store.Auth) (e
 		st.out.release()
 		return events.Position{}, err
 	}
-	sn, err := s.ws.snaps.get(ctx, s.cfg.Store, orgID)
+	sn, err := s.ws.snaps.get(ctx, s.cfg.Store, orgID, s.cfg.Clock.Now())
 	if err != nil {
 		st.out.release()
 		return events.Position{}, err
@@ -595,12 +601,11 @@ const snapIdle = time.Minute
 
 // get returns the org's snapshot at its current head, reading it unless
 // another connection has, or is reading it now.
-func (c *snapCache) get(ctx context.Context, st *store.Store, orgID string) (*orgSnap, error) {
+func (c *snapCache) get(ctx context.Context, st *store.Store, orgID string, now time.Time) (*orgSnap, error) {
 	head, err := st.EventHead(ctx, orgID)
 	if err != nil {
 		return nil, err
 	}
-	now := time.Now()
 	c.mu.Lock()
 	for id, sn := range c.orgs {
 		if now.Sub(sn.used) > snapIdle && id != orgID {
