@@ -92,14 +92,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		st.RecordTx(mets) // the node gives the hub its recorder
 	}
 	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files, clock.Real{}),
-		TrustedProxies: trusted, MaxConnsPerAddr: perAddr, Clock: clock.Real{}, Logger: lg, Metrics: mets, Web: web.App()})
+		Clock: clock.Real{}, Logger: lg, Metrics: mets})
 	if err != nil {
 		st.Close()
 		return err
 	}
 	defer st.Close()
 	defer n.Close()
-	api := n.Handler()
+	hc := httpapi.ForNode(n)
+	hc.Web, hc.TrustedProxies, hc.ConnLimit = web.App(), trusted, httpapi.NewConnLimiter(perAddr, trusted)
+	api := httpapi.New(hc)
 
 	ln, err := net.Listen("tcp", *addr)
 	if err != nil {

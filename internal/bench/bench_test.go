@@ -37,13 +37,15 @@ func newVo(t *testing.T, n int, pingEvery time.Duration) *vo {
 	if err != nil {
 		t.Fatal(err)
 	}
-	nd, err := node.New(ctx, node.Config{Store: st, HashParams: cheapHash, PingEvery: pingEvery})
+	nd, err := node.New(ctx, node.Config{Store: st, HashParams: cheapHash})
 	if err != nil {
 		t.Fatal(err)
 	}
 	go nd.Run(ctx)
 	t.Cleanup(func() { nd.Close() })
-	hub, api := nd.Hub, nd.Handler()
+	hc := httpapi.ForNode(nd)
+	hc.PingEvery = pingEvery
+	hub, api := nd.Hub, httpapi.New(hc)
 	srv := httptest.NewServer(api)
 	t.Cleanup(srv.Close)
 	return &vo{srv: srv, api: api, hub: hub, st: st, seeded: seeded}

@@ -25,11 +25,9 @@ import (
 	"vo/internal/admin"
 	"vo/internal/apidoc/apitypes"
 	"vo/internal/apperr"
-	"vo/internal/auth"
 	"vo/internal/blobs"
 	"vo/internal/clock"
-	"vo/internal/events"
-	"vo/internal/presence"
+	"vo/internal/node"
 	"vo/internal/profile"
 	"vo/internal/store"
 	"vo/internal/storetest"
@@ -58,10 +56,11 @@ type testEnv struct {
 // Config (e.g. withPhotos).
 func newTestEnv(t testing.TB, st *store.Store, clk *clock.Fake, opts ...func(testing.TB, *Config)) *testEnv {
 	t.Helper()
-	hub := events.NewHub(st)
-	st.OnCommit(hub.Publish)
-	cfg := Config{Store: st, Auth: auth.New(st, clk, cheapHash), Presence: presence.NewService(st, clk), Hub: hub,
-		Clock: clk, HashParams: cheapHash}
+	nd, err := node.New(context.Background(), node.Config{Store: st, Clock: clk, HashParams: cheapHash})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := ForNode(nd)
 	for _, o := range opts {
 		o(t, &cfg)
 	}

@@ -1,16 +1,16 @@
-// Package node builds one Virtual Office node from its configuration and
-// owns its background work (presence scheduler, housekeeping, the NATS
-// bus): New wires it, Run runs the background work until its context ends,
-// Close stops it all in order.
+// Package node builds one Virtual Office node from its configuration: the
+// store, the hub and the NATS bus, the domain services, and the background
+// work (presence scheduler, housekeeping). New wires it, Run runs the
+// background work until its context ends, Close stops it all in order.
+// The transports (httpapi, and next SIP and media) are built over a node,
+// so that vo serve, the tests and the bench all wire one the same way.
 package node
 
 import (
 	"context"
 	"errors"
 	"fmt"
-	"io/fs"
 	"log/slog"
-	"net/netip"
 	"sync"
 	"time"
 
@@ -19,9 +19,9 @@ import (
 	"vo/internal/clock"
 	"vo/internal/demo"
 	"vo/internal/events"
-	"vo/internal/httpapi"
 	"vo/internal/metrics"
 	"vo/internal/presence"
+	"vo/internal/profile"
 	"vo/internal/store"
 )
 
@@ -36,32 +36,33 @@ type Config struct {
 	NATSURL string
 	// Demo creates the demo org once.
 	Demo bool
-	// Photos serves the photo endpoints; nil answers 404 there.
-	Photos         httpapi.PhotoService
-	TrustedProxies []netip.Prefix
-	// MaxConnsPerAddr caps connections per client address; zero, no cap.
-	MaxConnsPerAddr int
-	Clock           clock.Clock  // nil: the wall clock
-	Logger          *slog.Logger // nil: slog.Default()
-	Metrics         *metrics.Metrics
-	HashParams      account.HashParams // zero: account.DefaultHashParams
-	Web             fs.FS
-	// PingEvery and PongWait tune dead-connection detection (httpapi).
-	PingEvery, PongWait time.Duration
+	// Photos stores profile photos; nil, there are none (404).
+	Photos     *profile.Photos
+	Clock      clock.Clock  // nil: the wall clock
+	Logger     *slog.Logger // nil: slog.Default()
+	Metrics    *metrics.Metrics
+	HashParams account.HashParams // zero: account.DefaultHashParams
 	// HousekeepEvery is how often expired sessions end and the event log
 	// is pruned; zero means a minute.
 	HousekeepEvery time.Duration
 }
 
-// Node is one wired server.
+// Node is one wired server, without its transports.
 type Node struct {
 	cfg      Config
 	Store    *store.Store
 	Hub      *events.Hub
 	Presence *presence.Service
-	API      *httpapi.Server
-	bus      *events.NATSBus
-	lg       *slog.Logger
+	Auth     *auth.Service
+	Photos   *profile.Photos // nil: none
+	// Clock, HashParams, Metrics and Logger are the configuration's, with
+	// its defaults filled in.
+	Clock      clock.Clock
+	HashParams account.HashParams
+	Metrics    *metrics.Metrics
+	Logger     *slog.Logger
+	bus        *events.NATSBus
+	lg         *slog.Logger
 
 	// housekept is signalled after each housekeeping round (tests).
 	housekept chan struct{}
@@ -89,7 +90,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.HousekeepEvery == 0 {
 		cfg.HousekeepEvery = time.Minute
 	}
-	n := &Node{cfg: cfg, lg: cfg.Logger, housekept: make(chan struct{}, 1)}
+	n := &Node{cfg: cfg, lg: cfg.Logger, housekept: make(chan struct{}, 1), Photos: cfg.Photos,
+		Clock: cfg.Clock, HashParams: cfg.HashParams, Metrics: cfg.Metrics, Logger: cfg.Logger}
 	st := cfg.Store
 	if st == nil {
 		var err error
@@ -136,20 +138,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	st.OnCommit(publish)
 	n.Presence = presence.NewService(st, cfg.Clock)
-	// Registrations on the services (routes of the stream, presence's
-	// activity) belong here.
-	var limit *httpapi.ConnLimiter
-	if cfg.MaxConnsPerAddr > 0 {
-		limit = httpapi.NewConnLimiter(cfg.MaxConnsPerAddr, cfg.TrustedProxies)
-	}
-	n.API = httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, cfg.Clock, cfg.HashParams), Presence: n.Presence, Hub: n.Hub,
-		Photos: cfg.Photos, Clock: cfg.Clock, HashParams: cfg.HashParams, Web: cfg.Web, TrustedProxies: cfg.TrustedProxies,
-		ConnLimit: limit, Metrics: cfg.Metrics, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait, Logger: cfg.Logger})
+	n.Auth = auth.New(st, cfg.Clock, cfg.HashParams)
+	// Registrations on the services (routes of the stream, say) belong
+	// here, before a transport is built over the node.
 	return n, nil
 }
-
-// Handler is the public HTTP handler.
-func (n *Node) Handler() *httpapi.Server { return n.API }
 
 // Run runs the background work (presence scheduler, housekeeping) until
 // ctx ends or Close is called. It may be called once.

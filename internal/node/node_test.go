@@ -2,14 +2,12 @@ package node
 
 import (
 	"context"
-	"net/http"
-	"net/http/httptest"
-	"strings"
 	"testing"
 	"time"
 
 	"vo/internal/account"
 	"vo/internal/admin"
+	"vo/internal/auth"
 	"vo/internal/clock"
 )
 
@@ -43,16 +41,8 @@ func TestNodeRunsServesHousekeepsAndCloses(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(n.Handler())
-	defer srv.Close()
-	res, err := http.Post(srv.URL+"/api/v1/auth/login", "application/json",
-		strings.NewReader(`{"email":"ann@acme.test","password":"correct horse battery","device_name":"t","platform":"web"}`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res.Body.Close()
-	if res.StatusCode != 200 {
-		t.Fatalf("login through Handler: %d", res.StatusCode)
+	if _, err := n.Auth.Login(ctx, auth.Login{Email: "ann@acme.test", Password: "correct horse battery", DeviceName: "t", Platform: "web"}); err != nil {
+		t.Fatalf("login through the node's auth: %v", err)
 	}
 	count := func() int {
 		s, err := n.Store.Sessions(ctx, users[0].ID)

@@ -72,7 +72,7 @@ func Start(t testing.TB, dsn string, o Options) *Node {
 		t.Fatalf("open store: %v", err)
 	}
 	n := &Node{T: t, DSN: dsn, Store: st, Clock: o.Clock, done: make(chan struct{})}
-	var photos httpapi.PhotoService
+	var photos *profile.Photos
 	if o.PhotoDir != "" {
 		files, err := blobs.NewDir(o.PhotoDir)
 		if err != nil {
@@ -81,12 +81,13 @@ func Start(t testing.TB, dsn string, o Options) *Node {
 		t.Cleanup(func() { files.Close() })
 		photos = profile.New(st, files, 2)
 	}
-	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Clock: o.Clock, HashParams: Params,
-		PingEvery: o.PingEvery, PongWait: o.PongWait})
+	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Clock: o.Clock, HashParams: Params})
 	if err != nil {
 		t.Fatalf("node: %v", err)
 	}
-	n.node, n.Hub, n.Presence, n.API = nd, nd.Hub, nd.Presence, nd.Handler()
+	hc := httpapi.ForNode(nd)
+	hc.PingEvery, hc.PongWait = o.PingEvery, o.PongWait
+	n.node, n.Hub, n.Presence, n.API = nd, nd.Hub, nd.Presence, httpapi.New(hc)
 	go func() { defer close(n.done); nd.Run(context.Background()) }()
 	n.stop = func() { nd.Close() }
 	n.HTTP = httptest.NewUnstartedServer(n.API)

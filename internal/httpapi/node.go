@@ -1,0 +1,15 @@
+package httpapi
+
+import "vo/internal/node"
+
+// ForNode is the configuration of the HTTP API over a node's services.
+// The caller adds what is the transport's own: the web app, trusted
+// proxies, connection limits, body rates and stream timings.
+func ForNode(n *node.Node) Config {
+	c := Config{Store: n.Store, Auth: n.Auth, Presence: n.Presence, Hub: n.Hub, Clock: n.Clock,
+		HashParams: n.HashParams, Metrics: n.Metrics, Logger: n.Logger}
+	if n.Photos != nil { // a nil *profile.Photos would be a non-nil PhotoService
+		c.Photos = n.Photos
+	}
+	return c
+}
