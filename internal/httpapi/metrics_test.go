@@ -29,6 +29,11 @@ func TestMetricsMove(t *testing.T) {
 	}
 	c := dialEvents(t, t.Context(), fx.testEnv, fx.ann.token(), "")
 	defer c.CloseNow()
+	// The handshake's answer comes before the stream is counted; its
+	// first frame after.
+	if f := readEventFrame(t, t.Context(), c); f.Type != "hello" {
+		t.Fatalf("first frame %s", f.raw)
+	}
 	fx.call(t, "GET", "/no/such/thing/12345", "", nil)
 	body := scrape()
 	for _, want := range []string{
