@@ -12,13 +12,12 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/apperr"
-	"vo/internal/store"
 )
 
 // Store is what provisioning needs of the database.
 type Store interface {
 	CreateOrg(ctx context.Context, slug, name string) (account.Org, error)
-	CreateUsers(ctx context.Context, orgID string, in []store.NewUser) ([]account.User, error)
+	CreateUsers(ctx context.Context, orgID string, in []account.HashedUser) ([]account.User, error)
 }
 
 // CreateOrg validates and adds an org.
@@ -35,7 +34,7 @@ func CreateOrg(ctx context.Context, s Store, slug, name string) (account.Org, er
 }
 
 // CreateUsers validates every user, hashes their passwords and adds them
-// all in one transaction, or none. A refusal is a *store.RowError naming
+// all in one transaction, or none. A refusal is a *apperr.RowError naming
 // the input (0-based) when there is more than one.
 func CreateUsers(ctx context.Context, s Store, orgID string, params account.HashParams, in []account.NewUser) ([]account.User, error) {
 	return createUsers(ctx, s, orgID, params, in, func(i int) string { return fmt.Sprintf("row %d", i+1) })
@@ -43,19 +42,19 @@ func CreateUsers(ctx context.Context, s Store, orgID string, params account.Hash
 
 // createUsers is CreateUsers naming input i as where(i) when two inputs clash.
 func createUsers(ctx context.Context, s Store, orgID string, params account.HashParams, in []account.NewUser, where func(int) string) ([]account.User, error) {
-	rows := make([]store.NewUser, len(in))
+	rows := make([]account.HashedUser, len(in))
 	seen := map[string]int{}
 	for i, n := range in {
 		n, err := n.Normalize()
 		if err != nil {
-			return nil, &store.RowError{Index: i, Err: err}
+			return nil, &apperr.RowError{Index: i, Err: err}
 		}
 		for _, k := range []string{"email " + n.Email, "extension " + n.Extension, "phone number " + n.PhoneNumber} {
 			if strings.HasSuffix(k, " ") {
 				continue
 			}
 			if j, dup := seen[k]; dup {
-				return nil, &store.RowError{Index: i, Err: apperr.New(apperr.Conflict, "%s is also on %s", k, where(j))}
+				return nil, &apperr.RowError{Index: i, Err: apperr.New(apperr.Conflict, "%s is also on %s", k, where(j))}
 			}
 			seen[k] = i
 		}
@@ -64,7 +63,7 @@ func createUsers(ctx context.Context, s Store, orgID string, params account.Hash
 			return nil, fmt.Errorf("admin: hash password: %w", err)
 		}
 		n.Password = ""
-		rows[i] = store.NewUser{NewUser: n, PasswordHash: h}
+		rows[i] = account.HashedUser{NewUser: n, PasswordHash: h}
 	}
 	return s.CreateUsers(ctx, orgID, rows)
 }
@@ -115,7 +114,7 @@ func ImportCSV(ctx context.Context, s Store, orgID string, params account.HashPa
 		return nil, apperr.New(apperr.Invalid, "the file has no users")
 	}
 	users, err := createUsers(ctx, s, orgID, params, in, func(i int) string { return fmt.Sprintf("line %d", lines[i]) })
-	var re *store.RowError
+	var re *apperr.RowError
 	if errors.As(err, &re) {
 		return nil, &apperr.Error{Code: apperr.CodeOf(re.Err), Message: fmt.Sprintf("line %d: %s", lines[re.Index], apperr.MessageOf(re.Err))}
 	}

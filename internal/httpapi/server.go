@@ -80,7 +80,7 @@ type Server struct {
 // Streams is what the API needs of the live event streams.
 type Streams interface {
 	// Serve serves GET /api/v1/events for an authenticated request.
-	Serve(w http.ResponseWriter, r *http.Request, a store.Auth) error
+	Serve(w http.ResponseWriter, r *http.Request, a account.Auth) error
 	// CloseStreams ends every stream of this node.
 	CloseStreams()
 }
@@ -125,7 +125,7 @@ func New(cfg Config) *Server {
 }
 
 type handler func(w http.ResponseWriter, r *http.Request) error
-type authedHandler func(w http.ResponseWriter, r *http.Request, a store.Auth) error
+type authedHandler func(w http.ResponseWriter, r *http.Request, a account.Auth) error
 
 // endpoint is one route of the API: public, or authed (login required).
 type endpoint struct {
@@ -214,19 +214,19 @@ func (s *Server) authed(pattern string, h authedHandler) {
 
 const cookieName = "vo_session"
 
-func (s *Server) authenticate(r *http.Request) (store.Auth, error) {
+func (s *Server) authenticate(r *http.Request) (account.Auth, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		// RFC 9110 §11.1: the scheme is case-insensitive, and one or more
 		// spaces part it from the token.
 		scheme, token, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return store.Auth{}, apperr.New(apperr.Unauthenticated, "Authorization must be a Bearer token")
+			return account.Auth{}, apperr.New(apperr.Unauthenticated, "Authorization must be a Bearer token")
 		}
 		return s.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
 	}
 	c, err := r.Cookie(cookieName)
 	if err != nil || c.Value == "" {
-		return store.Auth{}, apperr.New(apperr.Unauthenticated, "not logged in")
+		return account.Auth{}, apperr.New(apperr.Unauthenticated, "not logged in")
 	}
 	a, err := s.cfg.Auth.Authenticate(r.Context(), c.Value)
 	if err != nil {
@@ -235,12 +235,12 @@ func (s *Server) authenticate(r *http.Request) (store.Auth, error) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		if isWebSocket(r) && !s.sameOrigin(r) {
-			return store.Auth{}, apperr.New(apperr.Forbidden, "cross-origin event stream refused")
+			return account.Auth{}, apperr.New(apperr.Forbidden, "cross-origin event stream refused")
 		}
 		return a, nil
 	}
 	if !auth.CheckCSRF(a, r.Header.Get("X-CSRF-Token")) {
-		return store.Auth{}, apperr.New(apperr.Forbidden, "missing or wrong X-CSRF-Token header")
+		return account.Auth{}, apperr.New(apperr.Forbidden, "missing or wrong X-CSRF-Token header")
 	}
 	return a, nil
 }
@@ -296,7 +296,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	if err := s.cfg.Auth.Logout(r.Context(), a); err != nil && !apperr.Is(err, apperr.NotFound) {
 		return err
 	}
@@ -317,7 +317,7 @@ func (s *Server) meOf(ctx context.Context, u account.User) (wire.Me, error) {
 	return wire.MeOf(u, o, wire.OwnPresence(p.State, p.Shown)), nil
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) me(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	me, err := s.meOf(r.Context(), a.User)
 	if err != nil {
 		return err
@@ -326,7 +326,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, a store.Auth) error 
 	return nil
 }
 
-func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	b, err := readJSONBody(r)
 	if err != nil {
 		return err
@@ -378,7 +378,7 @@ func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a store.Aut
 
 // putPassword changes the caller's password: 204, and with
 // log_out_other_devices every other session ends as remote logout does.
-func (s *Server) putPassword(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) putPassword(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	b, err := readJSONBody(r)
 	if err != nil {
 		return err
@@ -402,7 +402,7 @@ func (s *Server) putPassword(w http.ResponseWriter, r *http.Request, a store.Aut
 	return nil
 }
 
-func (s *Server) sessions(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) sessions(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	list, err := s.cfg.Store.Sessions(r.Context(), a.User.ID)
 	if err != nil {
 		return err
@@ -418,7 +418,7 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request, a store.Auth) 
 	return nil
 }
 
-func (s *Server) endSession(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	if err := s.cfg.Store.EndSession(r.Context(), a.User.OrgID, a.User.ID, r.PathValue("id")); err != nil {
 		return err
 	}
@@ -456,7 +456,7 @@ func (s *Server) contacts(ctx context.Context, orgID string, users []account.Use
 	return out, nil
 }
 
-func (s *Server) directory(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) directory(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	limit, err := pageLimit(r)
 	if err != nil {
 		return err
@@ -481,7 +481,7 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request, a store.Auth)
 	return nil
 }
 
-func (s *Server) user(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) user(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	u, err := s.cfg.Store.UserByID(r.Context(), a.User.OrgID, r.PathValue("id"))
 	if err != nil {
 		return err
@@ -494,7 +494,7 @@ func (s *Server) user(w http.ResponseWriter, r *http.Request, a store.Auth) erro
 	return nil
 }
 
-func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	if a.User.Role != account.RoleAdmin {
 		return apperr.New(apperr.Forbidden, "only an admin may add users")
 	}
@@ -526,7 +526,7 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, a store
 	return nil
 }
 
-func (s *Server) adminDeactivate(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) adminDeactivate(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	if a.User.Role != account.RoleAdmin {
 		return apperr.New(apperr.Forbidden, "only an admin may deactivate users")
 	}

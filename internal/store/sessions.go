@@ -11,13 +11,6 @@ import (
 	"vo/internal/presence"
 )
 
-// Auth is what a token resolves to.
-type Auth struct {
-	Session  account.Session
-	User     account.User
-	CSRFHash string
-}
-
 // CreateSession stores a new session (by the hashes of its tokens) and
 // brings the user online, in one transaction.
 func (s *Store) CreateSession(ctx context.Context, sess account.Session, tokenHash, csrfHash string) error {
@@ -36,8 +29,8 @@ func (s *Store) CreateSession(ctx context.Context, sess account.Session, tokenHa
 
 // SessionByTokenHash resolves a token hash to its session and active user.
 // Unauthenticated when there is none or the user is deactivated.
-func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (Auth, error) {
-	var a Auth
+func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (account.Auth, error) {
+	var a account.Auth
 	var platform string
 	var created, seen int64
 	row := s.queryRow(ctx, `SELECT s.id, s.device_name, s.platform, s.created_at, s.last_seen_at, s.csrf_hash, `+userColsOf("u.")+`
