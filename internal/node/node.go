@@ -19,6 +19,7 @@ import (
 	"vo/internal/clock"
 	"vo/internal/demo"
 	"vo/internal/events"
+	"vo/internal/events/natsbus"
 	"vo/internal/httpapi"
 	"vo/internal/metrics"
 	"vo/internal/presence"
@@ -60,7 +61,7 @@ type Node struct {
 	Hub      *events.Hub
 	Presence *presence.Service
 	API      *httpapi.Server
-	bus      *events.NATSBus
+	bus      *natsbus.Bus
 	lg       *slog.Logger
 
 	// housekept is signalled after each housekeeping round (tests).
@@ -124,7 +125,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	publish := n.Hub.Publish
 	if cfg.NATSURL != "" {
-		bus, err := events.ConnectNATS(cfg.NATSURL, n.Hub)
+		bus, err := natsbus.Connect(cfg.NATSURL, n.Hub)
 		if err != nil {
 			return fail(err)
 		}
