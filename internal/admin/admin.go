@@ -120,3 +120,59 @@ func ImportCSV(ctx context.Context, s Store, orgID string, params account.HashPa
 	}
 	return users, err
 }
+
+// ServiceStore is what the admin endpoints need of the database;
+// *store.Store is one.
+type ServiceStore interface {
+	Store
+	// DeactivateUser returns the ids of the sessions it ended; NotFound
+	// for a user not active in the org.
+	DeactivateUser(ctx context.Context, orgID, id string) ([]string, error)
+}
+
+// Service is what an org's admins do through the API, in their own org
+// only. It decides who may: every method returns Forbidden for a caller
+// who is not an admin, before it looks at anything else, so a member
+// learns nothing of the ids or input they send.
+type Service struct {
+	store  ServiceStore
+	params account.HashParams
+}
+
+// NewService returns the admin service; new passwords are hashed with params.
+func NewService(s ServiceStore, params account.HashParams) *Service {
+	return &Service{store: s, params: params}
+}
+
+// authorize refuses a caller who is not an admin of their org.
+func authorize(by account.Auth, what string) error {
+	if by.User.Role != account.RoleAdmin {
+		return apperr.New(apperr.Forbidden, "only an admin may %s", what)
+	}
+	return nil
+}
+
+// AddUser adds one user to the caller's org. Forbidden for a member;
+// Invalid for a user breaking SPEC §1; Conflict for a taken email,
+// extension or number.
+func (s *Service) AddUser(ctx context.Context, by account.Auth, in account.NewUser) (account.User, error) {
+	if err := authorize(by, "add users"); err != nil {
+		return account.User{}, err
+	}
+	users, err := CreateUsers(ctx, s.store, by.User.OrgID, s.params, []account.NewUser{in})
+	if err != nil {
+		return account.User{}, err
+	}
+	return users[0], nil
+}
+
+// Deactivate deactivates a user of the caller's org and ends their
+// sessions. Forbidden for a member (whatever the id); NotFound for anyone
+// not active in the caller's org, another org's user included.
+func (s *Service) Deactivate(ctx context.Context, by account.Auth, userID string) error {
+	if err := authorize(by, "deactivate users"); err != nil {
+		return err
+	}
+	_, err := s.store.DeactivateUser(ctx, by.User.OrgID, userID)
+	return err
+}

@@ -24,6 +24,7 @@ type Store interface {
 	SessionByTokenHash(ctx context.Context, tokenHash string) (account.Auth, error)
 	TouchSession(ctx context.Context, id string) error
 	EndSession(ctx context.Context, orgID, userID, sessionID string) error
+	Sessions(ctx context.Context, userID string) ([]account.Session, error)
 	SetPassword(ctx context.Context, orgID, userID, hash, keepSession string) ([]string, error)
 }
 
@@ -207,6 +208,18 @@ func CheckCSRF(a account.Auth, token string) bool {
 // Logout ends the session the caller is using.
 func (s *Service) Logout(ctx context.Context, a account.Auth) error {
 	return s.store.EndSession(ctx, a.Session.OrgID, a.Session.UserID, a.Session.ID)
+}
+
+// Sessions lists the caller's own sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, a account.Auth) ([]account.Session, error) {
+	return s.store.Sessions(ctx, a.User.ID)
+}
+
+// EndSession ends one of the caller's own sessions (remote logout; their
+// current one included). NotFound for any other session, another user's
+// included, so an id of someone else's tells nothing.
+func (s *Service) EndSession(ctx context.Context, a account.Auth, sessionID string) error {
+	return s.store.EndSession(ctx, a.User.OrgID, a.User.ID, sessionID)
 }
 
 // tokenLen is the length of a token: 32 random bytes in unpadded base64url.

@@ -19,6 +19,7 @@ var domain = []string{
 	"vo/internal/blobs", // the Blobs interface and the data folder: files, not a driver
 	"vo/internal/clock",
 	"vo/internal/demo",
+	"vo/internal/directory",
 	"vo/internal/events", // the Event type and the in-process hub; NATS is events/natsbus
 	"vo/internal/photo",
 	"vo/internal/photo/exif",
