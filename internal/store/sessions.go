@@ -7,8 +7,8 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/apperr"
-	"vo/internal/events"
 	"vo/internal/presence"
+	"vo/internal/wire"
 )
 
 // CreateSession stores a new session (by the hashes of its tokens) and
@@ -190,7 +190,8 @@ func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]s
 		if _, err := t.exec(ctx, `DELETE FROM sessions WHERE id = ?`, e.id); err != nil {
 			return nil, internal("delete session", err)
 		}
-		if err := t.toSession(ctx, e.org, e.user, e.id, events.TypeSessionEnded, map[string]string{"session_id": e.id}); err != nil {
+		ev, err := wire.SessionEnded(e.org, e.user, e.id)
+		if err := t.log(ctx, ev, err); err != nil {
 			return nil, err
 		}
 		ids = append(ids, e.id)
