@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"vo/internal/account"
-	"vo/internal/store"
 )
 
 const pw = "long-enough-pw\n" // as `echo` would pipe it
@@ -221,7 +220,7 @@ func TestAdminUserDeactivate(t *testing.T) {
 			t.Fatal(err)
 		}
 		now := time.Now().UTC().Truncate(time.Millisecond)
-		for _, id := range []string{store.NewID("s"), store.NewID("s")} {
+		for _, id := range []string{account.NewID("s"), account.NewID("s")} {
 			if err := st.CreateSession(context.Background(), account.Session{ID: id, UserID: ann.ID, OrgID: ann.OrgID, DeviceName: "x",
 				Platform: account.PlatformWeb, CreatedAt: now, LastSeenAt: now}, "tok-"+id, "csrf-"+id); err != nil {
 				t.Fatal(err)

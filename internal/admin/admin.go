@@ -12,13 +12,12 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/apperr"
-	"vo/internal/store"
 )
 
 // Store is what provisioning needs of the database.
 type Store interface {
 	CreateOrg(ctx context.Context, slug, name string) (account.Org, error)
-	CreateUsers(ctx context.Context, orgID string, in []store.NewUser) ([]account.User, error)
+	CreateUsers(ctx context.Context, orgID string, in []account.HashedUser) ([]account.User, error)
 }
 
 // CreateOrg validates and adds an org.
@@ -35,7 +34,7 @@ func CreateOrg(ctx context.Context, s Store, slug, name string) (account.Org, er
 }
 
 // CreateUsers validates every user, hashes their passwords and adds them
-// all in one transaction, or none. A refusal is a *store.RowError naming
+// all in one transaction, or none. A refusal is a *apperr.RowError naming
 // the input (0-based) when there is more than one.
 func CreateUsers(ctx context.Context, s Store, orgID string, params account.HashParams, in []account.NewUser) ([]account.User, error) {
 	return createUsers(ctx, s, orgID, params, in, func(i int) string { return fmt.Sprintf("row %d", i+1) })
@@ -43,19 +42,19 @@ func CreateUsers(ctx context.Context, s Store, orgID string, params account.Hash
 
 // createUsers is CreateUsers naming input i as where(i) when two inputs clash.
 func createUsers(ctx context.Context, s Store, orgID string, params account.HashParams, in []account.NewUser, where func(int) string) ([]account.User, error) {
-	rows := make([]store.NewUser, len(in))
+	rows := make([]account.HashedUser, len(in))
 	seen := map[string]int{}
 	for i, n := range in {
 		n, err := n.Normalize()
 		if err != nil {
-			return nil, &store.RowError{Index: i, Err: err}
+			return nil, &apperr.RowError{Index: i, Err: err}
 		}
 		for _, k := range []string{"email " + n.Email, "extension " + n.Extension, "phone number " + n.PhoneNumber} {
 			if strings.HasSuffix(k, " ") {
 				continue
 			}
 			if j, dup := seen[k]; dup {
-				return nil, &store.RowError{Index: i, Err: apperr.New(apperr.Conflict, "%s is also on %s", k, where(j))}
+				return nil, &apperr.RowError{Index: i, Err: apperr.New(apperr.Conflict, "%s is also on %s", k, where(j))}
 			}
 			seen[k] = i
 		}
@@ -64,7 +63,7 @@ func createUsers(ctx context.Context, s Store, orgID string, params account.Hash
 			return nil, fmt.Errorf("admin: hash password: %w", err)
 		}
 		n.Password = ""
-		rows[i] = store.NewUser{NewUser: n, PasswordHash: h}
+		rows[i] = account.HashedUser{NewUser: n, PasswordHash: h}
 	}
 	return s.CreateUsers(ctx, orgID, rows)
 }
@@ -115,9 +114,65 @@ func ImportCSV(ctx context.Context, s Store, orgID string, params account.HashPa
 		return nil, apperr.New(apperr.Invalid, "the file has no users")
 	}
 	users, err := createUsers(ctx, s, orgID, params, in, func(i int) string { return fmt.Sprintf("line %d", lines[i]) })
-	var re *store.RowError
+	var re *apperr.RowError
 	if errors.As(err, &re) {
 		return nil, &apperr.Error{Code: apperr.CodeOf(re.Err), Message: fmt.Sprintf("line %d: %s", lines[re.Index], apperr.MessageOf(re.Err))}
 	}
 	return users, err
+}
+
+// ServiceStore is what the admin endpoints need of the database;
+// *store.Store is one.
+type ServiceStore interface {
+	Store
+	// DeactivateUser returns the ids of the sessions it ended; NotFound
+	// for a user not active in the org.
+	DeactivateUser(ctx context.Context, orgID, id string) ([]string, error)
+}
+
+// Service is what an org's admins do through the API, in their own org
+// only. It decides who may: every method returns Forbidden for a caller
+// who is not an admin, before it looks at anything else, so a member
+// learns nothing of the ids or input they send.
+type Service struct {
+	store  ServiceStore
+	params account.HashParams
+}
+
+// NewService returns the admin service; new passwords are hashed with params.
+func NewService(s ServiceStore, params account.HashParams) *Service {
+	return &Service{store: s, params: params}
+}
+
+// authorize refuses a caller who is not an admin of their org.
+func authorize(by account.Auth, what string) error {
+	if by.User.Role != account.RoleAdmin {
+		return apperr.New(apperr.Forbidden, "only an admin may %s", what)
+	}
+	return nil
+}
+
+// AddUser adds one user to the caller's org. Forbidden for a member;
+// Invalid for a user breaking SPEC §1; Conflict for a taken email,
+// extension or number.
+func (s *Service) AddUser(ctx context.Context, by account.Auth, in account.NewUser) (account.User, error) {
+	if err := authorize(by, "add users"); err != nil {
+		return account.User{}, err
+	}
+	users, err := CreateUsers(ctx, s.store, by.User.OrgID, s.params, []account.NewUser{in})
+	if err != nil {
+		return account.User{}, err
+	}
+	return users[0], nil
+}
+
+// Deactivate deactivates a user of the caller's org and ends their
+// sessions. Forbidden for a member (whatever the id); NotFound for anyone
+// not active in the caller's org, another org's user included.
+func (s *Service) Deactivate(ctx context.Context, by account.Auth, userID string) error {
+	if err := authorize(by, "deactivate users"); err != nil {
+		return err
+	}
+	_, err := s.store.DeactivateUser(ctx, by.User.OrgID, userID)
+	return err
 }

@@ -55,7 +55,7 @@ func TestCreateOrg(t *testing.T) {
 }
 
 // CreateUsers validates every row before storing any: a bad or repeated
-// row is a *store.RowError naming it, and nothing is stored.
+// row is a *apperr.RowError naming it, and nothing is stored.
 func TestCreateUsers(t *testing.T) {
 	t.Parallel()
 	storetest.Each(t, nil, func(t *testing.T, s *store.Store) {
@@ -85,9 +85,9 @@ func TestCreateUsers(t *testing.T) {
 				_, err := admin.CreateUsers(ctx, s, o.ID, cheap, []account.NewUser{
 					good("Ann Lee", "ann@acme.test", "101"), good("Ben Ortiz", "ben@acme.test", "102"), tc.third,
 				})
-				var re *store.RowError
+				var re *apperr.RowError
 				if !errors.As(err, &re) || re.Index != 2 || !apperr.Is(err, tc.code) || !strings.Contains(apperr.MessageOf(err), tc.says) {
-					t.Fatalf("error %v; want a %s *store.RowError at index 2 naming %q", err, tc.code, tc.says)
+					t.Fatalf("error %v; want a %s *apperr.RowError at index 2 naming %q", err, tc.code, tc.says)
 				}
 				if ids, _ := s.ActiveUserIDs(ctx, o.ID); len(ids) != 0 {
 					t.Fatalf("%d users stored from a refused batch", len(ids))

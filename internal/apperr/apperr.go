@@ -65,3 +65,12 @@ func Is(err error, code Code) bool {
 	var e *Error
 	return errors.As(err, &e) && e.Code == code
 }
+
+// RowError says which of several inputs was refused (0-based Index).
+type RowError struct {
+	Index int
+	Err   error
+}
+
+func (e *RowError) Error() string { return e.Err.Error() }
+func (e *RowError) Unwrap() error { return e.Err }

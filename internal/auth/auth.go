@@ -15,16 +15,16 @@ import (
 	"vo/internal/account"
 	"vo/internal/apperr"
 	"vo/internal/clock"
-	"vo/internal/store"
 )
 
 // Store is what auth needs of the database.
 type Store interface {
 	UserByEmail(ctx context.Context, email string) (account.User, error)
 	CreateSession(ctx context.Context, s account.Session, tokenHash, csrfHash string) error
-	SessionByTokenHash(ctx context.Context, tokenHash string) (store.Auth, error)
+	SessionByTokenHash(ctx context.Context, tokenHash string) (account.Auth, error)
 	TouchSession(ctx context.Context, id string) error
 	EndSession(ctx context.Context, orgID, userID, sessionID string) error
+	Sessions(ctx context.Context, userID string) ([]account.Session, error)
 	SetPassword(ctx context.Context, orgID, userID, hash, keepSession string) ([]string, error)
 }
 
@@ -107,7 +107,7 @@ func (s *Service) Login(ctx context.Context, in Login) (Result, error) {
 	s.limiter.Forgive(addrKey)
 	now := s.clock.Now().Truncate(time.Millisecond)
 	r := Result{Token: randomToken(), CSRF: randomToken(), User: u}
-	r.Session = account.Session{ID: store.NewID("s"), UserID: u.ID, OrgID: u.OrgID, DeviceName: device, Platform: platform, CreatedAt: now, LastSeenAt: now}
+	r.Session = account.Session{ID: account.NewID("s"), UserID: u.ID, OrgID: u.OrgID, DeviceName: device, Platform: platform, CreatedAt: now, LastSeenAt: now}
 	if err := s.store.CreateSession(ctx, r.Session, HashToken(r.Token), HashToken(r.CSRF)); err != nil {
 		return Result{}, err
 	}
@@ -128,7 +128,7 @@ type PasswordChange struct {
 // SPEC §7, Unauthenticated for a wrong current password (a failure the
 // login limiter counts, per account and per address), RateLimited once the
 // limiter blocks either. Returns the ids of the sessions ended.
-func (s *Service) ChangePassword(ctx context.Context, a store.Auth, in PasswordChange) ([]string, error) {
+func (s *Service) ChangePassword(ctx context.Context, a account.Auth, in PasswordChange) ([]string, error) {
 	if err := account.ValidatePassword(in.New); err != nil {
 		return nil, apperr.New(apperr.Invalid, "new_password must be valid text of %d to %d characters", account.MinPasswordLen, account.MaxPasswordLen)
 	}
@@ -173,9 +173,9 @@ const touchEvery = time.Minute
 
 // Authenticate resolves a token. Unauthenticated when it is unknown,
 // revoked, expired or its user deactivated.
-func (s *Service) Authenticate(ctx context.Context, token string) (store.Auth, error) {
+func (s *Service) Authenticate(ctx context.Context, token string) (account.Auth, error) {
 	if len(token) != tokenLen {
-		return store.Auth{}, apperr.New(apperr.Unauthenticated, "not logged in")
+		return account.Auth{}, apperr.New(apperr.Unauthenticated, "not logged in")
 	}
 	a, err := s.store.SessionByTokenHash(ctx, HashToken(token))
 	if err != nil {
@@ -184,13 +184,13 @@ func (s *Service) Authenticate(ctx context.Context, token string) (store.Auth, e
 	now := s.clock.Now()
 	if now.Sub(a.Session.LastSeenAt) > account.SessionTTL {
 		if err := s.store.EndSession(ctx, a.Session.OrgID, a.Session.UserID, a.Session.ID); err != nil && !apperr.Is(err, apperr.NotFound) {
-			return store.Auth{}, err
+			return account.Auth{}, err
 		}
-		return store.Auth{}, apperr.New(apperr.Unauthenticated, "session expired")
+		return account.Auth{}, apperr.New(apperr.Unauthenticated, "session expired")
 	}
 	if now.Sub(a.Session.LastSeenAt) > touchEvery {
 		if err := s.store.TouchSession(ctx, a.Session.ID); err != nil {
-			return store.Auth{}, err
+			return account.Auth{}, err
 		}
 		a.Session.LastSeenAt = now
 	}
@@ -198,7 +198,7 @@ func (s *Service) Authenticate(ctx context.Context, token string) (store.Auth, e
 }
 
 // CheckCSRF reports whether token is the CSRF token issued with the session.
-func CheckCSRF(a store.Auth, token string) bool {
+func CheckCSRF(a account.Auth, token string) bool {
 	if len(token) != tokenLen {
 		return false
 	}
@@ -206,8 +206,20 @@ func CheckCSRF(a store.Auth, token string) bool {
 }
 
 // Logout ends the session the caller is using.
-func (s *Service) Logout(ctx context.Context, a store.Auth) error {
+func (s *Service) Logout(ctx context.Context, a account.Auth) error {
 	return s.store.EndSession(ctx, a.Session.OrgID, a.Session.UserID, a.Session.ID)
+}
+
+// Sessions lists the caller's own sessions, newest first.
+func (s *Service) Sessions(ctx context.Context, a account.Auth) ([]account.Session, error) {
+	return s.store.Sessions(ctx, a.User.ID)
+}
+
+// EndSession ends one of the caller's own sessions (remote logout; their
+// current one included). NotFound for any other session, another user's
+// included, so an id of someone else's tells nothing.
+func (s *Service) EndSession(ctx context.Context, a account.Auth, sessionID string) error {
+	return s.store.EndSession(ctx, a.User.OrgID, a.User.ID, sessionID)
 }
 
 // tokenLen is the length of a token: 32 random bytes in unpadded base64url.

@@ -358,3 +358,36 @@ func TestConcurrentGuessesAreCounted(t *testing.T) {
 		t.Errorf("%d passwords were checked for one account in one window, want at most %d", tried, auth.MaxAccountFails)
 	}
 }
+
+// A user lists and ends their own sessions only; another user's session
+// id is not found, and stays.
+func TestOwnSessions(t *testing.T) {
+	t.Parallel()
+	clk := clock.NewFake(epoch)
+	e := newEnv(t, storetest.Open(t, "sqlite", clk), clk)
+	ctx := context.Background()
+	r1 := e.mustLogin(t, "ann@acme.test")
+	clk.Advance(time.Second)
+	r2 := e.mustLogin(t, "ann@acme.test")
+	rb := e.mustLogin(t, "bob@acme.test")
+	ann, err := e.svc.Authenticate(ctx, r1.Token)
+	if err != nil {
+		t.Fatal(err)
+	}
+	list, err := e.svc.Sessions(ctx, ann)
+	if err != nil || len(list) != 2 || list[0].ID != r2.Session.ID || list[1].ID != r1.Session.ID {
+		t.Fatalf("Sessions = %+v, %v; want ann's two, newest first", list, err)
+	}
+	wantCode(t, e.svc.EndSession(ctx, ann, rb.Session.ID), apperr.NotFound)
+	if _, err := e.svc.Authenticate(ctx, rb.Token); err != nil {
+		t.Errorf("bob's session after ann tried to end it: %v", err)
+	}
+	if err := e.svc.EndSession(ctx, ann, r2.Session.ID); err != nil {
+		t.Fatal(err)
+	}
+	_, err = e.svc.Authenticate(ctx, r2.Token)
+	wantCode(t, err, apperr.Unauthenticated)
+	if list, _ := e.svc.Sessions(ctx, ann); len(list) != 1 || list[0].ID != r1.Session.ID {
+		t.Errorf("Sessions after ending one = %+v", list)
+	}
+}

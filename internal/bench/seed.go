@@ -53,7 +53,7 @@ func Seed(ctx context.Context, st *store.Store, n int) (Seeded, error) {
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for _, id := range out.UserIDs {
 		token, csrf := randomToken(), randomToken()
-		s := account.Session{ID: store.NewID("s"), UserID: id, OrgID: org.ID, DeviceName: "bench",
+		s := account.Session{ID: account.NewID("s"), UserID: id, OrgID: org.ID, DeviceName: "bench",
 			Platform: account.PlatformMobile, CreatedAt: now, LastSeenAt: now}
 		if err := st.CreateSession(ctx, s, auth.HashToken(token), auth.HashToken(csrf)); err != nil {
 			return Seeded{}, fmt.Errorf("bench: create session: %w", err)

@@ -9,7 +9,6 @@ import (
 	"vo/internal/account"
 	"vo/internal/admin"
 	"vo/internal/apperr"
-	"vo/internal/store"
 )
 
 // Slug, Password and Admin are what `vo serve --demo` prints.
@@ -24,8 +23,15 @@ var people = []string{
 	"Grace Kim", "Hugo Martin", "Isla Brown", "Jonas Berg", "Keiko Tanaka", "Liam Walsh",
 }
 
+// Store is what seeding needs of the database; *store.Store is one.
+type Store interface {
+	admin.Store
+	OrgBySlug(ctx context.Context, slug string) (account.Org, error)
+	ActiveUserIDs(ctx context.Context, orgID string) ([]string, error)
+}
+
 // Seed creates the demo org unless it exists. It reports whether it did.
-func Seed(ctx context.Context, s *store.Store, params account.HashParams) (bool, error) {
+func Seed(ctx context.Context, s Store, params account.HashParams) (bool, error) {
 	org, err := s.OrgBySlug(ctx, Slug)
 	switch {
 	case apperr.Is(err, apperr.NotFound):

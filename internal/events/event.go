@@ -1,6 +1,7 @@
 // Package events carries what happens in an org to the people watching it:
 // the Event type every part appends to the org's log, the Hub that fans
-// events out to live connections in seq order, and the Bus that joins nodes.
+// events out to live connections in seq order. It knows no database and no
+// network: package natsbus carries events between nodes.
 package events
 
 import (

@@ -8,7 +8,6 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/apperr"
-	"vo/internal/store"
 )
 
 // PhotoService stores, replaces and serves profile photos.
@@ -29,7 +28,7 @@ func (s *Server) photos() (PhotoService, error) {
 	return s.cfg.Photos, nil
 }
 
-func (s *Server) putPhoto(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) putPhoto(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	p, err := s.photos()
 	if err != nil {
 		return err
@@ -41,7 +40,7 @@ func (s *Server) putPhoto(w http.ResponseWriter, r *http.Request, a store.Auth) 
 	return s.writeMe(w, r, u)
 }
 
-func (s *Server) deletePhoto(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) deletePhoto(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	p, err := s.photos()
 	if err != nil {
 		return err
@@ -62,7 +61,7 @@ func (s *Server) writeMe(w http.ResponseWriter, r *http.Request, u account.User)
 	return nil
 }
 
-func (s *Server) userPhoto(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) userPhoto(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	p, err := s.photos()
 	if err != nil {
 		return err

@@ -20,6 +20,7 @@ import (
 	"vo/internal/apperr"
 	"vo/internal/auth"
 	"vo/internal/clock"
+	"vo/internal/directory"
 	"vo/internal/events"
 	"vo/internal/metrics"
 	"vo/internal/presence"
@@ -30,8 +31,12 @@ import (
 
 // Config holds what the server is built from.
 type Config struct {
-	Store      *store.Store
-	Auth       *auth.Service
+	Store *store.Store
+	Auth  *auth.Service
+	// Directory and Admin answer the directory and admin endpoints; nil
+	// means one built on Store.
+	Directory  *directory.Service
+	Admin      *admin.Service
 	Presence   *presence.Service
 	Hub        *events.Hub
 	Photos     PhotoService // nil: photo endpoints answer 404
@@ -80,7 +85,7 @@ type Server struct {
 // Streams is what the API needs of the live event streams.
 type Streams interface {
 	// Serve serves GET /api/v1/events for an authenticated request.
-	Serve(w http.ResponseWriter, r *http.Request, a store.Auth) error
+	Serve(w http.ResponseWriter, r *http.Request, a account.Auth) error
 	// CloseStreams ends every stream of this node.
 	CloseStreams()
 }
@@ -115,6 +120,12 @@ func New(cfg Config) *Server {
 	if cfg.Health == nil && cfg.Store != nil {
 		cfg.Health = cfg.Store
 	}
+	if cfg.Directory == nil {
+		cfg.Directory = directory.New(cfg.Store)
+	}
+	if cfg.Admin == nil {
+		cfg.Admin = admin.NewService(cfg.Store, cfg.HashParams)
+	}
 	if cfg.HealthTimeout == 0 {
 		cfg.HealthTimeout = 2 * time.Second
 	}
@@ -125,7 +136,7 @@ func New(cfg Config) *Server {
 }
 
 type handler func(w http.ResponseWriter, r *http.Request) error
-type authedHandler func(w http.ResponseWriter, r *http.Request, a store.Auth) error
+type authedHandler func(w http.ResponseWriter, r *http.Request, a account.Auth) error
 
 // endpoint is one route of the API: public, or authed (login required).
 type endpoint struct {
@@ -214,19 +225,19 @@ func (s *Server) authed(pattern string, h authedHandler) {
 
 const cookieName = "vo_session"
 
-func (s *Server) authenticate(r *http.Request) (store.Auth, error) {
+func (s *Server) authenticate(r *http.Request) (account.Auth, error) {
 	if h := r.Header.Get("Authorization"); h != "" {
 		// RFC 9110 §11.1: the scheme is case-insensitive, and one or more
 		// spaces part it from the token.
 		scheme, token, ok := strings.Cut(h, " ")
 		if !ok || !strings.EqualFold(scheme, "Bearer") {
-			return store.Auth{}, apperr.New(apperr.Unauthenticated, "Authorization must be a Bearer token")
+			return account.Auth{}, apperr.New(apperr.Unauthenticated, "Authorization must be a Bearer token")
 		}
 		return s.cfg.Auth.Authenticate(r.Context(), strings.TrimSpace(token))
 	}
 	c, err := r.Cookie(cookieName)
 	if err != nil || c.Value == "" {
-		return store.Auth{}, apperr.New(apperr.Unauthenticated, "not logged in")
+		return account.Auth{}, apperr.New(apperr.Unauthenticated, "not logged in")
 	}
 	a, err := s.cfg.Auth.Authenticate(r.Context(), c.Value)
 	if err != nil {
@@ -235,12 +246,12 @@ func (s *Server) authenticate(r *http.Request) (store.Auth, error) {
 	switch r.Method {
 	case http.MethodGet, http.MethodHead, http.MethodOptions:
 		if isWebSocket(r) && !s.sameOrigin(r) {
-			return store.Auth{}, apperr.New(apperr.Forbidden, "cross-origin event stream refused")
+			return account.Auth{}, apperr.New(apperr.Forbidden, "cross-origin event stream refused")
 		}
 		return a, nil
 	}
 	if !auth.CheckCSRF(a, r.Header.Get("X-CSRF-Token")) {
-		return store.Auth{}, apperr.New(apperr.Forbidden, "missing or wrong X-CSRF-Token header")
+		return account.Auth{}, apperr.New(apperr.Forbidden, "missing or wrong X-CSRF-Token header")
 	}
 	return a, nil
 }
@@ -296,7 +307,7 @@ func (s *Server) login(w http.ResponseWriter, r *http.Request) error {
 	return nil
 }
 
-func (s *Server) logout(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) logout(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	if err := s.cfg.Auth.Logout(r.Context(), a); err != nil && !apperr.Is(err, apperr.NotFound) {
 		return err
 	}
@@ -306,18 +317,14 @@ func (s *Server) logout(w http.ResponseWriter, r *http.Request, a store.Auth) er
 }
 
 func (s *Server) meOf(ctx context.Context, u account.User) (wire.Me, error) {
-	o, err := s.cfg.Store.OrgByID(ctx, u.OrgID)
+	me, err := s.cfg.Directory.Me(ctx, u)
 	if err != nil {
 		return wire.Me{}, err
 	}
-	p, err := s.cfg.Store.Presence(ctx, u.OrgID, u.ID)
-	if err != nil {
-		return wire.Me{}, err
-	}
-	return wire.MeOf(u, o, wire.OwnPresence(p.State, p.Shown)), nil
+	return wire.MeOf(me.User, me.Org, wire.OwnPresence(me.Presence.State, me.Presence.Shown)), nil
 }
 
-func (s *Server) me(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) me(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	me, err := s.meOf(r.Context(), a.User)
 	if err != nil {
 		return err
@@ -326,7 +333,7 @@ func (s *Server) me(w http.ResponseWriter, r *http.Request, a store.Auth) error 
 	return nil
 }
 
-func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	b, err := readJSONBody(r)
 	if err != nil {
 		return err
@@ -378,7 +385,7 @@ func (s *Server) putPresence(w http.ResponseWriter, r *http.Request, a store.Aut
 
 // putPassword changes the caller's password: 204, and with
 // log_out_other_devices every other session ends as remote logout does.
-func (s *Server) putPassword(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) putPassword(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	b, err := readJSONBody(r)
 	if err != nil {
 		return err
@@ -402,8 +409,8 @@ func (s *Server) putPassword(w http.ResponseWriter, r *http.Request, a store.Aut
 	return nil
 }
 
-func (s *Server) sessions(w http.ResponseWriter, r *http.Request, a store.Auth) error {
-	list, err := s.cfg.Store.Sessions(r.Context(), a.User.ID)
+func (s *Server) sessions(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	list, err := s.cfg.Auth.Sessions(r.Context(), a)
 	if err != nil {
 		return err
 	}
@@ -418,60 +425,45 @@ func (s *Server) sessions(w http.ResponseWriter, r *http.Request, a store.Auth) 
 	return nil
 }
 
-func (s *Server) endSession(w http.ResponseWriter, r *http.Request, a store.Auth) error {
-	if err := s.cfg.Store.EndSession(r.Context(), a.User.OrgID, a.User.ID, r.PathValue("id")); err != nil {
+func (s *Server) endSession(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	if err := s.cfg.Auth.EndSession(r.Context(), a, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
 }
 
-// pageLimit reads ?limit= (default 50, at most 200).
+// pageLimit reads ?limit= (default directory.DefaultLimit); the
+// directory checks its range.
 func pageLimit(r *http.Request) (int, error) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {
-		return 50, nil
+		return directory.DefaultLimit, nil
 	}
 	n, err := strconv.Atoi(v)
-	if err != nil || n < 1 || n > 200 {
-		return 0, apperr.New(apperr.Invalid, "limit must be a number from 1 to 200")
+	if err != nil {
+		return 0, apperr.New(apperr.Invalid, "limit must be a number from 1 to %d", directory.MaxLimit)
 	}
 	return n, nil
 }
 
-func (s *Server) contacts(ctx context.Context, orgID string, users []account.User) ([]wire.Contact, error) {
-	ids := make([]string, len(users))
-	for i, u := range users {
-		ids[i] = u.ID
-	}
-	ps, err := s.cfg.Store.PresenceFor(ctx, orgID, ids)
-	if err != nil {
-		return nil, err
-	}
-	out := make([]wire.Contact, len(users))
-	for i, u := range users {
-		p := ps[u.ID]
-		out[i] = wire.ContactOf(u, wire.PublicPresence(p.State, p.Shown))
-	}
-	return out, nil
+// contactOf renders a directory entry as SPEC §4's Contact.
+func contactOf(e directory.Entry) wire.Contact {
+	return wire.ContactOf(e.User, wire.PublicPresence(e.Presence.State, e.Presence.Shown))
 }
 
-func (s *Server) directory(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) directory(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	limit, err := pageLimit(r)
 	if err != nil {
 		return err
 	}
-	q := r.URL.Query().Get("q")
-	if len(q) > 200 {
-		return apperr.New(apperr.Invalid, "q must be at most 200 characters")
-	}
-	users, next, err := s.cfg.Store.Directory(r.Context(), a.User.OrgID, q, limit, r.URL.Query().Get("cursor"))
+	entries, next, err := s.cfg.Directory.Search(r.Context(), a, r.URL.Query().Get("q"), limit, r.URL.Query().Get("cursor"))
 	if err != nil {
 		return err
 	}
-	items, err := s.contacts(r.Context(), a.User.OrgID, users)
-	if err != nil {
-		return err
+	items := make([]wire.Contact, len(entries))
+	for i, e := range entries {
+		items[i] = contactOf(e)
 	}
 	body := map[string]any{"items": items}
 	if next != "" {
@@ -481,23 +473,16 @@ func (s *Server) directory(w http.ResponseWriter, r *http.Request, a store.Auth)
 	return nil
 }
 
-func (s *Server) user(w http.ResponseWriter, r *http.Request, a store.Auth) error {
-	u, err := s.cfg.Store.UserByID(r.Context(), a.User.OrgID, r.PathValue("id"))
+func (s *Server) user(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	e, err := s.cfg.Directory.User(r.Context(), a, r.PathValue("id"))
 	if err != nil {
 		return err
 	}
-	c, err := s.contacts(r.Context(), a.User.OrgID, []account.User{u})
-	if err != nil {
-		return err
-	}
-	writeJSON(w, http.StatusOK, c[0])
+	writeJSON(w, http.StatusOK, contactOf(e))
 	return nil
 }
 
-func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, a store.Auth) error {
-	if a.User.Role != account.RoleAdmin {
-		return apperr.New(apperr.Forbidden, "only an admin may add users")
-	}
+func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	b, err := readJSONBody(r)
 	if err != nil {
 		return err
@@ -513,24 +498,21 @@ func (s *Server) adminCreateUser(w http.ResponseWriter, r *http.Request, a store
 	if err := decodeJSON(b, &in); err != nil {
 		return err
 	}
-	users, err := admin.CreateUsers(r.Context(), s.cfg.Store, a.User.OrgID, s.cfg.HashParams, []account.NewUser{{
-		Name: in.Name, Email: in.Email, Extension: in.Extension, PhoneNumber: in.PhoneNumber, Role: account.Role(in.Role), Password: in.Password}})
+	u, err := s.cfg.Admin.AddUser(r.Context(), a, account.NewUser{
+		Name: in.Name, Email: in.Email, Extension: in.Extension, PhoneNumber: in.PhoneNumber, Role: account.Role(in.Role), Password: in.Password})
 	if err != nil {
 		return err
 	}
-	c, err := s.contacts(r.Context(), a.User.OrgID, users)
+	es, err := s.cfg.Directory.Entries(r.Context(), a.User.OrgID, []account.User{u})
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusCreated, c[0])
+	writeJSON(w, http.StatusCreated, contactOf(es[0]))
 	return nil
 }
 
-func (s *Server) adminDeactivate(w http.ResponseWriter, r *http.Request, a store.Auth) error {
-	if a.User.Role != account.RoleAdmin {
-		return apperr.New(apperr.Forbidden, "only an admin may deactivate users")
-	}
-	if _, err := s.cfg.Store.DeactivateUser(r.Context(), a.User.OrgID, r.PathValue("id")); err != nil {
+func (s *Server) adminDeactivate(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	if err := s.cfg.Admin.Deactivate(r.Context(), a, r.PathValue("id")); err != nil {
 		return err
 	}
 	w.WriteHeader(http.StatusNoContent)

@@ -15,10 +15,13 @@ import (
 	"time"
 
 	"vo/internal/account"
+	"vo/internal/admin"
 	"vo/internal/auth"
 	"vo/internal/clock"
 	"vo/internal/demo"
+	"vo/internal/directory"
 	"vo/internal/events"
+	"vo/internal/events/natsbus"
 	"vo/internal/metrics"
 	"vo/internal/presence"
 	"vo/internal/profile"
@@ -49,19 +52,21 @@ type Config struct {
 
 // Node is one wired server, without its transports.
 type Node struct {
-	cfg      Config
-	Store    *store.Store
-	Hub      *events.Hub
-	Presence *presence.Service
-	Auth     *auth.Service
-	Photos   *profile.Photos // nil: none
+	cfg       Config
+	Store     *store.Store
+	Hub       *events.Hub
+	Presence  *presence.Service
+	Auth      *auth.Service
+	Directory *directory.Service
+	Admin     *admin.Service
+	Photos    *profile.Photos // nil: none
 	// Clock, HashParams, Metrics and Logger are the configuration's, with
 	// its defaults filled in.
 	Clock      clock.Clock
 	HashParams account.HashParams
 	Metrics    *metrics.Metrics
 	Logger     *slog.Logger
-	bus        *events.NATSBus
+	bus        *natsbus.Bus
 	lg         *slog.Logger
 
 	// housekept is signalled after each housekeeping round (tests).
@@ -126,7 +131,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	publish := n.Hub.Publish
 	if cfg.NATSURL != "" {
-		bus, err := events.ConnectNATS(cfg.NATSURL, n.Hub)
+		bus, err := natsbus.Connect(cfg.NATSURL, n.Hub)
 		if err != nil {
 			return fail(err)
 		}
@@ -139,6 +144,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	st.OnCommit(publish)
 	n.Presence = presence.NewService(st, cfg.Clock)
 	n.Auth = auth.New(st, cfg.Clock, cfg.HashParams)
+	n.Directory = directory.New(st)
+	n.Admin = admin.NewService(st, cfg.HashParams)
 	// Registrations on the services (routes of the stream, say) belong
 	// here, before a transport is built over the node.
 	return n, nil

@@ -56,7 +56,7 @@ func TestDirectorySortAndPages(t *testing.T) {
 			"Chloe Nguyen", "dev Patel", "Eva Fischer", "Sam Lee", "Farid Haddad", "Grace Kim", "hugo Martin",
 			"Isla Brown", "Jonas Berg", "Keiko Tanaka", "Liam Walsh", "Mark Manning", "Maria Alvarez",
 			"Nora Quinn", "Oscar Reyes", "Paula Stone"}
-		var in []store.NewUser
+		var in []account.HashedUser
 		for i, n := range given {
 			in = append(in, nu(n, fmt.Sprintf("p%d@acme.test", i), ext(i), ""))
 		}

@@ -113,31 +113,13 @@ func (t *Tx) sequence(ctx context.Context) error {
 	return nil
 }
 
-// toOrg logs an event for everyone in the org.
-func (t *Tx) toOrg(ctx context.Context, orgID, typ string, data any) error {
-	b, err := json.Marshal(data)
+// log logs an event the domain built (package wire renders every event's
+// data), unless building it failed.
+func (t *Tx) log(ctx context.Context, e events.Event, err error) error {
 	if err != nil {
-		return internal("encode event", err)
+		return internal("build event", err)
 	}
-	return t.append(ctx, events.ToOrg(orgID, typ, b))
-}
-
-// toUsers logs an event for the given users of the org only.
-func (t *Tx) toUsers(ctx context.Context, orgID, typ string, data any, userIDs ...string) error {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return internal("encode event", err)
-	}
-	return t.append(ctx, events.ToUsers(orgID, typ, b, userIDs...))
-}
-
-// toSession logs an event for one session of a user only.
-func (t *Tx) toSession(ctx context.Context, orgID, userID, sessionID, typ string, data any) error {
-	b, err := json.Marshal(data)
-	if err != nil {
-		return internal("encode event", err)
-	}
-	return t.append(ctx, events.ToSession(orgID, userID, sessionID, typ, b))
+	return t.append(ctx, e)
 }
 
 // EventsAfter returns the org's events with seq > after, oldest first, at
@@ -370,10 +352,12 @@ func (t *Tx) userAdded(ctx context.Context, u account.User) error {
 
 // contactChanged announces a profile change (or a new user) to the org.
 func (t *Tx) contactChanged(ctx context.Context, u account.User, st presence.State, shown presence.Shown) error {
-	return t.toOrg(ctx, u.OrgID, events.TypeContact, map[string]any{"user": wire.ContactOf(u, wire.PublicPresence(st, shown))})
+	e, err := wire.ContactChanged(u, st, shown)
+	return t.log(ctx, e, err)
 }
 
 // userRemoved tells the org that a colleague is gone.
 func (t *Tx) userRemoved(ctx context.Context, orgID, userID string) error {
-	return t.toOrg(ctx, orgID, events.TypeContact, map[string]any{"user_id": userID, "removed": true})
+	e, err := wire.ContactRemoved(orgID, userID)
+	return t.log(ctx, e, err)
 }

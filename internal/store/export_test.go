@@ -98,7 +98,7 @@ func (s *Store) ExplainForTest(ctx context.Context, generic bool, q string, args
 // INSERTs: the rows and search terms CreateUsers writes, without the
 // per-row checks and events, so that tests needing thousands of people
 // (query plans) stay fast under -race. Callers pass valid, unique users.
-func (s *Store) BulkInsertForTest(ctx context.Context, orgID string, in []NewUser) error {
+func (s *Store) BulkInsertForTest(ctx context.Context, orgID string, in []account.HashedUser) error {
 	const chunk = 500
 	return s.tx(ctx, func(t *Tx) error {
 		now := ms(s.clock.Now())
@@ -107,7 +107,7 @@ func (s *Store) BulkInsertForTest(ctx context.Context, orgID string, in []NewUse
 			var users, terms, pres []string
 			var uargs, targs, pargs []any
 			for _, n := range part {
-				u := account.User{ID: NewID("u"), OrgID: orgID, Name: n.Name, Email: n.Email, Extension: n.Extension, PhoneNumber: n.PhoneNumber}
+				u := account.User{ID: account.NewID("u"), OrgID: orgID, Name: n.Name, Email: n.Email, Extension: n.Extension, PhoneNumber: n.PhoneNumber}
 				users = append(users, "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)")
 				uargs = append(uargs, u.ID, orgID, u.Name, nameKey(u.Name), u.Email, strings.ToLower(u.Email), string(n.Role), u.Extension, nullable(u.PhoneNumber), n.PasswordHash, now)
 				seen := map[string]bool{}

@@ -41,14 +41,14 @@ func newOrg(t testing.TB, s *store.Store, slug string) account.Org {
 }
 
 // nu is a new member with the shared test password.
-func nu(name, email, ext, phone string) store.NewUser {
-	return store.NewUser{
+func nu(name, email, ext, phone string) account.HashedUser {
+	return account.HashedUser{
 		NewUser:      account.NewUser{Name: name, Email: email, Extension: ext, PhoneNumber: phone, Role: account.RoleMember},
 		PasswordHash: testHash(),
 	}
 }
 
-func mustCreate(t testing.TB, s *store.Store, orgID string, in ...store.NewUser) []account.User {
+func mustCreate(t testing.TB, s *store.Store, orgID string, in ...account.HashedUser) []account.User {
 	t.Helper()
 	us, err := s.CreateUsers(context.Background(), orgID, in)
 	if err != nil {
@@ -62,7 +62,7 @@ func mustCreate(t testing.TB, s *store.Store, orgID string, in ...store.NewUser)
 func login(t testing.TB, s *store.Store, u account.User, p account.Platform, at time.Time) (account.Session, string) {
 	t.Helper()
 	at = at.Truncate(time.Millisecond)
-	sess := account.Session{ID: store.NewID("s"), UserID: u.ID, OrgID: u.OrgID, DeviceName: "Test " + string(p), Platform: p, CreatedAt: at, LastSeenAt: at}
+	sess := account.Session{ID: account.NewID("s"), UserID: u.ID, OrgID: u.OrgID, DeviceName: "Test " + string(p), Platform: p, CreatedAt: at, LastSeenAt: at}
 	tokenHash := "tok-" + sess.ID
 	if err := s.CreateSession(context.Background(), sess, tokenHash, "csrf-"+sess.ID); err != nil {
 		t.Fatalf("create session: %v", err)
@@ -136,11 +136,11 @@ func wantCode(t testing.TB, err error, code apperr.Code) {
 	}
 }
 
-func rowErr(t testing.TB, err error) *store.RowError {
+func rowErr(t testing.TB, err error) *apperr.RowError {
 	t.Helper()
-	var re *store.RowError
+	var re *apperr.RowError
 	if !errors.As(err, &re) {
-		t.Fatalf("error = %v (%T), want a *store.RowError", err, err)
+		t.Fatalf("error = %v (%T), want a *apperr.RowError", err, err)
 	}
 	return re
 }

@@ -171,7 +171,7 @@ func TestOpenMigratesAnOlderDatabase(t *testing.T) {
 		} else if p.Shown != "offline" {
 			t.Errorf("presence of a user from before migration 2: %+v", p)
 		}
-		sess := account.Session{ID: store.NewID("s"), UserID: u.ID, OrgID: o.ID, DeviceName: "Web", Platform: account.PlatformWeb}
+		sess := account.Session{ID: account.NewID("s"), UserID: u.ID, OrgID: o.ID, DeviceName: "Web", Platform: account.PlatformWeb}
 		if err := s.CreateSession(ctx, sess, "tok-old", "csrf-old"); err != nil {
 			t.Errorf("a user from before migration 2 cannot log in: %v", err)
 		}

@@ -8,7 +8,6 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/apperr"
-	"vo/internal/events"
 	"vo/internal/presence"
 	"vo/internal/wire"
 )
@@ -171,10 +170,16 @@ func (t *Tx) recompute(ctx context.Context, orgID, userID string, change func(*p
 	if !changed {
 		return out, nil
 	}
-	if err := t.toOrg(ctx, orgID, events.TypePresence, wire.PresenceItem{UserID: userID, ContactPresence: wire.PublicPresence(next, shown)}); err != nil {
-		return out, err
+	evs, err := wire.PresenceEvents(orgID, userID, next, shown)
+	if err != nil {
+		return out, internal("build presence events", err)
 	}
-	return out, t.toUsers(ctx, orgID, events.TypeMePresence, wire.OwnPresence(next, shown), userID)
+	for _, e := range evs {
+		if err := t.append(ctx, e); err != nil {
+			return out, err
+		}
+	}
+	return out, nil
 }
 
 // SetPhoto records a user's new photo hash ("" removes it), announces the

@@ -38,8 +38,8 @@ var (
 // every last name, extensions from 1000, half the numbers
 // +1<areas[0]>555xxxx and half +1<areas[1]>555xxxx (numbers are unique
 // across orgs: give each org its own areas), one shared password hash.
-func people(slug string, n int, areas [2]string) []store.NewUser {
-	out := make([]store.NewUser, n)
+func people(slug string, n int, areas [2]string) []account.HashedUser {
+	out := make([]account.HashedUser, n)
 	for i := range out {
 		first, last := firstNames[i%len(firstNames)], lastNames[(i/len(firstNames))%len(lastNames)]
 		out[i] = nu(first+" "+last, fmt.Sprintf("%s.%s.%d@%s.test", first, last, i, slug),

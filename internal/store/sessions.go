@@ -7,16 +7,9 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/apperr"
-	"vo/internal/events"
 	"vo/internal/presence"
+	"vo/internal/wire"
 )
-
-// Auth is what a token resolves to.
-type Auth struct {
-	Session  account.Session
-	User     account.User
-	CSRFHash string
-}
 
 // CreateSession stores a new session (by the hashes of its tokens) and
 // brings the user online, in one transaction.
@@ -36,8 +29,8 @@ func (s *Store) CreateSession(ctx context.Context, sess account.Session, tokenHa
 
 // SessionByTokenHash resolves a token hash to its session and active user.
 // Unauthenticated when there is none or the user is deactivated.
-func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (Auth, error) {
-	var a Auth
+func (s *Store) SessionByTokenHash(ctx context.Context, tokenHash string) (account.Auth, error) {
+	var a account.Auth
 	var platform string
 	var created, seen int64
 	row := s.queryRow(ctx, `SELECT s.id, s.device_name, s.platform, s.created_at, s.last_seen_at, s.csrf_hash, `+userColsOf("u.")+`
@@ -197,7 +190,8 @@ func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]s
 		if _, err := t.exec(ctx, `DELETE FROM sessions WHERE id = ?`, e.id); err != nil {
 			return nil, internal("delete session", err)
 		}
-		if err := t.toSession(ctx, e.org, e.user, e.id, events.TypeSessionEnded, map[string]string{"session_id": e.id}); err != nil {
+		ev, err := wire.SessionEnded(e.org, e.user, e.id)
+		if err := t.log(ctx, ev, err); err != nil {
 			return nil, err
 		}
 		ids = append(ids, e.id)

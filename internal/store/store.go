@@ -7,10 +7,8 @@ package store
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
 	"embed"
-	"encoding/base32"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -279,15 +277,6 @@ func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Ro
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
 	return s.r.QueryContext(ctx, s.rebind(query), args...)
-}
-
-// NewID returns a random opaque id with a readable prefix ("u", "o", "s").
-func NewID(prefix string) string {
-	b := make([]byte, 10)
-	if _, err := rand.Read(b); err != nil {
-		panic(err)
-	}
-	return prefix + "_" + strings.ToLower(base32.StdEncoding.WithPadding(base32.NoPadding).EncodeToString(b))
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }

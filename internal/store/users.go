@@ -19,7 +19,7 @@ import (
 
 // CreateOrg adds an organization. Returns Conflict when the slug is taken.
 func (s *Store) CreateOrg(ctx context.Context, slug, name string) (account.Org, error) {
-	o := account.Org{ID: NewID("o"), Slug: slug, Name: name, AutoAway: defaultAutoAway}
+	o := account.Org{ID: account.NewID("o"), Slug: slug, Name: name, AutoAway: defaultAutoAway}
 	err := s.tx(ctx, func(t *Tx) error {
 		_, err := t.exec(ctx, `INSERT INTO orgs (id, slug, name, created_at) VALUES (?, ?, ?, ?)`, o.ID, slug, name, ms(s.clock.Now()))
 		if isUnique(err) {
@@ -51,39 +51,24 @@ func (s *Store) org(ctx context.Context, where string, arg any) (account.Org, er
 	return o, internal("org", err)
 }
 
-// RowError says which of several inputs was refused (0-based Index).
-type RowError struct {
-	Index int
-	Err   error
-}
-
-func (e *RowError) Error() string { return e.Err.Error() }
-func (e *RowError) Unwrap() error { return e.Err }
-
-// NewUser is a validated user to insert, with its password already hashed.
-type NewUser struct {
-	account.NewUser
-	PasswordHash string
-}
-
 // CreateUsers inserts all the users into the org in one transaction: all
 // or none. A taken email, extension or number is a Conflict wrapped in a
-// *RowError naming the input.
-func (s *Store) CreateUsers(ctx context.Context, orgID string, in []NewUser) ([]account.User, error) {
+// *apperr.RowError naming the input.
+func (s *Store) CreateUsers(ctx context.Context, orgID string, in []account.HashedUser) ([]account.User, error) {
 	out := make([]account.User, 0, len(in))
 	err := s.tx(ctx, func(t *Tx) error {
 		now := s.clock.Now()
 		for i, n := range in {
 			if err := t.checkFree(ctx, orgID, n.Email, n.Extension, n.PhoneNumber); err != nil {
-				return &RowError{Index: i, Err: err}
+				return &apperr.RowError{Index: i, Err: err}
 			}
-			u := account.User{ID: NewID("u"), OrgID: orgID, Name: n.Name, Email: n.Email, Role: n.Role,
+			u := account.User{ID: account.NewID("u"), OrgID: orgID, Name: n.Name, Email: n.Email, Role: n.Role,
 				Extension: n.Extension, PhoneNumber: n.PhoneNumber, PasswordHash: n.PasswordHash, Active: true, CreatedAt: now.Truncate(1e6)}
 			_, err := t.exec(ctx, `INSERT INTO users (id, org_id, name, name_key, email, email_key, role, extension, phone_number, password_hash, active, created_at)
 				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)`,
 				u.ID, orgID, u.Name, nameKey(u.Name), u.Email, strings.ToLower(u.Email), string(u.Role), u.Extension, nullable(u.PhoneNumber), u.PasswordHash, ms(now))
 			if isUnique(err) {
-				return &RowError{Index: i, Err: apperr.New(apperr.Conflict, "email, extension or number already taken")}
+				return &apperr.RowError{Index: i, Err: apperr.New(apperr.Conflict, "email, extension or number already taken")}
 			}
 			if err != nil {
 				return internal("create user", err)

@@ -60,7 +60,7 @@ func TestCreateUsersAllOrNothing(t *testing.T) {
 		mustCreate(t, s, other.ID, nu("Olga Other", "olga@other.test", "500", "+14155550500"))
 		for _, tc := range []struct {
 			name  string
-			third store.NewUser
+			third account.HashedUser
 		}{
 			{"taken email", nu("Cy Dee", "ANN@acme.test", "203", "")},
 			{"taken email in another org", nu("Cy Dee", "olga@other.test", "203", "")},
@@ -73,7 +73,7 @@ func TestCreateUsersAllOrNothing(t *testing.T) {
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				before, users := head(t, s, o.ID), activeCount(t, s, o.ID)
-				batch := []store.NewUser{
+				batch := []account.HashedUser{
 					nu("Bo Ek", "bo@acme.test", "201", "+14155550201"),
 					nu("Di Fo", "di@acme.test", "202", ""),
 					tc.third,
@@ -100,7 +100,7 @@ func TestCreateUsersAllOrNothing(t *testing.T) {
 			})
 		}
 		// The same batch with a free third row goes in whole.
-		got, err := s.CreateUsers(ctx, o.ID, []store.NewUser{
+		got, err := s.CreateUsers(ctx, o.ID, []account.HashedUser{
 			nu("Bo Ek", "bo@acme.test", "201", "+14155550201"),
 			nu("Di Fo", "di@acme.test", "202", ""),
 			nu("Cy Dee", "cy@acme.test", "203", ""),
@@ -123,7 +123,7 @@ func TestUniqueness(t *testing.T) {
 		for _, tc := range []struct {
 			name  string
 			org   string
-			u     store.NewUser
+			u     account.HashedUser
 			taken string // what the message names; "" means accepted
 		}{
 			{"email differing in case, same org", a.ID, nu("X", "ann.lee@alpha.TEST", "102", ""), "email"},
@@ -135,7 +135,7 @@ func TestUniqueness(t *testing.T) {
 			{"no number thrice", a.ID, nu("Di", "di@alpha.test", "104", ""), ""},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
-				_, err := s.CreateUsers(ctx, tc.org, []store.NewUser{tc.u})
+				_, err := s.CreateUsers(ctx, tc.org, []account.HashedUser{tc.u})
 				if tc.taken == "" {
 					if err != nil {
 						t.Fatalf("refused: %v", err)

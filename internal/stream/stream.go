@@ -25,6 +25,7 @@ import (
 
 	"github.com/coder/websocket"
 
+	"vo/internal/account"
 	"vo/internal/clock"
 	"vo/internal/events"
 	"vo/internal/metrics"
@@ -239,7 +240,7 @@ func New(cfg Config) *Server {
 // Serve serves GET /api/v1/events (SPEC §5) for an authenticated request.
 // It sends hello and the snapshot or catch-up, hands the stream to its
 // reader, its flushes and its ping timer, and returns.
-func (s *Server) Serve(w http.ResponseWriter, r *http.Request, a store.Auth) error {
+func (s *Server) Serve(w http.ResponseWriter, r *http.Request, a account.Auth) error {
 	hj := &hijacker{ResponseWriter: w}
 	c, err := websocket.Accept(hj, r, &websocket.AcceptOptions{OriginPatterns: nil, CompressionMode: websocket.CompressionDisabled})
 	if err != nil {
@@ -267,7 +268,7 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, a store.Auth) err
 
 // open subscribes and sends what comes before the live events. A reason
 // not empty ends the stream.
-func (st *stream) open(r *http.Request, a store.Auth) (reason string, err error) {
+func (st *stream) open(r *http.Request, a account.Auth) (reason string, err error) {
 	ctx := r.Context()
 	sub, err := st.srv.cfg.Hub.Subscribe(ctx, a.User.OrgID, a.User.ID, a.Session.ID)
 	if err != nil {
@@ -512,7 +513,7 @@ func (st *stream) pingPeer() {
 // or a snapshot, in one write. It returns the position after which live
 // events continue. A cursor this server does not read (one from before the
 // streams were split, say) gets a snapshot, as does one too far behind.
-func (st *stream) catchUp(ctx context.Context, r *http.Request, a store.Auth) (events.Position, error) {
+func (st *stream) catchUp(ctx context.Context, r *http.Request, a account.Auth) (events.Position, error) {
 	s, orgID := st.srv, a.User.OrgID
 	st.out.hold()
 	if cur, ok := events.ParseCursor(r.URL.Query().Get("cursor")); ok {

@@ -1,7 +1,8 @@
 // Package wire holds the JSON shapes of SPEC §4 and §5: what the HTTP API
 // answers and what the event stream carries. Both the API and the event log
 // render through these types, so a Contact looks the same wherever it
-// appears.
+// appears; and the events the domain hands the store to log are built
+// here (events.go), so the store keeps their bytes and renders nothing.
 package wire
 
 import (
