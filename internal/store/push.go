@@ -8,18 +8,14 @@ import (
 	"time"
 
 	"vo/internal/apperr"
+	"vo/internal/notify"
 )
-
-// PushKey is the server's VAPID key pair, base64url encoded.
-type PushKey struct {
-	Private, Public string
-}
 
 // PushKey returns the VAPID key pair kept in the store, storing candidate
 // first when there is none yet. Nodes starting together on one database
 // all end with the same key: the first insert wins, the others read it.
-func (s *Store) PushKey(ctx context.Context, candidate PushKey) (PushKey, error) {
-	var k PushKey
+func (s *Store) PushKey(ctx context.Context, candidate notify.Key) (notify.Key, error) {
+	var k notify.Key
 	err := s.tx(ctx, func(t *Tx) error {
 		if _, err := t.exec(ctx, `INSERT INTO push_keys (id, private_key, public_key, created_at) VALUES (1, ?, ?, ?) ON CONFLICT (id) DO NOTHING`,
 			candidate.Private, candidate.Public, ms(s.clock.Now())); err != nil {
@@ -30,16 +26,9 @@ func (s *Store) PushKey(ctx context.Context, candidate PushKey) (PushKey, error)
 	return k, err
 }
 
-// PushSubscription is one session's browser subscription (SPEC §9).
-type PushSubscription struct {
-	SessionID, UserID, OrgID string
-	Endpoint                 string
-	P256DH, Auth             string // base64url, as the browser gives them
-}
-
 // SetPushSubscription stores the session's subscription, replacing its
 // earlier one. NotFound when the session has ended meanwhile.
-func (s *Store) SetPushSubscription(ctx context.Context, sub PushSubscription) error {
+func (s *Store) SetPushSubscription(ctx context.Context, sub notify.Subscription) error {
 	return s.tx(ctx, func(t *Tx) error {
 		var n int
 		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM sessions WHERE id = ? AND user_id = ?`, sub.SessionID, sub.UserID).Scan(&n); err != nil {
@@ -74,8 +63,8 @@ func (t *Tx) deletePush(ctx context.Context, sessionID string) error {
 
 // PushSubscriptionOf returns the session's subscription; NotFound when it
 // has none.
-func (s *Store) PushSubscriptionOf(ctx context.Context, sessionID string) (PushSubscription, error) {
-	var x PushSubscription
+func (s *Store) PushSubscriptionOf(ctx context.Context, sessionID string) (notify.Subscription, error) {
+	var x notify.Subscription
 	err := s.queryRow(ctx, `SELECT session_id, user_id, org_id, endpoint, p256dh, auth FROM push_subscriptions WHERE session_id = ?`, sessionID).
 		Scan(&x.SessionID, &x.UserID, &x.OrgID, &x.Endpoint, &x.P256DH, &x.Auth)
 	if errors.Is(err, sql.ErrNoRows) {
@@ -113,21 +102,18 @@ func (s *Store) EnqueuePush(ctx context.Context, orgID, userID string, payload [
 	return int(n), err
 }
 
-// QueuedPush is one push a worker has claimed, with where it goes.
-type QueuedPush struct {
-	ID       int64
-	Attempts int // including this one
-	Payload  []byte
-	Sub      PushSubscription
-}
-
 // ClaimPushes claims up to limit pushes due now for lease: no other
 // claim returns them until the lease ends or the claimer settles them
 // (PushSent, PushRetry, PushGone). Several nodes on one PostgreSQL each
 // take different rows (FOR UPDATE SKIP LOCKED); SQLite has one writer.
-func (s *Store) ClaimPushes(ctx context.Context, limit int, lease time.Duration) ([]QueuedPush, error) {
+func (s *Store) ClaimPushes(ctx context.Context, limit int, lease time.Duration) ([]notify.Queued, error) {
 	now := s.clock.Now()
-	var out []QueuedPush
+	// Most polls find nothing: ask the readers before taking the writer.
+	var due int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM push_outbox WHERE next_attempt_at <= ? AND claimed_until <= ? LIMIT 1) d`, ms(now), ms(now)).Scan(&due); err != nil || due == 0 {
+		return nil, internal("claim pushes", err)
+	}
+	var out []notify.Queued
 	err := s.tx(ctx, func(t *Tx) error {
 		lock := ""
 		if s.dialect == Postgres {
@@ -160,7 +146,7 @@ func (s *Store) ClaimPushes(ctx context.Context, limit int, lease time.Duration)
 		}
 		defer rows.Close()
 		for rows.Next() {
-			var x QueuedPush
+			var x notify.Queued
 			if err := rows.Scan(&x.ID, &x.Attempts, &x.Payload, &x.Sub.SessionID, &x.Sub.UserID, &x.Sub.OrgID, &x.Sub.Endpoint, &x.Sub.P256DH, &x.Sub.Auth); err != nil {
 				return internal("claim pushes", err)
 			}

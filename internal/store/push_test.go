@@ -9,13 +9,14 @@ import (
 	"vo/internal/account"
 	"vo/internal/apperr"
 	"vo/internal/clock"
+	"vo/internal/notify"
 	"vo/internal/store"
 	"vo/internal/storetest"
 )
 
 func subscribe(t *testing.T, s *store.Store, sess account.Session, endpoint string) {
 	t.Helper()
-	if err := s.SetPushSubscription(context.Background(), store.PushSubscription{SessionID: sess.ID, UserID: sess.UserID, OrgID: sess.OrgID,
+	if err := s.SetPushSubscription(context.Background(), notify.Subscription{SessionID: sess.ID, UserID: sess.UserID, OrgID: sess.OrgID,
 		Endpoint: endpoint, P256DH: "p-" + sess.ID, Auth: "a-" + sess.ID}); err != nil {
 		t.Fatalf("subscribe: %v", err)
 	}
@@ -46,10 +47,10 @@ func TestPushKeyOnce(t *testing.T) {
 	storetest.Each(t, clock.NewFake(t0), func(t *testing.T, s *store.Store) {
 		ctx := context.Background()
 		var wg sync.WaitGroup
-		got := make([]store.PushKey, 8)
+		got := make([]notify.Key, 8)
 		for i := range got {
 			wg.Go(func() {
-				k, err := s.PushKey(ctx, store.PushKey{Private: "priv" + string(rune('a'+i)), Public: "pub" + string(rune('a'+i))})
+				k, err := s.PushKey(ctx, notify.Key{Private: "priv" + string(rune('a'+i)), Public: "pub" + string(rune('a'+i))})
 				if err != nil {
 					t.Error(err)
 				}
@@ -62,7 +63,7 @@ func TestPushKeyOnce(t *testing.T) {
 				t.Fatalf("keys differ: %v", got)
 			}
 		}
-		again, err := s.PushKey(ctx, store.PushKey{Private: "other", Public: "other"})
+		again, err := s.PushKey(ctx, notify.Key{Private: "other", Public: "other"})
 		if err != nil || again != got[0] {
 			t.Fatalf("later call: %v %v, want %v", again, err, got[0])
 		}
@@ -125,7 +126,7 @@ func TestPushSubscriptionEndsWithSession(t *testing.T) {
 			t.Fatalf("after expiry: b1 %v queued %d", hasSub(t, s, b1.ID), queued(t, s))
 		}
 		// A subscription for an ended session is refused.
-		err := s.SetPushSubscription(ctx, store.PushSubscription{SessionID: a1.ID, UserID: ann.ID, OrgID: o.ID, Endpoint: "https://push.example/x", P256DH: "p", Auth: "a"})
+		err := s.SetPushSubscription(ctx, notify.Subscription{SessionID: a1.ID, UserID: ann.ID, OrgID: o.ID, Endpoint: "https://push.example/x", P256DH: "p", Auth: "a"})
 		if !apperr.Is(err, apperr.NotFound) {
 			t.Fatalf("subscribe ended session: %v, want not_found", err)
 		}
