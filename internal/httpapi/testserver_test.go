@@ -29,6 +29,7 @@ import (
 	"vo/internal/blobs"
 	"vo/internal/clock"
 	"vo/internal/events"
+	"vo/internal/notify"
 	"vo/internal/presence"
 	"vo/internal/profile"
 	"vo/internal/store"
@@ -61,7 +62,7 @@ func newTestEnv(t testing.TB, st *store.Store, clk *clock.Fake, opts ...func(tes
 	hub := events.NewHub(st)
 	st.OnCommit(hub.Publish)
 	cfg := Config{Store: st, Auth: auth.New(st, clk, cheapHash), Presence: presence.NewService(st, clk), Hub: hub,
-		Clock: clk, HashParams: cheapHash}
+		Clock: clk, HashParams: cheapHash, Push: notify.New(notify.Config{Store: st, Streams: hub, Clock: clk})}
 	for _, o := range opts {
 		o(t, &cfg)
 	}
