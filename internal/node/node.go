@@ -21,6 +21,8 @@ import (
 	"vo/internal/events"
 	"vo/internal/httpapi"
 	"vo/internal/metrics"
+	"vo/internal/notify"
+	"vo/internal/notify/webpush"
 	"vo/internal/presence"
 	"vo/internal/store"
 )
@@ -51,6 +53,13 @@ type Config struct {
 	// HousekeepEvery is how often expired sessions end and the event log
 	// is pruned; zero means a minute.
 	HousekeepEvery time.Duration
+	// PushSubject is the VAPID contact push services may use to reach the
+	// operator (a mailto: or https: URL); empty, "mailto:admin@localhost".
+	PushSubject string
+	// PushSender, when set, sends the pushes instead of Web Push over the
+	// network with the default client (tests give one with their push
+	// service's TLS client).
+	PushSender notify.Sender
 }
 
 // Node is one wired server.
@@ -59,9 +68,12 @@ type Node struct {
 	Store    *store.Store
 	Hub      *events.Hub
 	Presence *presence.Service
-	API      *httpapi.Server
-	bus      *events.NATSBus
-	lg       *slog.Logger
+	// Notify queues and sends Web Pushes (SPEC §9); its Notify is what
+	// the domains call.
+	Notify *notify.Service
+	API    *httpapi.Server
+	bus    *events.NATSBus
+	lg     *slog.Logger
 
 	// housekept is signalled after each housekeeping round (tests).
 	housekept chan struct{}
@@ -136,6 +148,18 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	st.OnCommit(publish)
 	n.Presence = presence.NewService(st, cfg.Clock)
+	sender := cfg.PushSender
+	if sender == nil {
+		sender = &webpush.Sender{Subject: cfg.PushSubject, Clock: cfg.Clock}
+	}
+	// With NATS, other nodes share the database and must learn which
+	// sessions have a live stream here (docs/architecture.md, Web Push).
+	shareLive := cfg.NATSURL != ""
+	n.Notify = notify.New(notify.Config{Store: st, Streams: n.Hub, Sender: sender, Clock: cfg.Clock, Logger: cfg.Logger,
+		Metrics: cfg.Metrics, NodeID: store.NewID("n"), ShareLive: shareLive})
+	if shareLive {
+		n.Hub.OnChange(n.Notify.StreamsChanged)
+	}
 	// Registrations on the services (routes of the stream, presence's
 	// activity) belong here.
 	var limit *httpapi.ConnLimiter
@@ -143,7 +167,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		limit = httpapi.NewConnLimiter(cfg.MaxConnsPerAddr, cfg.TrustedProxies)
 	}
 	n.API = httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, cfg.Clock, cfg.HashParams), Presence: n.Presence, Hub: n.Hub,
-		Photos: cfg.Photos, Clock: cfg.Clock, HashParams: cfg.HashParams, Web: cfg.Web, TrustedProxies: cfg.TrustedProxies,
+		Push: n.Notify, Photos: cfg.Photos, Clock: cfg.Clock, HashParams: cfg.HashParams, Web: cfg.Web, TrustedProxies: cfg.TrustedProxies,
 		ConnLimit: limit, Metrics: cfg.Metrics, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait, Logger: cfg.Logger})
 	return n, nil
 }
@@ -151,7 +175,8 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 // Handler is the public HTTP handler.
 func (n *Node) Handler() *httpapi.Server { return n.API }
 
-// Run runs the background work (presence scheduler, housekeeping) until
+// Run runs the background work (presence scheduler, push worker,
+// housekeeping) until
 // ctx ends or Close is called. It may be called once.
 func (n *Node) Run(ctx context.Context) error {
 	n.mu.Lock()
@@ -170,8 +195,9 @@ func (n *Node) Run(ctx context.Context) error {
 	n.mu.Unlock()
 	defer close(done)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); n.Presence.Run(ctx) }()
+	go func() { defer wg.Done(); n.Notify.Run(ctx) }()
 	go func() { defer wg.Done(); n.housekeeping(ctx) }()
 	wg.Wait()
 	cancel()
