@@ -73,7 +73,7 @@ func New() *Metrics {
 		}),
 		pushFail: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "vo_pushes_failed_total",
-			Help: "Web Pushes not delivered, by reason (gone, given_up, refused).",
+			Help: "Web Pushes not delivered, by reason (gone, given_up, expired, refused).",
 		}, []string{"reason"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.streams, m.delivered,
@@ -149,7 +149,8 @@ func (m *Metrics) PushSent() {
 }
 
 // PushFailed counts one push not delivered: "gone" (404/410, the
-// subscription deleted), "given_up" (retries spent), "refused" (another 4xx).
+// subscription deleted), "given_up" (retries spent), "expired" (its TTL
+// over before it could go), "refused" (another 4xx).
 func (m *Metrics) PushFailed(reason string) {
 	if m != nil {
 		m.pushFail.WithLabelValues(reason).Inc()

@@ -45,7 +45,13 @@ type Push struct {
 	Body  string `json:"body"`
 	URL   string `json:"url"`
 	Tag   string `json:"tag"`
+	// TTL is how long the push is worth delivering (a ringing call:
+	// while it rings); zero, DefaultTTL. Not part of the payload.
+	TTL time.Duration `json:"-"`
 }
+
+// DefaultTTL is how long a push waits for an offline device by default.
+const DefaultTTL = 24 * time.Hour
 
 // MaxPayload is the largest push payload: a push service must take 4096
 // bytes of ciphertext (RFC 8030 §7.2), and the encryption adds 103 (86 of
@@ -56,9 +62,10 @@ const MaxPayload = 3993
 type Store interface {
 	// PushKey returns the stored VAPID key, storing candidate if none is.
 	PushKey(ctx context.Context, candidate Key) (Key, error)
-	// EnqueuePush queues payload for each subscribed session of the user
-	// but those in skip and those marked live by any node.
-	EnqueuePush(ctx context.Context, orgID, userID string, payload []byte, skip []string) (int, error)
+	// EnqueuePush queues payload, worth sending until expires, for each
+	// subscribed session of the user but those in skip and those marked
+	// live by any node.
+	EnqueuePush(ctx context.Context, orgID, userID string, payload []byte, expires time.Time, skip []string) (int, error)
 	// ClaimPushes claims up to limit due pushes for lease.
 	ClaimPushes(ctx context.Context, limit int, lease time.Duration) ([]Queued, error)
 	PushDone(ctx context.Context, id int64) error
@@ -102,9 +109,10 @@ type Result struct {
 }
 
 // Sender delivers one push to a push service, encrypted to sub's keys and
-// signed with key. It never logs the payload or the keys.
+// signed with key, to be kept by the push service for ttl at most. It
+// never logs the payload or the keys.
 type Sender interface {
-	Send(ctx context.Context, key Key, sub Subscription, payload []byte) Result
+	Send(ctx context.Context, key Key, sub Subscription, payload []byte, ttl time.Duration) Result
 }
 
 // Recorder counts what the worker does; *metrics.Metrics is one.
@@ -229,11 +237,15 @@ func (s *Service) Notify(ctx context.Context, orgID, userID string, p Push) (int
 	if len(payload) > MaxPayload {
 		return 0, apperr.New(apperr.Invalid, "the push is larger than %d bytes", MaxPayload)
 	}
+	ttl := p.TTL
+	if ttl <= 0 {
+		ttl = DefaultTTL
+	}
 	var skip []string
 	if s.cfg.Streams != nil {
 		skip = s.cfg.Streams.Sessions(orgID, userID)
 	}
-	n, err := s.cfg.Store.EnqueuePush(ctx, orgID, userID, payload, skip)
+	n, err := s.cfg.Store.EnqueuePush(ctx, orgID, userID, payload, s.cfg.Clock.Now().Add(ttl), skip)
 	if err != nil {
 		return 0, err
 	}

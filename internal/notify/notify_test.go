@@ -4,6 +4,9 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"net/http/httptest"
+	"os"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -11,6 +14,7 @@ import (
 	"vo/internal/account"
 	"vo/internal/clock"
 	"vo/internal/events"
+	"vo/internal/metrics"
 	"vo/internal/notify"
 	"vo/internal/notify/pushtest"
 	"vo/internal/notify/webpush"
@@ -153,6 +157,9 @@ func TestDelivered(t *testing.T) {
 			if got := r.ps.Received(d); len(got) != 1 || got[0] != want {
 				t.Fatalf("device got %q, want [%s]", got, want)
 			}
+		}
+		if ttl := r.ps.TTLs(d1); len(ttl) != 1 || ttl[0] != 86400 {
+			t.Fatalf("TTL %v, want the default day", ttl)
 		}
 		if got := r.ps.Received(dOther); len(got) != 0 {
 			t.Fatalf("another user got %q", got)
@@ -321,6 +328,56 @@ func TestRetryBackoff(t *testing.T) {
 			t.Fatalf("got %q", got)
 		}
 	})
+}
+
+// TestExpiry: a push carries what is left of its TTL to the push
+// service, and is dropped rather than sent or retried past it (a call
+// that has stopped ringing); the metrics count what became of each.
+func TestExpiry(t *testing.T) {
+	m := metrics.New()
+	each(t, notify.Config{Backoff: 15 * time.Second, Metrics: m}, func(t *testing.T, r *rig) {
+		_, d := r.device(r.user)
+		ring := notify.Push{Type: notify.Call, Title: "Bob", Body: "Incoming call", URL: "/calls/c_1", Tag: "call-c_1", TTL: 30 * time.Second}
+		r.ps.Script(d, pushtest.Answer{Status: 503}, pushtest.Answer{Status: 503})
+		r.notify(r.user, ring)
+		r.round()
+		r.c.Advance(15 * time.Second)
+		r.round()
+		if ttl := r.ps.TTLs(d); len(ttl) != 2 || ttl[0] != 30 || ttl[1] != 15 {
+			t.Fatalf("TTLs %v, want [30 15]", ttl)
+		}
+		// The next retry would come at +45 s, past the TTL: dropped now.
+		if r.queued() != 0 {
+			t.Fatal("a push kept past its TTL")
+		}
+		// Queued while the push service was away until past its TTL.
+		r.notify(r.user, ring)
+		r.c.Advance(30 * time.Second)
+		r.round()
+		if len(r.ps.Tries(d)) != 2 || r.queued() != 0 {
+			t.Fatalf("an expired push was sent (%d tries) or kept", len(r.ps.Tries(d)))
+		}
+		r.notify(r.user, msg)
+		r.round()
+		r.ps.Script(d, pushtest.Answer{Status: 410})
+		r.notify(r.user, msg)
+		r.round()
+	})
+	rec := httptest.NewRecorder()
+	m.Handler().ServeHTTP(rec, httptest.NewRequest("GET", "/metrics", nil))
+	engines := 1
+	if os.Getenv("VO_TEST_POSTGRES_URL") != "" {
+		engines = 2
+	}
+	for _, want := range []string{
+		fmt.Sprintf("vo_pushes_sent_total %d", engines),
+		fmt.Sprintf(`vo_pushes_failed_total{reason="expired"} %d`, 2*engines),
+		fmt.Sprintf(`vo_pushes_failed_total{reason="gone"} %d`, engines),
+	} {
+		if !strings.Contains(rec.Body.String(), want+"\n") {
+			t.Errorf("metrics lack %q:\n%s", want, rec.Body)
+		}
+	}
 }
 
 // TestTwoNodesSendOnce: two nodes, each its own store on one database,

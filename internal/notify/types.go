@@ -1,5 +1,7 @@
 package notify
 
+import "time"
+
 // Key is the server's VAPID key pair (RFC 8292), base64url encoded: the
 // P-256 private scalar and the uncompressed public point.
 type Key struct {
@@ -18,6 +20,8 @@ type Subscription struct {
 type Queued struct {
 	ID       int64
 	Attempts int // including the one being made
-	Payload  []byte
-	Sub      Subscription
+	// ExpiresAt is when the push is no longer worth sending.
+	ExpiresAt time.Time
+	Payload   []byte
+	Sub       Subscription
 }

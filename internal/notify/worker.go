@@ -79,7 +79,12 @@ func (s *Service) Round(ctx context.Context) (int, error) {
 
 // send sends one claimed push and settles it by the outcome.
 func (s *Service) send(ctx context.Context, key Key, q Queued) error {
-	r := s.cfg.Sender.Send(ctx, key, q.Sub, q.Payload)
+	left := q.ExpiresAt.Sub(s.cfg.Clock.Now())
+	if left <= 0 {
+		s.count(false, "expired")
+		return s.cfg.Store.PushDone(ctx, q.ID)
+	}
+	r := s.cfg.Sender.Send(ctx, key, q.Sub, q.Payload, left)
 	lg := s.cfg.Logger.With(slog.Int64("push", q.ID), slog.String("session", q.Sub.SessionID), slog.Int("status", r.Status), slog.Int("attempt", q.Attempts))
 	if r.Err != nil {
 		lg = lg.With(slog.Any("err", r.Err))
@@ -93,17 +98,23 @@ func (s *Service) send(ctx context.Context, key Key, q Queued) error {
 		s.count(false, "gone")
 		return s.cfg.Store.PushGone(ctx, q.Sub.SessionID, q.Sub.Endpoint)
 	case Retry:
+		wait := s.backoff(q.Attempts)
+		if r.RetryAfter > wait {
+			wait = min(r.RetryAfter, time.Hour)
+		}
+		next := s.cfg.Clock.Now().Add(wait)
 		if q.Attempts >= s.cfg.MaxAttempts {
 			lg.Warn("notify: push given up")
 			s.count(false, "given_up")
 			return s.cfg.Store.PushDone(ctx, q.ID)
 		}
-		wait := s.backoff(q.Attempts)
-		if r.RetryAfter > wait {
-			wait = min(r.RetryAfter, time.Hour)
+		if !next.Before(q.ExpiresAt) {
+			lg.Info("notify: push expires before its retry")
+			s.count(false, "expired")
+			return s.cfg.Store.PushDone(ctx, q.ID)
 		}
 		lg.Info("notify: push to retry", slog.Duration("in", wait))
-		return s.cfg.Store.PushRetry(ctx, q.ID, s.cfg.Clock.Now().Add(wait))
+		return s.cfg.Store.PushRetry(ctx, q.ID, next)
 	default:
 		lg.Warn("notify: push refused")
 		s.count(false, "refused")

@@ -73,19 +73,19 @@ func (s *Store) PushSubscriptionOf(ctx context.Context, sessionID string) (notif
 	return x, internal("push subscription", err)
 }
 
-// EnqueuePush queues payload for every subscribed session of the user
-// that has no live event stream: none of skip (this node's live streams)
+// EnqueuePush queues payload, worth sending until expires, for every
+// subscribed session of the user that has no live event stream: none of skip (this node's live streams)
 // and none marked live by another node (MarkLive) whose mark has not
 // expired. Returns how many pushes were queued.
-func (s *Store) EnqueuePush(ctx context.Context, orgID, userID string, payload []byte, skip []string) (int, error) {
+func (s *Store) EnqueuePush(ctx context.Context, orgID, userID string, payload []byte, expires time.Time, skip []string) (int, error) {
 	now := ms(s.clock.Now())
 	var n int64
 	err := s.tx(ctx, func(t *Tx) error {
-		q := `INSERT INTO push_outbox (session_id, payload, attempts, next_attempt_at, claimed_until)
-			SELECT p.session_id, ?, 0, ?, 0 FROM push_subscriptions p
+		q := `INSERT INTO push_outbox (session_id, payload, attempts, next_attempt_at, expires_at, claimed_until)
+			SELECT p.session_id, ?, 0, ?, ?, 0 FROM push_subscriptions p
 			WHERE p.user_id = ? AND p.org_id = ?
 			AND NOT EXISTS (SELECT 1 FROM push_live l WHERE l.session_id = p.session_id AND l.expires_at > ?)`
-		args := []any{payload, now, userID, orgID, now}
+		args := []any{payload, now, ms(expires), userID, orgID, now}
 		if len(skip) > 0 {
 			q += ` AND p.session_id NOT IN (?` + strings.Repeat(`, ?`, len(skip)-1) + `)`
 			for _, id := range skip {
@@ -138,7 +138,7 @@ func (s *Store) ClaimPushes(ctx context.Context, limit int, lease time.Duration)
 		if err := rows.Err(); err != nil || len(ids) == 0 {
 			return internal("claim pushes", err)
 		}
-		rows, err = t.query(ctx, `SELECT o.id, o.attempts, o.payload, p.session_id, p.user_id, p.org_id, p.endpoint, p.p256dh, p.auth
+		rows, err = t.query(ctx, `SELECT o.id, o.attempts, o.expires_at, o.payload, p.session_id, p.user_id, p.org_id, p.endpoint, p.p256dh, p.auth
 			FROM push_outbox o JOIN push_subscriptions p ON p.session_id = o.session_id
 			WHERE o.id IN (?`+strings.Repeat(`, ?`, len(ids)-1)+`) ORDER BY o.id`, ids...)
 		if err != nil {
@@ -147,9 +147,11 @@ func (s *Store) ClaimPushes(ctx context.Context, limit int, lease time.Duration)
 		defer rows.Close()
 		for rows.Next() {
 			var x notify.Queued
-			if err := rows.Scan(&x.ID, &x.Attempts, &x.Payload, &x.Sub.SessionID, &x.Sub.UserID, &x.Sub.OrgID, &x.Sub.Endpoint, &x.Sub.P256DH, &x.Sub.Auth); err != nil {
+			var exp int64
+			if err := rows.Scan(&x.ID, &x.Attempts, &exp, &x.Payload, &x.Sub.SessionID, &x.Sub.UserID, &x.Sub.OrgID, &x.Sub.Endpoint, &x.Sub.P256DH, &x.Sub.Auth); err != nil {
 				return internal("claim pushes", err)
 			}
+			x.ExpiresAt = fromMS(exp)
 			out = append(out, x)
 		}
 		return internal("claim pushes", rows.Err())

@@ -91,10 +91,10 @@ func TestPushSubscriptionEndsWithSession(t *testing.T) {
 		if sub, err := s.PushSubscriptionOf(ctx, a1.ID); err != nil || sub.Endpoint != "https://push.example/"+a1.ID {
 			t.Fatalf("replaced subscription: %+v %v", sub, err)
 		}
-		if n, err := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{}`), nil); err != nil || n != 3 {
+		if n, err := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{}`), t0.Add(time.Hour), nil); err != nil || n != 3 {
 			t.Fatalf("enqueue: %d %v, want 3", n, err)
 		}
-		if n, err := s.EnqueuePush(ctx, o.ID, ben.ID, []byte(`{}`), nil); err != nil || n != 1 {
+		if n, err := s.EnqueuePush(ctx, o.ID, ben.ID, []byte(`{}`), t0.Add(time.Hour), nil); err != nil || n != 1 {
 			t.Fatalf("enqueue: %d %v, want 1", n, err)
 		}
 		// Logout (own or remote).
@@ -157,7 +157,7 @@ func TestPushQueue(t *testing.T) {
 		if err := s.MarkLive(ctx, "n_dead", []string{ss[2].ID}, nil, c.Now(), false); err != nil {
 			t.Fatal(err)
 		}
-		n, err := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{"n":1}`), []string{ss[0].ID})
+		n, err := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{"n":1}`), t0.Add(time.Hour), []string{ss[0].ID})
 		if err != nil || n != 2 {
 			t.Fatalf("enqueue: %d %v, want 2 (ss[2], ss[3])", n, err)
 		}
@@ -215,7 +215,7 @@ func TestPushQueue(t *testing.T) {
 		if err := s.MarkLive(ctx, "n_other", nil, []string{ss[1].ID}, c.Now().Add(time.Minute), true); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{}`), nil); n != 3 {
+		if n, _ := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{}`), t0.Add(time.Hour), nil); n != 3 {
 			t.Fatalf("after unmark: %d queued, want 3", n)
 		}
 		if err := s.MarkLive(ctx, "n_x", []string{ss[0].ID, ss[1].ID}, nil, c.Now().Add(time.Minute), false); err != nil {
@@ -224,7 +224,7 @@ func TestPushQueue(t *testing.T) {
 		if err := s.ClearLive(ctx, "n_x"); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{}`), nil); n != 3 {
+		if n, _ := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{}`), t0.Add(time.Hour), nil); n != 3 {
 			t.Fatalf("after clear: %d queued, want 3", n)
 		}
 	})

@@ -62,7 +62,7 @@ type Device struct {
 	auth         []byte
 	answers      []Answer
 	got          [][]byte
-	tries        int
+	ttls         []int
 	triedAt      []time.Time
 }
 
@@ -126,6 +126,13 @@ func (s *Server) Tries(d *Device) []time.Time {
 	return append([]time.Time(nil), d.triedAt...)
 }
 
+// TTLs returns the TTL header of each push to d, in seconds.
+func (s *Server) TTLs(d *Device) []int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]int(nil), d.ttls...)
+}
+
 func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 	id, ok := strings.CutPrefix(r.URL.Path, "/push/")
 	s.mu.Lock()
@@ -153,8 +160,9 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	s.mu.Lock()
-	d.tries++
 	d.triedAt = append(d.triedAt, s.now())
+	ttl, _ := strconv.Atoi(r.Header.Get("TTL"))
+	d.ttls = append(d.ttls, ttl)
 	var a Answer
 	if len(d.answers) > 0 {
 		a, d.answers = d.answers[0], d.answers[1:]

@@ -39,10 +39,7 @@ type Sender struct {
 	// Subject is the VAPID contact (a mailto: or https: URL) a push
 	// service may use to reach the operator; empty, "mailto:admin@localhost".
 	Subject string
-	// TTL is how long a push service keeps a push for an offline device;
-	// zero, 24 hours.
-	TTL   time.Duration
-	Clock clock.Clock // nil: the wall clock
+	Clock   clock.Clock // nil: the wall clock
 }
 
 var b64 = base64.RawURLEncoding
@@ -52,8 +49,9 @@ func decodeB64(s string) ([]byte, error) {
 	return b64.DecodeString(strings.TrimRight(s, "="))
 }
 
-// Send encrypts payload to sub and posts it. The payload is not modified.
-func (s *Sender) Send(ctx context.Context, key notify.Key, sub notify.Subscription, payload []byte) notify.Result {
+// Send encrypts payload to sub and posts it with TTL ttl (whole seconds,
+// rounded up). The payload is not modified.
+func (s *Sender) Send(ctx context.Context, key notify.Key, sub notify.Subscription, payload []byte, ttl time.Duration) notify.Result {
 	uaPublic, err := decodeB64(sub.P256DH)
 	if err != nil {
 		return notify.Result{Outcome: notify.Failed, Err: errors.New("webpush: p256dh is not base64url")}
@@ -78,11 +76,7 @@ func (s *Sender) Send(ctx context.Context, key notify.Key, sub notify.Subscripti
 	if err != nil {
 		return notify.Result{Outcome: notify.Failed, Err: fmt.Errorf("webpush: endpoint: %w", err)}
 	}
-	ttl := s.TTL
-	if ttl == 0 {
-		ttl = 24 * time.Hour
-	}
-	req.Header.Set("TTL", strconv.Itoa(int(ttl/time.Second)))
+	req.Header.Set("TTL", strconv.Itoa(int((ttl+time.Second-1)/time.Second)))
 	req.Header.Set("Content-Encoding", "aes128gcm")
 	req.Header.Set("Content-Type", "application/octet-stream")
 	req.Header.Set("Urgency", "high")

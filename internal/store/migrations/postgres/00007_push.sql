@@ -28,6 +28,9 @@ CREATE TABLE push_outbox (
     payload         BYTEA NOT NULL,
     attempts        INTEGER NOT NULL DEFAULT 0,
     next_attempt_at BIGINT NOT NULL,
+    -- past it the push is worthless (a call that stopped ringing): the
+    -- push service is told the rest as TTL, and it is not retried after.
+    expires_at      BIGINT NOT NULL,
     claimed_until   BIGINT NOT NULL DEFAULT 0
 );
 CREATE INDEX push_outbox_due ON push_outbox(next_attempt_at);
