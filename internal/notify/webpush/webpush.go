@@ -22,10 +22,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strconv"
 	"strings"
+	"syscall"
 	"time"
 
 	"vo/internal/clock"
@@ -34,7 +37,7 @@ import (
 
 // Sender posts pushes over HTTP; it implements notify.Sender.
 type Sender struct {
-	// Client makes the requests; nil, one with a 10 s timeout.
+	// Client makes the requests; nil, DefaultClient.
 	Client *http.Client
 	// Subject is the VAPID contact (a mailto: or https: URL) a push
 	// service may use to reach the operator; empty, "mailto:admin@localhost".
@@ -43,6 +46,41 @@ type Sender struct {
 }
 
 var b64 = base64.RawURLEncoding
+
+// errNotPublic refuses an endpoint that is not on the public internet.
+var errNotPublic = errors.New("webpush: the endpoint's address is not public")
+
+// DefaultClient posts pushes with a 10 s timeout, follows no redirect, and
+// connects only to public addresses: an endpoint is whatever a browser (or
+// someone posing as one) sent, and must not make the server reach into its
+// own network. The address is checked as the connection is made, after DNS,
+// so a name that resolves inward is refused too.
+var DefaultClient = &http.Client{
+	Timeout: 10 * time.Second,
+	CheckRedirect: func(*http.Request, []*http.Request) error {
+		return http.ErrUseLastResponse
+	},
+	Transport: &http.Transport{
+		DialContext: (&net.Dialer{Timeout: 5 * time.Second, Control: func(_, address string, _ syscall.RawConn) error {
+			ap, err := netip.ParseAddrPort(address)
+			if err != nil || !public(ap.Addr()) {
+				return errNotPublic
+			}
+			return nil
+		}}).DialContext,
+		TLSHandshakeTimeout: 5 * time.Second,
+		MaxIdleConnsPerHost: 8,
+		IdleConnTimeout:     90 * time.Second,
+		ForceAttemptHTTP2:   true,
+	},
+}
+
+// public reports whether a is an address on the public internet.
+func public(a netip.Addr) bool {
+	a = a.Unmap()
+	return a.IsGlobalUnicast() && !a.IsPrivate() && !a.IsLoopback() && !a.IsLinkLocalUnicast() &&
+		!netip.MustParsePrefix("100.64.0.0/10").Contains(a) && !netip.MustParsePrefix("fc00::/7").Contains(a)
+}
 
 // decodeB64 reads base64url with or without padding, as browsers differ.
 func decodeB64(s string) ([]byte, error) {
@@ -83,9 +121,12 @@ func (s *Sender) Send(ctx context.Context, key notify.Key, sub notify.Subscripti
 	req.Header.Set("Authorization", authz)
 	client := s.Client
 	if client == nil {
-		client = &http.Client{Timeout: 10 * time.Second}
+		client = DefaultClient
 	}
 	res, err := client.Do(req)
+	if errors.Is(err, errNotPublic) {
+		return notify.Result{Outcome: notify.Failed, Err: errNotPublic}
+	}
 	if err != nil {
 		// The URL (and so the endpoint's secret path) stays out of the log.
 		var ue *url.Error

@@ -2,10 +2,16 @@ package webpush
 
 import (
 	"bytes"
+	"context"
 	"crypto/ecdh"
+	"errors"
 	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"testing"
 	"time"
+
+	"vo/internal/notify"
 )
 
 // TestEncryptRFC8291 reproduces RFC 8291's worked example (Appendix A)
@@ -64,6 +70,38 @@ func TestRetryAfter(t *testing.T) {
 	} {
 		if got := retryAfter(c.in, now); got != c.want {
 			t.Errorf("retryAfter(%q) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+// TestDefaultClientStaysOutside: an endpoint on the server's own network
+// (here loopback) is refused for good, not retried, and never reached.
+func TestDefaultClientStaysOutside(t *testing.T) {
+	reached := false
+	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		reached = true
+		w.WriteHeader(http.StatusCreated)
+	}))
+	defer srv.Close()
+	k, _ := ecdh.P256().GenerateKey(nil)
+	vk, _ := ecdh.P256().GenerateKey(nil)
+	key := notify.Key{Private: b64.EncodeToString(vk.Bytes()), Public: b64.EncodeToString(vk.PublicKey().Bytes())}
+	sub := notify.Subscription{Endpoint: srv.URL + "/push/x", P256DH: b64.EncodeToString(k.PublicKey().Bytes()), Auth: b64.EncodeToString(make([]byte, 16))}
+	r := (&Sender{}).Send(context.Background(), key, sub, []byte(`{}`), time.Minute)
+	if r.Outcome != notify.Failed || !errors.Is(r.Err, errNotPublic) || reached {
+		t.Fatalf("loopback endpoint: %+v, reached %v", r, reached)
+	}
+	for _, c := range []struct {
+		addr string
+		ok   bool
+	}{
+		{"142.250.74.106", true}, {"2a00:1450:4001:82b::200a", true},
+		{"127.0.0.1", false}, {"10.1.2.3", false}, {"192.168.1.1", false}, {"172.16.0.1", false},
+		{"169.254.169.254", false}, {"100.64.0.1", false}, {"::1", false}, {"fd00::1", false},
+		{"fe80::1", false}, {"0.0.0.0", false}, {"::ffff:127.0.0.1", false}, {"224.0.0.1", false},
+	} {
+		if got := public(netip.MustParseAddr(c.addr)); got != c.ok {
+			t.Errorf("public(%s) = %v, want %v", c.addr, got, c.ok)
 		}
 	}
 }
