@@ -30,17 +30,24 @@ func (s *Store) PushKey(ctx context.Context, candidate notify.Key) (notify.Key, 
 // earlier one. NotFound when the session has ended meanwhile.
 func (s *Store) SetPushSubscription(ctx context.Context, sub notify.Subscription) error {
 	return s.tx(ctx, func(t *Tx) error {
-		var n int
-		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM sessions WHERE id = ? AND user_id = ?`, sub.SessionID, sub.UserID).Scan(&n); err != nil {
-			return internal("push subscription", err)
+		// The session's row is held to the commit, so that its end waits
+		// for this and then deletes the subscription too (deleteSessions).
+		lock := ""
+		if s.dialect == Postgres {
+			lock = ` FOR SHARE`
 		}
-		if n == 0 {
+		var id string
+		err := t.queryRow(ctx, `SELECT id FROM sessions WHERE id = ? AND user_id = ?`+lock, sub.SessionID, sub.UserID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
 			return apperr.New(apperr.NotFound, "session not found")
+		}
+		if err != nil {
+			return internal("push subscription", err)
 		}
 		if _, err := t.exec(ctx, `DELETE FROM push_subscriptions WHERE session_id = ?`, sub.SessionID); err != nil {
 			return internal("push subscription", err)
 		}
-		_, err := t.exec(ctx, `INSERT INTO push_subscriptions (session_id, user_id, org_id, endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		_, err = t.exec(ctx, `INSERT INTO push_subscriptions (session_id, user_id, org_id, endpoint, p256dh, auth, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)`,
 			sub.SessionID, sub.UserID, sub.OrgID, sub.Endpoint, sub.P256DH, sub.Auth, ms(s.clock.Now()))
 		return internal("push subscription", err)
 	})

@@ -229,3 +229,30 @@ func TestPushQueue(t *testing.T) {
 		}
 	})
 }
+
+// TestSubscribeRacesLogout: a subscription stored while its session ends
+// never outlives it, whichever commits first; the loser is told NotFound.
+func TestSubscribeRacesLogout(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, clock.NewFake(t0), func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := newOrg(t, s, "acme")
+		ann := mustCreate(t, s, o.ID, nu("Ann", "ann@x.test", "101", ""))[0]
+		for range 20 {
+			x, _ := login(t, s, ann, account.PlatformWeb, t0)
+			var wg sync.WaitGroup
+			var subErr, endErr error
+			wg.Go(func() {
+				subErr = s.SetPushSubscription(ctx, notify.Subscription{SessionID: x.ID, UserID: ann.ID, OrgID: o.ID, Endpoint: "https://push.example/x", P256DH: "p", Auth: "a"})
+			})
+			wg.Go(func() { endErr = s.EndSession(ctx, o.ID, ann.ID, x.ID) })
+			wg.Wait()
+			if endErr != nil || (subErr != nil && !apperr.Is(subErr, apperr.NotFound)) {
+				t.Fatalf("end: %v, subscribe: %v", endErr, subErr)
+			}
+			if hasSub(t, s, x.ID) {
+				t.Fatal("a subscription outlived its session")
+			}
+		}
+	})
+}

@@ -176,7 +176,13 @@ func (s *Store) EndExpiredSessions(ctx context.Context, cutoffMS int64) (int, er
 // each, so that every node closes its connections. Every way a session
 // ends comes through here.
 func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]string, error) {
-	rows, err := t.query(ctx, `SELECT id, org_id, user_id FROM sessions WHERE `+where, args...)
+	// Locked first, so that a push subscription stored meanwhile either
+	// commits before (and is deleted here) or finds the session gone.
+	lock := ""
+	if t.s.dialect == Postgres {
+		lock = ` FOR UPDATE`
+	}
+	rows, err := t.query(ctx, `SELECT id, org_id, user_id FROM sessions WHERE `+where+lock, args...)
 	if err != nil {
 		return nil, internal("find sessions", err)
 	}
