@@ -459,3 +459,43 @@ func r0(got []string) map[string]int {
 	}
 	return m
 }
+
+// TestRunKeepsLiveMarks: a node sharing its streams (ShareLive) writes
+// them as the hub reports changes, and clears them when it stops, so other
+// nodes push to those sessions again at once.
+func TestRunKeepsLiveMarks(t *testing.T) {
+	each(t, notify.Config{}, func(t *testing.T, r *rig) {
+		ctx := context.Background()
+		s1, _ := r.device(r.user)
+		hub2 := events.NewHub(r.st)
+		svc2 := notify.New(notify.Config{Store: r.st, Streams: hub2, Sender: &webpush.Sender{Client: r.ps.Client(), Clock: r.c}, Clock: r.c, NodeID: "n2", ShareLive: true})
+		hub2.OnChange(svc2.StreamsChanged)
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() { defer close(done); svc2.Run(runCtx) }()
+		sub, err := hub2.Subscribe(ctx, r.org.ID, r.user.ID, s1.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer sub.Close()
+		waitFor(t, "the mark of node 2", func() bool { return r.notify(r.user, msg) == 0 })
+		stop()
+		<-done
+		if n := r.notify(r.user, msg); n != 1 {
+			t.Fatalf("queued %d after node 2 stopped, want 1", n)
+		}
+	})
+}
+
+// waitFor waits in real time for goroutines, never for a timeout of the
+// code under test.
+func waitFor(t *testing.T, what string, ok func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !ok() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
