@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 
 	"vo/internal/clock"
@@ -56,6 +57,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	maxConns := fs.String("max-conns-per-addr", env("VO_MAX_CONNS_PER_ADDR", "256"), "connections one client address may hold open; raise it for an office behind one NAT address (VO_MAX_CONNS_PER_ADDR)")
 	logFormat := fs.String("log-format", env("VO_LOG_FORMAT", "text"), "log format: text or json (VO_LOG_FORMAT)")
 	metricsAddr := fs.String("metrics-addr", env("VO_METRICS_ADDR", ""), "address serving Prometheus metrics at /metrics, never the public one; empty: off (VO_METRICS_ADDR)")
+	pushSubject := fs.String("push-subject", env("VO_PUSH_SUBJECT", ""), "contact for Web Push services (RFC 8292 VAPID sub), a mailto: or https: URL; Apple's push service refuses a localhost one; empty: mailto:admin@localhost (VO_PUSH_SUBJECT)")
 	logLevel := fs.String("log-level", env("VO_LOG_LEVEL", "info"), "log level: debug, info, warn or error (VO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
@@ -67,6 +69,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	perAddr, err := strconv.Atoi(*maxConns)
 	if err != nil || perAddr < 1 {
 		return usageError{"--max-conns-per-addr must be a number of at least 1"}
+	}
+	if *pushSubject != "" && !strings.HasPrefix(*pushSubject, "mailto:") && !strings.HasPrefix(*pushSubject, "https://") {
+		return usageError{"--push-subject must be a mailto: or https:// URL"}
 	}
 	if *metricsAddr != "" && *metricsAddr == *addr {
 		return usageError{"--metrics-addr must not be the public --addr"}
@@ -92,7 +97,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		st.RecordTx(mets) // the node gives the hub its recorder
 	}
 	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files, clock.Real{}),
-		Clock: clock.Real{}, Logger: lg, Metrics: mets})
+		Clock: clock.Real{}, Logger: lg, Metrics: mets, PushSubject: *pushSubject})
 	if err != nil {
 		st.Close()
 		return err

@@ -247,6 +247,7 @@ func TestServeBadFlags(t *testing.T) {
 		{"serve", "--bogus"},
 		{"serve", "--addr", "not-an-address", "--data", t.TempDir()},
 		{"serve", "--addr", "127.0.0.1:0", "--db", "postgres://nobody@127.0.0.1:1/none?connect_timeout=2", "--data", t.TempDir()},
+		{"serve", "--addr", "127.0.0.1:0", "--push-subject", "ops@example.com", "--data", t.TempDir()},
 	} {
 		t.Run(fmt.Sprint(args[1:]), func(t *testing.T) {
 			var stdout, stderr syncBuffer

@@ -20,6 +20,7 @@ var domain = []string{
 	"vo/internal/clock",
 	"vo/internal/demo",
 	"vo/internal/directory",
+	"vo/internal/notify", // Web Push rules and queue; the sender is notify/webpush
 	"vo/internal/events", // the Event type and the in-process hub; NATS is events/natsbus
 	"vo/internal/photo",
 	"vo/internal/photo/exif",
@@ -44,6 +45,8 @@ var outer = []string{
 	"vo/internal/httpapi",
 	"vo/internal/metrics",
 	"vo/internal/node",
+	"vo/internal/notify/pushtest",
+	"vo/internal/notify/webpush",
 	"vo/internal/photo/internal/testimg",
 	"vo/internal/store",
 	"vo/internal/storetest",

@@ -42,6 +42,60 @@ type Hub struct {
 	// event), which is what a fan-out costs.
 	deliveries atomic.Int64
 	rec        Recorder
+	onChange   func()
+}
+
+// OnChange makes the hub call f after a subscription is added or ends;
+// call it before the hub is used. f may be called holding the hub's locks:
+// it must not block nor call the hub.
+func (h *Hub) OnChange(f func()) { h.onChange = f }
+
+func (h *Hub) changed() {
+	if h.onChange != nil {
+		h.onChange()
+	}
+}
+
+// Sessions returns the sessions of the user that have a live subscription
+// on this node.
+func (h *Hub) Sessions(orgID, userID string) []string {
+	h.mu.Lock()
+	o := h.orgs[orgID]
+	if o == nil {
+		h.mu.Unlock()
+		return nil
+	}
+	o.mu.Lock()
+	h.mu.Unlock()
+	defer o.mu.Unlock()
+	u := o.users[userID]
+	if u == nil {
+		return nil
+	}
+	out := make([]string, 0, len(u.subs))
+	for _, s := range u.subs {
+		out = append(out, s.SessionID)
+	}
+	return out
+}
+
+// AllSessions returns every session with a live subscription on this node.
+func (h *Hub) AllSessions() map[string]bool {
+	h.mu.Lock()
+	orgs := make([]*orgHub, 0, len(h.orgs))
+	for _, o := range h.orgs {
+		orgs = append(orgs, o)
+	}
+	h.mu.Unlock()
+	out := map[string]bool{}
+	for _, o := range orgs {
+		o.mu.Lock()
+		for _, s := range o.subs {
+			out[s.SessionID] = true
+		}
+		o.mu.Unlock()
+	}
+	return out
 }
 
 // Recorder counts what the hub does for the metrics; *metrics.Metrics is
@@ -153,6 +207,7 @@ func (h *Hub) Subscribe(ctx context.Context, orgID, userID, sessionID string) (*
 	s := &Sub{UserID: userID, SessionID: sessionID, org: o, hub: h, idx: len(o.subs), uidx: len(u.subs)}
 	o.subs = append(o.subs, s)
 	u.subs = append(u.subs, s)
+	h.changed()
 	return s, nil
 }
 
@@ -278,6 +333,7 @@ func (s *Sub) end(overflow bool) {
 		s.org.remove(s)
 	}
 	s.hub.forget(s.org)
+	s.hub.changed()
 }
 
 // remove takes s out of the org's subscribers. Called with o.mu held.

@@ -40,6 +40,7 @@ type Config struct {
 	Presence   *presence.Service
 	Hub        *events.Hub
 	Photos     PhotoService // nil: photo endpoints answer 404
+	Push       PushService  // nil: push endpoints answer 404
 	Clock      clock.Clock
 	HashParams account.HashParams
 	// Web is the built app, served at "/"; nil serves nothing there.
@@ -161,6 +162,9 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "GET /api/v1/directory", authed: s.directory},
 		{pattern: "GET /api/v1/users/{id}", authed: s.user},
 		{pattern: "GET /api/v1/users/{id}/photo", authed: s.userPhoto},
+		{pattern: "GET /api/v1/push/key", authed: s.pushKey},
+		{pattern: "PUT /api/v1/push/subscription", authed: s.putPushSubscription},
+		{pattern: "DELETE /api/v1/push/subscription", authed: s.deletePushSubscription},
 		{pattern: "GET /api/v1/events", authed: s.streams.Serve},
 		{pattern: "POST /api/v1/admin/users", authed: s.adminCreateUser},
 		{pattern: "DELETE /api/v1/admin/users/{id}", authed: s.adminDeactivate},

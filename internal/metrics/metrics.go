@@ -25,6 +25,8 @@ type Metrics struct {
 	tx        *prometheus.HistogramVec
 	refused   prometheus.Counter
 	limited   prometheus.Counter
+	pushSent  prometheus.Counter
+	pushFail  *prometheus.CounterVec
 }
 
 // New returns Metrics registered on a fresh registry of their own.
@@ -65,9 +67,17 @@ func New() *Metrics {
 			Name: "vo_logins_rate_limited_total",
 			Help: "Logins refused by the rate limit.",
 		}),
+		pushSent: prometheus.NewCounter(prometheus.CounterOpts{
+			Name: "vo_pushes_sent_total",
+			Help: "Web Pushes a push service took.",
+		}),
+		pushFail: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "vo_pushes_failed_total",
+			Help: "Web Pushes not delivered, by reason (gone, given_up, expired, refused).",
+		}, []string{"reason"}),
 	}
 	m.reg.MustRegister(m.requests, m.latency, m.streams, m.delivered,
-		m.slowCut, m.tx, m.refused, m.limited)
+		m.slowCut, m.tx, m.refused, m.limited, m.pushSent, m.pushFail)
 	return m
 }
 
@@ -128,6 +138,22 @@ func (m *Metrics) LoginRefused() {
 func (m *Metrics) LoginLimited() {
 	if m != nil {
 		m.limited.Inc()
+	}
+}
+
+// PushSent counts one push a push service took.
+func (m *Metrics) PushSent() {
+	if m != nil {
+		m.pushSent.Inc()
+	}
+}
+
+// PushFailed counts one push not delivered: "gone" (404/410, the
+// subscription deleted), "given_up" (retries spent), "expired" (its TTL
+// over before it could go), "refused" (another 4xx).
+func (m *Metrics) PushFailed(reason string) {
+	if m != nil {
+		m.pushFail.WithLabelValues(reason).Inc()
 	}
 }
 

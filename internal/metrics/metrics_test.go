@@ -30,6 +30,9 @@ func TestRecordingMovesTheNumbers(t *testing.T) {
 	m.LoginRefused()
 	m.LoginLimited()
 	m.LoginLimited()
+	m.PushSent()
+	m.PushFailed("gone")
+	m.PushFailed("gone")
 	body := scrape(t, m)
 	for _, want := range []string{
 		`vo_http_requests_total{route="GET /api/v1/me",status="200"} 1`,
@@ -41,6 +44,8 @@ func TestRecordingMovesTheNumbers(t *testing.T) {
 		`vo_store_tx_duration_seconds_count{engine="sqlite",outcome="commit"} 1`,
 		"vo_logins_refused_total 1",
 		"vo_logins_rate_limited_total 2",
+		"vo_pushes_sent_total 1",
+		`vo_pushes_failed_total{reason="gone"} 2`,
 	} {
 		if !strings.Contains(body, want+"\n") {
 			t.Errorf("scrape lacks %q", want)
@@ -68,4 +73,6 @@ func TestNilIsSafe(t *testing.T) {
 	m.Tx("postgres", "rollback", time.Second)
 	m.LoginRefused()
 	m.LoginLimited()
+	m.PushSent()
+	m.PushFailed("refused")
 }

@@ -23,6 +23,8 @@ import (
 	"vo/internal/events"
 	"vo/internal/events/natsbus"
 	"vo/internal/metrics"
+	"vo/internal/notify"
+	"vo/internal/notify/webpush"
 	"vo/internal/presence"
 	"vo/internal/profile"
 	"vo/internal/store"
@@ -48,6 +50,13 @@ type Config struct {
 	// HousekeepEvery is how often expired sessions end and the event log
 	// is pruned; zero means a minute.
 	HousekeepEvery time.Duration
+	// PushSubject is the VAPID contact push services may use to reach the
+	// operator (a mailto: or https: URL); empty, "mailto:admin@localhost".
+	PushSubject string
+	// PushSender, when set, sends the pushes instead of Web Push over the
+	// network with the default client (tests give one with their push
+	// service's TLS client).
+	PushSender notify.Sender
 }
 
 // Node is one wired server, without its transports.
@@ -60,6 +69,9 @@ type Node struct {
 	Directory *directory.Service
 	Admin     *admin.Service
 	Photos    *profile.Photos // nil: none
+	// Notify queues and sends Web Pushes (SPEC §9); its Notify is what
+	// the domains call.
+	Notify *notify.Service
 	// Clock, HashParams, Metrics and Logger are the configuration's, with
 	// its defaults filled in.
 	Clock      clock.Clock
@@ -146,12 +158,25 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.Auth = auth.New(st, cfg.Clock, cfg.HashParams)
 	n.Directory = directory.New(st)
 	n.Admin = admin.NewService(st, cfg.HashParams)
+	sender := cfg.PushSender
+	if sender == nil {
+		sender = &webpush.Sender{Subject: cfg.PushSubject, Clock: cfg.Clock}
+	}
+	// With NATS, other nodes share the database and must learn which
+	// sessions have a live stream here (docs/architecture.md, Web Push).
+	shareLive := cfg.NATSURL != ""
+	n.Notify = notify.New(notify.Config{Store: st, Streams: n.Hub, Sender: sender, Clock: cfg.Clock, Logger: cfg.Logger,
+		Metrics: cfg.Metrics, NodeID: account.NewID("n"), ShareLive: shareLive})
+	if shareLive {
+		n.Hub.OnChange(n.Notify.StreamsChanged)
+	}
 	// Registrations on the services (routes of the stream, say) belong
 	// here, before a transport is built over the node.
 	return n, nil
 }
 
-// Run runs the background work (presence scheduler, housekeeping) until
+// Run runs the background work (presence scheduler, push worker,
+// housekeeping) until
 // ctx ends or Close is called. It may be called once.
 func (n *Node) Run(ctx context.Context) error {
 	n.mu.Lock()
@@ -170,8 +195,9 @@ func (n *Node) Run(ctx context.Context) error {
 	n.mu.Unlock()
 	defer close(done)
 	var wg sync.WaitGroup
-	wg.Add(2)
+	wg.Add(3)
 	go func() { defer wg.Done(); n.Presence.Run(ctx) }()
+	go func() { defer wg.Done(); n.Notify.Run(ctx) }()
 	go func() { defer wg.Done(); n.housekeeping(ctx) }()
 	wg.Wait()
 	cancel()

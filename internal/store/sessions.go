@@ -164,10 +164,18 @@ func (s *Store) EndExpiredSessions(ctx context.Context, cutoffMS int64) (int, er
 	return n, nil
 }
 
-// deleteSessions deletes the sessions matching where and logs a
-// session.ended event for each, so that every node closes its connections.
+// deleteSessions deletes the sessions matching where, with their push
+// subscriptions and queued pushes, and logs a session.ended event for
+// each, so that every node closes its connections. Every way a session
+// ends comes through here.
 func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]string, error) {
-	rows, err := t.query(ctx, `SELECT id, org_id, user_id FROM sessions WHERE `+where, args...)
+	// Locked first, so that a push subscription stored meanwhile either
+	// commits before (and is deleted here) or finds the session gone.
+	lock := ""
+	if t.s.dialect == Postgres {
+		lock = ` FOR UPDATE`
+	}
+	rows, err := t.query(ctx, `SELECT id, org_id, user_id FROM sessions WHERE `+where+lock, args...)
 	if err != nil {
 		return nil, internal("find sessions", err)
 	}
@@ -187,6 +195,11 @@ func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]s
 	}
 	ids := make([]string, 0, len(list))
 	for _, e := range list {
+		// Its push subscription goes first, in this transaction: no push
+		// reaches a device once its end is acknowledged (SPEC §9).
+		if err := t.deletePush(ctx, e.id); err != nil {
+			return nil, err
+		}
 		if _, err := t.exec(ctx, `DELETE FROM sessions WHERE id = ?`, e.id); err != nil {
 			return nil, internal("delete session", err)
 		}

@@ -265,6 +265,25 @@ type PresenceUpdate struct {
 	MessageExpiresAt *time.Time `json:"message_expires_at,omitempty"`
 }
 
+// PushKey is the document's PushKey.
+type PushKey struct {
+	PublicKey string `json:"public_key"`
+}
+
+// PushSubscription is the document's PushSubscription.
+//
+// A browser's PushSubscription as toJSON() gives it; other members (expirationTime) are ignored.
+type PushSubscription struct {
+	Endpoint string               `json:"endpoint"`
+	Keys     PushSubscriptionKeys `json:"keys"`
+}
+
+// PushSubscriptionKeys is the document's PushSubscriptionKeys.
+type PushSubscriptionKeys struct {
+	P256dh string `json:"p256dh"`
+	Auth   string `json:"auth"`
+}
+
 // RateLimitedError is the document's RateLimitedError.
 type RateLimitedError = Error
 
