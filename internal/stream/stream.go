@@ -269,7 +269,10 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, a store.Auth) err
 // not empty ends the stream.
 func (st *stream) open(r *http.Request, a store.Auth) (reason string, err error) {
 	ctx := r.Context()
-	sub, err := st.srv.cfg.Hub.Subscribe(ctx, a.User.OrgID, a.User.ID, a.Session.ID)
+	// Joined, not subscribed: the head of the user's own stream is read
+	// below, with the session and the org's head, and the subscription
+	// started there.
+	sub, err := st.srv.cfg.Hub.Join(ctx, a.User.OrgID, a.User.ID, a.Session.ID)
 	if err != nil {
 		return "internal error", err
 	}
@@ -289,6 +292,7 @@ func (st *stream) open(r *http.Request, a store.Auth) (reason string, err error)
 	if err != nil || !alive {
 		return "session ended", err
 	}
+	sub.Start(userHead)
 	if st.pos, err = st.catchUp(ctx, r, a, events.Position{Org: orgHead, User: userHead}); err != nil {
 		return "internal error", err
 	}
