@@ -70,6 +70,10 @@ type Figures struct {
 	Name     string
 	Watchers int
 	Connect  time.Duration // until every watcher was ready
+	// ConnectCPU is the CPU time the server used meanwhile (zero when it
+	// runs in this process): on a shared machine it says more than the
+	// wall clock.
+	ConnectCPU time.Duration
 	// Resident memory of the server before the watchers connected and once
 	// they idle; zero when the server runs in this process.
 	RSSBeforeKiB, RSSAfterKiB int64
@@ -183,7 +187,15 @@ func Measure(ctx context.Context, t Target, o Options) (Figures, error) {
 			return fig, err
 		}
 	}
+	cpu := func() time.Duration {
+		if t.PID == 0 {
+			return 0
+		}
+		d, _ := cpuTime(t.PID)
+		return d
+	}
 	fmt.Fprintf(o.Log, "%s: connecting %d watchers\n", t.Name, o.Watchers)
+	cpu0 := cpu()
 	start := time.Now()
 	f, err := connect(ctx, o.Watchers, t, 30*time.Minute)
 	if err != nil {
@@ -191,7 +203,8 @@ func Measure(ctx context.Context, t Target, o Options) (Figures, error) {
 	}
 	defer f.close()
 	fig.Connect = time.Since(start)
-	fmt.Fprintf(o.Log, "%s: %d watchers connected in %v\n", t.Name, o.Watchers, fig.Connect.Round(time.Millisecond))
+	fig.ConnectCPU = cpu() - cpu0
+	fmt.Fprintf(o.Log, "%s: %d watchers connected in %v; server CPU %v\n", t.Name, o.Watchers, fig.Connect.Round(time.Millisecond), fig.ConnectCPU)
 	if t.PID != 0 {
 		time.Sleep(o.Settle)
 		if fig.RSSAfterKiB, err = rssKiB(t.PID); err != nil {
@@ -201,14 +214,7 @@ func Measure(ctx context.Context, t Target, o Options) (Figures, error) {
 	}
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: o.Burst + 1}, Timeout: burstTimeout}
 	defer hc.CloseIdleConnections()
-	cpu := func() time.Duration {
-		if t.PID == 0 {
-			return 0
-		}
-		d, _ := cpuTime(t.PID)
-		return d
-	}
-	cpu0 := cpu()
+	cpu0 = cpu()
 
 	var answered, firsts []time.Duration
 	for k := range o.Changes {

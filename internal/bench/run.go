@@ -209,5 +209,9 @@ func Report(w io.Writer, r Results) error {
 	}
 	row("deliveries lost", func(Figures) string { return "0" }, nil, "0 ok")
 	row("time to connect all", func(f Figures) string { return f.Connect.Round(time.Millisecond).String() }, nil, "")
+	if vo.RSSAfterKiB != 0 {
+		row("server CPU to connect all", func(f Figures) string { return f.ConnectCPU.Round(time.Millisecond).String() },
+			func(f Figures) float64 { return float64(f.ConnectCPU) }, "")
+	}
 	return tw.Flush()
 }

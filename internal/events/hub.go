@@ -132,12 +132,19 @@ type orgHub struct {
 
 // userHub is one user's subscribers on this node and their user's own
 // stream: what was delivered, and what waits for a gap to close.
+//
+// A userHub made by Join does not know yet where the stream is
+// (delivered < 0): it keeps what comes, delivering nothing, until each
+// subscriber that joined meanwhile has said where it starts (Sub.Start)
+// or left, and then continues after the lowest of those positions.
 type userHub struct {
 	id        string
 	subs      []*Sub
-	delivered int64
+	delivered int64 // < 0: not known yet
 	pending   map[int64]Event
 	gapTimer  *time.Timer
+	waiting   int   // subscribers that joined while delivered < 0 and have not started
+	floor     int64 // the lowest position they started at, while delivered < 0; -1 none yet
 }
 
 // Sub is one live connection's subscription. The hub queues its
@@ -150,8 +157,9 @@ type Sub struct {
 	UserID, SessionID string
 	org               *orgHub
 	hub               *Hub
-	idx               int // in org.subs, under org.mu; -1 once removed
-	uidx              int // in org.users[UserID].subs, under org.mu
+	idx               int  // in org.subs, under org.mu; -1 once removed
+	uidx              int  // in org.users[UserID].subs, under org.mu
+	waits             bool // counted in its userHub's waiting, under org.mu
 
 	mu         sync.Mutex
 	q          []*Delivery // ring buffer, grown on demand, given back after a burst
@@ -183,6 +191,20 @@ func (h *Hub) Subscribe(ctx context.Context, orgID, userID, sessionID string) (*
 	if err != nil {
 		return nil, err
 	}
+	s, err := h.Join(ctx, orgID, userID, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	s.Start(userHead)
+	return s, nil
+}
+
+// Join is Subscribe without reading the head of the user's own stream:
+// the caller reads it once joined, with what else it reads then, and
+// tells it to Start, which it must call before that stream's events flow
+// to it, or to any subscriber of the same user on this node that joined
+// while the hub did not know where that stream was.
+func (h *Hub) Join(ctx context.Context, orgID, userID, sessionID string) (*Sub, error) {
 	h.mu.Lock()
 	o := h.orgs[orgID]
 	if o == nil {
@@ -201,14 +223,58 @@ func (h *Hub) Subscribe(ctx context.Context, orgID, userID, sessionID string) (*
 	}
 	u := o.users[userID]
 	if u == nil {
-		u = &userHub{id: userID, delivered: userHead, pending: map[int64]Event{}}
+		u = &userHub{id: userID, delivered: -1, pending: map[int64]Event{}, floor: -1}
 		o.users[userID] = u
 	}
 	s := &Sub{UserID: userID, SessionID: sessionID, org: o, hub: h, idx: len(o.subs), uidx: len(u.subs)}
 	o.subs = append(o.subs, s)
 	u.subs = append(u.subs, s)
+	if u.delivered < 0 {
+		s.waits = true
+		u.waiting++
+	}
 	h.changed()
 	return s, nil
+}
+
+// Start tells the hub where the subscriber's user's own stream was when
+// read after Join (or before: an earlier position only makes the hub
+// deliver what the subscriber skips). Once every subscriber of that user
+// that joined while the hub did not know has started or left, the hub
+// delivers that stream after the lowest position given, each subscriber
+// skipping what it read already; events the hub missed before then are
+// read from the log as a gap. A position read after Join is never below
+// one the hub continues after: the hub knew it, and so was told it,
+// before the read. Later calls do nothing.
+func (s *Sub) Start(userHead int64) {
+	o := s.org
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	if !s.waits || s.idx < 0 {
+		return
+	}
+	s.waits = false
+	u := o.users[s.UserID]
+	if u.floor < 0 || userHead < u.floor {
+		u.floor = userHead
+	}
+	u.waiting--
+	s.hub.settle(o, u)
+}
+
+// settle starts delivering a user's stream once nobody it waits for is
+// left. Called with o.mu held.
+func (h *Hub) settle(o *orgHub, u *userHub) {
+	if u.delivered >= 0 || u.waiting > 0 || u.floor < 0 {
+		return
+	}
+	u.delivered = u.floor
+	for p := range u.pending {
+		if p <= u.delivered {
+			delete(u.pending, p)
+		}
+	}
+	h.drainUser(o, u)
 }
 
 // Notify makes the hub call f when deliveries wait after Take found none,
@@ -359,6 +425,10 @@ func (o *orgHub) remove(s *Sub) {
 		if u.gapTimer != nil {
 			u.gapTimer.Stop()
 		}
+	} else if s.waits {
+		s.waits = false
+		u.waiting--
+		s.hub.settle(o, u)
 	}
 }
 
@@ -437,8 +507,12 @@ func (h *Hub) drain(o *orgHub) {
 	}
 }
 
-// drainUser is drain for a user's own stream. Called with o.mu held.
+// drainUser is drain for a user's own stream; nothing while the hub does
+// not know where it is. Called with o.mu held.
 func (h *Hub) drainUser(o *orgHub, u *userHub) {
+	if u.delivered < 0 {
+		return // kept in pending until settle
+	}
 	for {
 		e, ok := u.pending[u.delivered+1]
 		if !ok {
@@ -513,7 +587,7 @@ func (h *Hub) fillUserGap(o *orgHub, u *userHub) {
 	o.mu.Lock()
 	u.gapTimer = nil
 	from := u.delivered
-	missing := len(u.pending) > 0 && o.users[u.id] == u
+	missing := len(u.pending) > 0 && o.users[u.id] == u && from >= 0
 	o.mu.Unlock()
 	if !missing {
 		return

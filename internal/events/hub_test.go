@@ -402,3 +402,70 @@ func TestUserIndexFollowsLeaving(t *testing.T) {
 		t.Fatal("the org's state outlived its last subscriber")
 	}
 }
+
+// TestJoinThenStart: a user's own stream reaches subscribers that joined
+// without its head only once each of them has started or left: what was
+// published meanwhile is kept, and then delivered after the lowest
+// position they started at, in order; what came before that is not; an
+// event the hub never saw (published before anyone joined) is read from
+// the log as a gap. A subscriber that joins once the hub knows, or
+// subscribes, waits for nobody.
+func TestJoinThenStart(t *testing.T) {
+	t.Parallel()
+	log := &memLog{}
+	h := NewHub(log)
+	ctx := context.Background()
+	take := func(s *Sub) string {
+		got, _ := s.Take(make([]*Delivery, 0, 16))
+		var out []string
+		for _, d := range got {
+			out = append(out, fmt.Sprintf("%s:%d", d.Event.Type, d.Pos))
+		}
+		return fmt.Sprint(out)
+	}
+	e1 := log.addPrivate("e1", "a")
+	web, _ := h.Join(ctx, "o1", "a", "web")
+	phone, _ := h.Join(ctx, "o1", "a", "phone")
+	gone, _ := h.Join(ctx, "o1", "a", "gone")
+	e2 := log.addPrivate("e2", "a")
+	log.addPrivate("e3", "a") // committed, never published: a gap
+	e4 := log.addPrivate("e4", "a")
+	h.Publish([]Event{e1, e2, e4})
+	web.Start(2) // read after e2 committed
+	if got := take(web); got != "[]" {
+		t.Fatalf("web took %s before the phone started; want nothing yet", got)
+	}
+	phone.Start(1) // read before e2
+	if got := take(phone); got != "[]" {
+		t.Fatalf("the phone took %s while another joiner waits; want nothing yet", got)
+	}
+	gone.Close() // leaves without starting: nobody is waited for now
+	time.Sleep(gapWait + 200*time.Millisecond)
+	want := "[e2:2 e3:3 e4:4]" // after the lowest start, e1 not; e3 from the log
+	if got := take(web); got != want {
+		t.Errorf("web took %s, want %s", got, want)
+	}
+	if got := take(phone); got != want {
+		t.Errorf("the phone took %s, want %s", got, want)
+	}
+	late, _ := h.Join(ctx, "o1", "a", "late") // the hub knows where the stream is
+	eager, _ := h.Subscribe(ctx, "o1", "a", "eager")
+	late.Start(4)
+	h.Publish([]Event{log.addPrivate("e5", "a")})
+	for _, s := range []*Sub{web, phone, late, eager} {
+		if got := take(s); got != "[e5:5]" {
+			t.Errorf("%s took %s, want [e5:5]", s.SessionID, got)
+		}
+	}
+	for _, s := range []*Sub{web, phone, late, eager} {
+		s.Close()
+	}
+	// Alone, a joiner that leaves without starting leaves nothing behind.
+	lone, _ := h.Join(ctx, "o1", "b", "lone")
+	lone.Close()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if len(h.orgs) != 0 {
+		t.Fatal("the org's state outlived its last subscriber")
+	}
+}

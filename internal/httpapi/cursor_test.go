@@ -113,3 +113,97 @@ func TestCursorAcrossStreams(t *testing.T) {
 		}
 	})
 }
+
+// TestSnapshotAgreesWithCursor: a snapshot's "me" is the user's presence as
+// of the cursor it comes with, whether the org's snapshot is read for it
+// or was read already (cached): after Ann's changes, her new streams'
+// snapshots carry her latest presence and the cursor of her live stream's
+// last frame, and resuming from that cursor sends nothing but caught_up.
+func TestSnapshotAgreesWithCursor(t *testing.T) {
+	t.Parallel()
+	storetest.ForEach(t, func(t *testing.T, dsn string) {
+		n := votest.Start(t, dsn, votest.Options{})
+		n.Seed("acme", "Ann Lee", "Ben Ortiz")
+		ann := n.Login("ann@acme.test", "web")
+		ben := n.Login("ben@acme.test", "web")
+		ctx, cancel := context.WithTimeout(context.Background(), 10*second)
+		defer cancel()
+		dial := func(s votest.Session, cursor string) *websocket.Conn {
+			t.Helper()
+			u := "ws" + strings.TrimPrefix(n.HTTP.URL, "http") + "/api/v1/events"
+			if cursor != "" {
+				u += "?cursor=" + cursor
+			}
+			c, _, err := websocket.Dial(ctx, u, &websocket.DialOptions{HTTPHeader: http.Header{"Authorization": {"Bearer " + s.Token}}})
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			c.SetReadLimit(1 << 20)
+			t.Cleanup(func() { c.CloseNow() })
+			return c
+		}
+		type frame struct {
+			Type, Cursor string
+			Me           struct{ Message *string }
+			raw          string
+		}
+		read := func(c *websocket.Conn) frame {
+			t.Helper()
+			_, b, err := c.Read(ctx)
+			if err != nil {
+				t.Fatalf("read: %v", err)
+			}
+			var f frame
+			if err := json.Unmarshal(b, &f); err != nil {
+				t.Fatalf("frame %s: %v", b, err)
+			}
+			f.raw = string(b)
+			return f
+		}
+		snapshot := func(s votest.Session) frame {
+			t.Helper()
+			c := dial(s, "")
+			if f := read(c); f.Type != "hello" {
+				t.Fatalf("first frame %s", f.raw)
+			}
+			f := read(c)
+			if f.Type != "snapshot" {
+				t.Fatalf("second frame %s", f.raw)
+			}
+			c.CloseNow()
+			return f
+		}
+		live := dial(ann, "")
+		read(live)
+		read(live)
+		snapshot(ben) // the org's snapshot is cached before Ann's changes
+		var last frame
+		for i, msg := range []string{"one", "two", "three"} {
+			n.SetPresence(ann, map[string]any{"message": msg})
+			if i == 1 {
+				n.SetPresence(ben, map[string]any{"message": "ben"})
+			}
+		}
+		for want := 0; want < 3; {
+			if last = read(live); last.Type == "me.presence" {
+				want++
+			}
+		}
+		for i := range 2 { // read for the first, from the cache for the second
+			f := snapshot(ann)
+			if f.Me.Message == nil || *f.Me.Message != "three" {
+				t.Fatalf("snapshot %d: me %s, want the message three", i, f.raw)
+			}
+			if f.Cursor != last.Cursor {
+				t.Fatalf("snapshot %d: cursor %s, want %s, the last frame's", i, f.Cursor, last.Cursor)
+			}
+		}
+		c := dial(ann, last.Cursor)
+		if f := read(c); f.Type != "hello" || f.Cursor != last.Cursor {
+			t.Fatalf("resuming at the snapshot's cursor: %s", f.raw)
+		}
+		if f := read(c); f.Type != "caught_up" || f.Cursor != last.Cursor {
+			t.Fatalf("resuming at the snapshot's cursor: %s, want caught_up with nothing before", f.raw)
+		}
+	})
+}

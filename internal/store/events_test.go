@@ -230,3 +230,41 @@ func TestCatchUpIsolation(t *testing.T) {
 		}
 	})
 }
+
+// TestStreamStart: what a stream reads once subscribed, in one statement,
+// is whether its session is logged in and the heads of the org's stream
+// and its user's own, each as the log has it: a user with no private
+// event yet is at 0, another user's events move neither, and an ended
+// session is not alive.
+func TestStreamStart(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, clock.NewFake(t0), func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := newOrg(t, s, "acme")
+		us := mustCreate(t, s, o.ID, nu("Ann Lee", "ann@acme.test", "101", ""), nu("Ben Ortiz", "ben@acme.test", "102", ""))
+		ann, ben := us[0], us[1]
+		sess, _ := login(t, s, ann, account.PlatformMobile, t0)
+		check := func(when string) {
+			t.Helper()
+			alive, org, user, err := s.StreamStart(ctx, o.ID, ann.ID, sess.ID)
+			uh, uerr := s.UserEventHead(ctx, ann.ID)
+			if err != nil || uerr != nil || !alive || org != head(t, s, o.ID) || user != uh {
+				t.Fatalf("%s: alive=%v org=%d user=%d %v; want alive, org %d, user %d (%v)", when, alive, org, user, err, head(t, s, o.ID), uh, uerr)
+			}
+		}
+		check("after login")
+		logSome(t, s, ben, 3) // Ben's private events are not Ann's
+		check("after Ben's changes")
+		logSome(t, s, ann, 2)
+		check("after Ann's changes")
+		if _, _, user, _ := s.StreamStart(ctx, o.ID, ann.ID, sess.ID); user == 0 {
+			t.Fatal("Ann's own stream did not move with her presence changes")
+		}
+		if err := s.EndSession(ctx, o.ID, ann.ID, sess.ID); err != nil {
+			t.Fatal(err)
+		}
+		if alive, _, _, err := s.StreamStart(ctx, o.ID, ann.ID, sess.ID); err != nil || alive {
+			t.Fatalf("ended session: alive=%v %v; want not alive", alive, err)
+		}
+	})
+}

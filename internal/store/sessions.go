@@ -212,6 +212,18 @@ func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]s
 	return ids, nil
 }
 
+// StreamStart is what an event stream reads once subscribed, in one
+// statement, so one moment of the database: whether its session is still
+// logged in, the head of the org's stream and that of its user's own (0
+// before the first). A stream's snapshot agrees with both heads (see
+// stream's catchUp).
+func (s *Store) StreamStart(ctx context.Context, orgID, userID, sessionID string) (alive bool, orgHead, userHead int64, err error) {
+	var n int
+	err = s.queryRow(ctx, `SELECT (SELECT COUNT(*) FROM sessions WHERE id = ?), COALESCE((SELECT event_seq FROM orgs WHERE id = ?), 0),
+		COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0)`, sessionID, orgID, userID).Scan(&n, &orgHead, &userHead)
+	return n > 0, orgHead, userHead, internal("stream start", err)
+}
+
 // SessionExists reports whether a session is still logged in.
 func (s *Store) SessionExists(ctx context.Context, id string) (bool, error) {
 	var n int

@@ -270,7 +270,10 @@ func (s *Server) Serve(w http.ResponseWriter, r *http.Request, a account.Auth) e
 // not empty ends the stream.
 func (st *stream) open(r *http.Request, a account.Auth) (reason string, err error) {
 	ctx := r.Context()
-	sub, err := st.srv.cfg.Hub.Subscribe(ctx, a.User.OrgID, a.User.ID, a.Session.ID)
+	// Joined, not subscribed: the head of the user's own stream is read
+	// below, with the session and the org's head, and the subscription
+	// started there.
+	sub, err := st.srv.cfg.Hub.Join(ctx, a.User.OrgID, a.User.ID, a.Session.ID)
 	if err != nil {
 		return "internal error", err
 	}
@@ -283,11 +286,15 @@ func (st *stream) open(r *http.Request, a account.Auth) (reason string, err erro
 		return "", errStreamEnded
 	}
 	// The session may have ended between authentication and subscribing,
-	// and its session.ended event gone by before we listened.
-	if alive, err := st.srv.cfg.Store.SessionExists(ctx, a.Session.ID); err != nil || !alive {
+	// and its session.ended event gone by before we listened. The heads
+	// are read in the same statement, after subscribing: what comes after
+	// them reaches the subscription.
+	alive, orgHead, userHead, err := st.srv.cfg.Store.StreamStart(ctx, a.User.OrgID, a.User.ID, a.Session.ID)
+	if err != nil || !alive {
 		return "session ended", err
 	}
-	if st.pos, err = st.catchUp(ctx, r, a); err != nil {
+	sub.Start(userHead)
+	if st.pos, err = st.catchUp(ctx, r, a, events.Position{Org: orgHead, User: userHead}); err != nil {
 		return "internal error", err
 	}
 	return "", nil
@@ -513,7 +520,8 @@ func (st *stream) pingPeer() {
 // or a snapshot, in one write. It returns the position after which live
 // events continue. A cursor this server does not read (one from before the
 // streams were split, say) gets a snapshot, as does one too far behind.
-func (st *stream) catchUp(ctx context.Context, r *http.Request, a account.Auth) (events.Position, error) {
+// heads are both streams' heads, read in one statement once subscribed.
+func (st *stream) catchUp(ctx context.Context, r *http.Request, a account.Auth, heads events.Position) (events.Position, error) {
 	s, orgID := st.srv, a.User.OrgID
 	st.out.hold()
 	if cur, ok := events.ParseCursor(r.URL.Query().Get("cursor")); ok {
@@ -540,20 +548,29 @@ func (st *stream) catchUp(ctx context.Context, r *http.Request, a account.Auth) 
 			return last, st.out.release()
 		}
 	}
-	// The user's own presence and stream head are read before the org's
-	// snapshot: a private event after that head is sent live, and none
-	// before it is missing from the presence sent.
-	own, userHead, err := s.cfg.Store.OwnPresence(ctx, orgID, a.User.ID)
+	sn, err := s.ws.snaps.get(ctx, s.cfg.Store, orgID, heads.Org, s.cfg.Clock.Now())
 	if err != nil {
 		st.out.release()
 		return events.Position{}, err
 	}
-	sn, err := s.ws.snaps.get(ctx, s.cfg.Store, orgID, s.cfg.Clock.Now())
-	if err != nil {
+	// "me" must reflect every private event up to the user's head in the
+	// cursor, so that the user's stream resumes there skipping none. Every
+	// change of a user's presence logs an org event with its me.presence,
+	// in one transaction: a snapshot read at the very org head that was
+	// read with the user's head holds the user's presence as of that user
+	// head, and its row serves. A snapshot read later (the org's stream
+	// moved meanwhile) may be ahead of it, so then the user's presence and
+	// head are read together.
+	p := events.Position{Org: sn.head, User: heads.User}
+	var own presence.Row
+	if sn.head == heads.Org {
+		if i, ok := sn.index[a.User.ID]; ok {
+			own = sn.rows[i]
+		}
+	} else if own, p.User, err = s.cfg.Store.OwnPresence(ctx, orgID, a.User.ID); err != nil {
 		st.out.release()
 		return events.Position{}, err
 	}
-	p := events.Position{Org: sn.head, User: userHead}
 	st.out.textJSON(map[string]string{"type": "hello", "cursor": p.Cursor()})
 	var me wire.Presence
 	if own.UserID != "" {
@@ -600,13 +617,9 @@ type orgSnap struct {
 // snapIdle is how long an unused snapshot is kept.
 const snapIdle = time.Minute
 
-// get returns the org's snapshot at its current head, reading it unless
-// another connection has, or is reading it now.
-func (c *snapCache) get(ctx context.Context, st *store.Store, orgID string, now time.Time) (*orgSnap, error) {
-	head, err := st.EventHead(ctx, orgID)
-	if err != nil {
-		return nil, err
-	}
+// get returns the org's snapshot at head, its current head (or later),
+// reading it unless another connection has, or is reading it now.
+func (c *snapCache) get(ctx context.Context, st *store.Store, orgID string, head int64, now time.Time) (*orgSnap, error) {
 	c.mu.Lock()
 	for id, sn := range c.orgs {
 		if now.Sub(sn.used) > snapIdle && id != orgID {
