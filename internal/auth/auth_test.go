@@ -217,7 +217,7 @@ func TestAuthenticate(t *testing.T) {
 		clk.Advance(account.SessionTTL + time.Millisecond)
 		_, err := e.svc.Authenticate(ctx, r.Token)
 		wantCode(t, err, apperr.Unauthenticated)
-		if ok, err := e.st.SessionExists(ctx, r.Session.ID); err != nil || ok {
+		if ok, _, _, err := e.st.StreamStart(ctx, r.User.OrgID, r.User.ID, r.Session.ID); err != nil || ok {
 			t.Errorf("the expired session is still stored: %v, %v", ok, err)
 		}
 	})

@@ -13,7 +13,6 @@ import (
 type Log interface {
 	EventHead(ctx context.Context, orgID string) (int64, error)
 	EventsAfter(ctx context.Context, orgID string, after int64, limit int) ([]Event, bool, error)
-	UserEventHead(ctx context.Context, userID string) (int64, error)
 	UserEventsAfter(ctx context.Context, orgID, userID string, after int64, limit int) ([]Event, bool, error)
 }
 
@@ -180,28 +179,12 @@ type Delivery struct {
 	Pos        int64
 }
 
-// Subscribe adds a subscriber to the org. Events the hub has not yet
-// delivered will reach it; the caller sends what came before (snapshot or
-// catch-up) itself, skipping what it sent, then calls Notify.
-func (h *Hub) Subscribe(ctx context.Context, orgID, userID, sessionID string) (*Sub, error) {
-	// Read before any lock: events of the user's stream published
-	// meanwhile are read again as a gap, and the caller's catch-up reads
-	// the stream later than this.
-	userHead, err := h.log.UserEventHead(ctx, userID)
-	if err != nil {
-		return nil, err
-	}
-	s, err := h.Join(ctx, orgID, userID, sessionID)
-	if err != nil {
-		return nil, err
-	}
-	s.Start(userHead)
-	return s, nil
-}
 
-// Join is Subscribe without reading the head of the user's own stream:
-// the caller reads it once joined, with what else it reads then, and
-// tells it to Start, which it must call before that stream's events flow
+// Join adds a subscriber to the org. Events the hub has not yet delivered
+// will reach it; the caller sends what came before (snapshot or catch-up)
+// itself, skipping what it sent, then calls Notify. The head of the
+// user's own stream the caller reads once joined, with what else it reads
+// then, and tells it to Start, which it must call before that stream's events flow
 // to it, or to any subscriber of the same user on this node that joined
 // while the hub did not know where that stream was.
 func (h *Hub) Join(ctx context.Context, orgID, userID, sessionID string) (*Sub, error) {

@@ -17,11 +17,13 @@ import (
 	"vo/internal/account"
 	"vo/internal/admin"
 	"vo/internal/clock"
+	"vo/internal/events"
 	"vo/internal/httpapi"
 	"vo/internal/node"
 	"vo/internal/notify"
 	"vo/internal/notify/pushtest"
 	"vo/internal/notify/webpush"
+	"vo/internal/store"
 	"vo/internal/storetest"
 )
 
@@ -180,7 +182,7 @@ func TestNodesShareLiveStreams(t *testing.T) {
 	}
 	sessID := sessions[0].ID
 	// The stream, as the event endpoint opens it on node B.
-	sub, err := b.Hub.Subscribe(ctx, o.ID, us[0].ID, sessID)
+	sub, err := subscribe(ctx, b.Hub, b.Store, o.ID, us[0].ID, sessID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -204,4 +206,20 @@ func TestNodesShareLiveStreams(t *testing.T) {
 		a.Notify.Notify(ctx, o.ID, us[0].ID, call)
 		return len(ps.Received(d)) > before
 	})
+}
+
+// subscribe opens a subscription as a stream does: join the hub, read the
+// heads with the store's StreamStart, start there.
+func subscribe(ctx context.Context, h *events.Hub, st *store.Store, orgID, userID, sessionID string) (*events.Sub, error) {
+	s, err := h.Join(ctx, orgID, userID, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	_, _, userHead, err := st.StreamStart(ctx, orgID, userID, sessionID)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Start(userHead)
+	return s, nil
 }

@@ -181,7 +181,7 @@ func TestLiveStreamNotPushed(t *testing.T) {
 		ctx := context.Background()
 		s1, d1 := r.device(r.user)
 		s2, d2 := r.device(r.user)
-		sub, err := r.hub.Subscribe(ctx, r.org.ID, r.user.ID, s1.ID)
+		sub, err := subscribe(ctx, r.hub, r.st, r.org.ID, r.user.ID, s1.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -197,7 +197,7 @@ func TestLiveStreamNotPushed(t *testing.T) {
 		// A second node on the same database with s2's stream.
 		hub2 := events.NewHub(r.st)
 		svc2 := notify.New(notify.Config{Store: r.st, Streams: hub2, Sender: &webpush.Sender{Client: r.ps.Client(), Clock: r.c}, Clock: r.c, NodeID: "n2", ShareLive: true, LiveFor: time.Minute})
-		sub2, err := hub2.Subscribe(ctx, r.org.ID, r.user.ID, s2.ID)
+		sub2, err := subscribe(ctx, hub2, r.st, r.org.ID, r.user.ID, s2.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -473,7 +473,7 @@ func TestRunKeepsLiveMarks(t *testing.T) {
 		runCtx, stop := context.WithCancel(ctx)
 		done := make(chan struct{})
 		go func() { defer close(done); svc2.Run(runCtx) }()
-		sub, err := hub2.Subscribe(ctx, r.org.ID, r.user.ID, s1.ID)
+		sub, err := subscribe(ctx, hub2, r.st, r.org.ID, r.user.ID, s1.ID)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -498,4 +498,20 @@ func waitFor(t *testing.T, what string, ok func() bool) {
 		}
 		time.Sleep(5 * time.Millisecond)
 	}
+}
+
+// subscribe opens a subscription as a stream does: join the hub, read the
+// heads with the store's StreamStart, start there.
+func subscribe(ctx context.Context, h *events.Hub, st *store.Store, orgID, userID, sessionID string) (*events.Sub, error) {
+	s, err := h.Join(ctx, orgID, userID, sessionID)
+	if err != nil {
+		return nil, err
+	}
+	_, _, userHead, err := st.StreamStart(ctx, orgID, userID, sessionID)
+	if err != nil {
+		s.Close()
+		return nil, err
+	}
+	s.Start(userHead)
+	return s, nil
 }

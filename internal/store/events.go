@@ -179,13 +179,6 @@ func (s *Store) UserEventsAfter(ctx context.Context, orgID, userID string, after
 	return evs, err == nil, err
 }
 
-// UserEventHead returns the newest position of the user's own stream (0
-// before the first).
-func (s *Store) UserEventHead(ctx context.Context, userID string) (int64, error) {
-	var head int64
-	err := s.queryRow(ctx, `SELECT COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0)`, userID).Scan(&head)
-	return head, internal("user event head", err)
-}
 
 // EventsFor returns what one session may see after the cursor: the org's
 // events, its user's own and its own; at most limit, oldest first (a

@@ -225,3 +225,18 @@ func (h *HeldTx) Commit() error { return h.t.tx.Commit() }
 
 // Rollback ends the held transaction, if Commit did not.
 func (h *HeldTx) Rollback() { h.t.tx.Rollback() }
+
+// UserEventHead (tests only: a stream reads it in StreamStart) returns the newest position of the user's own stream (0
+// before the first).
+func (s *Store) UserEventHead(ctx context.Context, userID string) (int64, error) {
+	var head int64
+	err := s.queryRow(ctx, `SELECT COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0)`, userID).Scan(&head)
+	return head, internal("user event head", err)
+}
+
+// SessionExists (tests only) reports whether a session is still logged in.
+func (s *Store) SessionExists(ctx context.Context, id string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM sessions WHERE id = ?`, id).Scan(&n)
+	return n > 0, internal("session exists", err)
+}

@@ -224,9 +224,3 @@ func (s *Store) StreamStart(ctx context.Context, orgID, userID, sessionID string
 	return n > 0, orgHead, userHead, internal("stream start", err)
 }
 
-// SessionExists reports whether a session is still logged in.
-func (s *Store) SessionExists(ctx context.Context, id string) (bool, error) {
-	var n int
-	err := s.queryRow(ctx, `SELECT COUNT(*) FROM sessions WHERE id = ?`, id).Scan(&n)
-	return n > 0, internal("session exists", err)
-}
