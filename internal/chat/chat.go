@@ -232,4 +232,3 @@ func Mentions(text string, members []account.User) []string {
 }
 
 func isWord(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
-

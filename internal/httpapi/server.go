@@ -19,6 +19,7 @@ import (
 	"vo/internal/admin"
 	"vo/internal/apperr"
 	"vo/internal/auth"
+	"vo/internal/chat"
 	"vo/internal/clock"
 	"vo/internal/events"
 	"vo/internal/metrics"
@@ -33,6 +34,7 @@ type Config struct {
 	Store      *store.Store
 	Auth       *auth.Service
 	Presence   *presence.Service
+	Chat       *chat.Service // nil: the chat endpoints answer 404
 	Hub        *events.Hub
 	Photos     PhotoService // nil: photo endpoints answer 404
 	Clock      clock.Clock
@@ -98,6 +100,9 @@ func inbound(cfg Config) *stream.Router {
 				}
 			}})
 	}
+	if cfg.Chat != nil {
+		r.Register(typingType(cfg.Chat))
+	}
 	for _, t := range cfg.Inbound {
 		r.Register(t)
 	}
@@ -151,6 +156,19 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "GET /api/v1/users/{id}", authed: s.user},
 		{pattern: "GET /api/v1/users/{id}/photo", authed: s.userPhoto},
 		{pattern: "GET /api/v1/events", authed: s.streams.Serve},
+		{pattern: "POST /api/v1/conversations", authed: s.createConversation},
+		{pattern: "GET /api/v1/conversations", authed: s.listConversations},
+		{pattern: "GET /api/v1/conversations/{id}", authed: s.getConversation},
+		{pattern: "PATCH /api/v1/conversations/{id}", authed: s.patchConversation},
+		{pattern: "POST /api/v1/conversations/{id}/members", authed: s.addMembers},
+		{pattern: "DELETE /api/v1/conversations/{id}/members/{user_id}", authed: s.removeMember},
+		{pattern: "POST /api/v1/conversations/{id}/messages", authed: s.sendMessage},
+		{pattern: "GET /api/v1/conversations/{id}/messages", authed: s.listMessages},
+		{pattern: "POST /api/v1/conversations/{id}/read", authed: s.markRead},
+		{pattern: "PATCH /api/v1/messages/{id}", authed: s.editMessage},
+		{pattern: "DELETE /api/v1/messages/{id}", authed: s.deleteMessage},
+		{pattern: "PUT /api/v1/messages/{id}/reactions/{emoji}", authed: s.react(true)},
+		{pattern: "DELETE /api/v1/messages/{id}/reactions/{emoji}", authed: s.react(false)},
 		{pattern: "POST /api/v1/admin/users", authed: s.adminCreateUser},
 		{pattern: "DELETE /api/v1/admin/users/{id}", authed: s.adminDeactivate},
 		{pattern: "GET /api/v1/openapi.json", public: openAPI},

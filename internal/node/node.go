@@ -6,6 +6,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -16,6 +17,7 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/auth"
+	"vo/internal/chat"
 	"vo/internal/clock"
 	"vo/internal/demo"
 	"vo/internal/events"
@@ -59,6 +61,7 @@ type Node struct {
 	Store    *store.Store
 	Hub      *events.Hub
 	Presence *presence.Service
+	Chat     *chat.Service
 	API      *httpapi.Server
 	bus      *events.NATSBus
 	lg       *slog.Logger
@@ -136,13 +139,16 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	st.OnCommit(publish)
 	n.Presence = presence.NewService(st, cfg.Clock)
+	n.Chat = chat.NewService(st, cfg.Clock, func(orgID, typ string, data json.RawMessage, userIDs []string) {
+		publish([]events.Event{events.ToUsersLive(orgID, typ, data, userIDs...)})
+	})
 	// Registrations on the services (routes of the stream, presence's
 	// activity) belong here.
 	var limit *httpapi.ConnLimiter
 	if cfg.MaxConnsPerAddr > 0 {
 		limit = httpapi.NewConnLimiter(cfg.MaxConnsPerAddr, cfg.TrustedProxies)
 	}
-	n.API = httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, cfg.Clock, cfg.HashParams), Presence: n.Presence, Hub: n.Hub,
+	n.API = httpapi.New(httpapi.Config{Store: st, Auth: auth.New(st, cfg.Clock, cfg.HashParams), Presence: n.Presence, Chat: n.Chat, Hub: n.Hub,
 		Photos: cfg.Photos, Clock: cfg.Clock, HashParams: cfg.HashParams, Web: cfg.Web, TrustedProxies: cfg.TrustedProxies,
 		ConnLimit: limit, Metrics: cfg.Metrics, PingEvery: cfg.PingEvery, PongWait: cfg.PongWait, Logger: cfg.Logger})
 	return n, nil
