@@ -66,11 +66,11 @@ func TestGenerate(t *testing.T) {
 
 func TestGenerateRefuses(t *testing.T) {
 	for name, d := range map[string]string{
-		"no schemas":       `{"components":{}}`,
-		"unknown ref":      `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"$ref":"#/components/schemas/Nope"}}}}}}`,
-		"inline oneOf":     `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"oneOf":[{"type":"string"},{"type":"object","properties":{"b":{"type":"string"}}}]}}}}}}`,
-		"two types":        `{"components":{"schemas":{"X":{"type":["string","integer"]}}}}`,
-		"inline clash":     `{"components":{"schemas":{"XA":{"type":"string"},"X":{"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string"}}}}}}}}`,
+		"no schemas":   `{"components":{}}`,
+		"unknown ref":  `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"$ref":"#/components/schemas/Nope"}}}}}}`,
+		"inline oneOf": `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"oneOf":[{"type":"string"},{"type":"object","properties":{"b":{"type":"string"}}}]}}}}}}`,
+		"two types":    `{"components":{"schemas":{"X":{"type":["string","integer"]}}}}`,
+		"inline clash": `{"components":{"schemas":{"XA":{"type":"string"},"X":{"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string"}}}}}}}}`,
 	} {
 		if _, err := Generate([]byte(d), "p", "d"); err == nil {
 			t.Errorf("%s: generated without an error", name)
