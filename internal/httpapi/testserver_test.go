@@ -27,6 +27,7 @@ import (
 	"vo/internal/apperr"
 	"vo/internal/auth"
 	"vo/internal/blobs"
+	"vo/internal/chat"
 	"vo/internal/clock"
 	"vo/internal/events"
 	"vo/internal/presence"
@@ -54,14 +55,17 @@ type testEnv struct {
 }
 
 // newTestEnv builds the server as `vo serve` does: hub fed by the store's
-// commits, presence service, auth on the fake clock. opts adjust the
+// commits, presence and chat services, auth on the fake clock. opts adjust the
 // Config (e.g. withPhotos).
 func newTestEnv(t testing.TB, st *store.Store, clk *clock.Fake, opts ...func(testing.TB, *Config)) *testEnv {
 	t.Helper()
 	hub := events.NewHub(st)
 	st.OnCommit(hub.Publish)
-	cfg := Config{Store: st, Auth: auth.New(st, clk, cheapHash), Presence: presence.NewService(st, clk), Hub: hub,
-		Clock: clk, HashParams: cheapHash}
+	live := func(orgID, typ string, data json.RawMessage, userIDs []string) {
+		hub.Publish([]events.Event{events.ToUsersLive(orgID, typ, data, userIDs...)})
+	}
+	cfg := Config{Store: st, Auth: auth.New(st, clk, cheapHash), Presence: presence.NewService(st, clk), Chat: chat.NewService(st, clk, live),
+		Hub: hub, Clock: clk, HashParams: cheapHash}
 	for _, o := range opts {
 		o(t, &cfg)
 	}
