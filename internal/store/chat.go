@@ -698,6 +698,7 @@ func (s *Store) SendMessage(ctx context.Context, orgID, userID, convID string, n
 	})
 	switch {
 	case errors.Is(err, errSameClientID):
+		err = nil
 	case isUnique(err):
 		out, err = s.MessageByClientID(ctx, orgID, userID, nm.ClientID)
 	default:
