@@ -2,9 +2,11 @@ package demo_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"os"
+	"strings"
 	"testing"
 
 	"vo/internal/account"
@@ -97,6 +99,47 @@ func TestSeedFinishesAnEmptyDemoOrg(t *testing.T) {
 		}
 		if n := len(demoPeople(t, s)); n != 12 {
 			t.Fatalf("%d people, want 12", n)
+		}
+	})
+}
+
+// The demo has a 1:1 chat and a group with messages, made once: seeding
+// again adds no conversation and no message.
+func TestSeedChat(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, nil, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := demo.Seed(ctx, s, cheap); err != nil {
+			t.Fatal(err)
+		}
+		ann, err := s.UserByEmail(ctx, demo.Admin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		state := func() string {
+			convs, _, err := s.Conversations(ctx, ann.OrgID, ann.ID, 200, "")
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b strings.Builder
+			for _, c := range convs {
+				ms, _, err := s.Messages(ctx, ann.OrgID, ann.ID, c.ID, "", 200)
+				if err != nil {
+					t.Fatal(err)
+				}
+				fmt.Fprintf(&b, "%s %s %q members=%d messages=%d unread=%d\n", c.ID, c.Kind, c.Name, len(c.Members), len(ms), c.UnreadCount)
+			}
+			return b.String()
+		}
+		first := state()
+		if !strings.Contains(first, `direct "" members=2 messages=3 unread=2`) || !strings.Contains(first, `group "Launch plan" members=4 messages=3 unread=2`) {
+			t.Fatalf("demo chats:\n%s", first)
+		}
+		if _, err := demo.Seed(ctx, s, cheap); err != nil {
+			t.Fatal(err)
+		}
+		if again := state(); again != first {
+			t.Fatalf("seeding again changed the chats:\n%s\n%s", first, again)
 		}
 	})
 }

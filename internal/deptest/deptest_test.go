@@ -16,16 +16,19 @@ var domain = []string{
 	"vo/internal/admin",
 	"vo/internal/apperr",
 	"vo/internal/auth",
+	"vo/internal/chat",
 	"vo/internal/blobs", // the Blobs interface and the data folder: files, not a driver
 	"vo/internal/clock",
 	"vo/internal/demo",
 	"vo/internal/directory",
 	"vo/internal/notify", // Web Push rules and queue; the sender is notify/webpush
 	"vo/internal/events", // the Event type and the in-process hub; NATS is events/natsbus
+	"vo/internal/page",
 	"vo/internal/photo",
 	"vo/internal/photo/exif",
 	"vo/internal/presence",
 	"vo/internal/profile",
+	"vo/internal/text",
 	"vo/internal/wire",
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/apperr"
+	"vo/internal/page"
 	"vo/internal/presence"
 )
 
@@ -46,12 +47,9 @@ type Me struct {
 	Presence presence.Row
 }
 
-// The bounds of a directory page.
-const (
-	MaxQueryLen  = 200
-	DefaultLimit = 50
-	MaxLimit     = 200
-)
+// MaxQueryLen bounds a directory query; pages are bounded as every list
+// is (package page).
+const MaxQueryLen = 200
 
 // Me returns u's own view. u is the caller, as authenticated or as just
 // changed (a new photo).
@@ -70,13 +68,13 @@ func (s *Service) Me(ctx context.Context, u account.User) (Me, error) {
 // Search returns a page of the caller's org: everyone whose name (or a
 // word of it), email, extension or number starts with query, or everyone
 // when query is empty. Invalid for a query over MaxQueryLen bytes, a limit
-// outside 1..MaxLimit, or a cursor this server did not give.
+// outside 1..page.MaxLimit, or a cursor this server did not give.
 func (s *Service) Search(ctx context.Context, by account.Auth, query string, limit int, cursor string) (entries []Entry, next string, err error) {
 	if len(query) > MaxQueryLen {
 		return nil, "", apperr.New(apperr.Invalid, "q must be at most %d characters", MaxQueryLen)
 	}
-	if limit < 1 || limit > MaxLimit {
-		return nil, "", apperr.New(apperr.Invalid, "limit must be a number from 1 to %d", MaxLimit)
+	if err := page.Check(limit); err != nil {
+		return nil, "", err
 	}
 	users, next, err := s.store.Directory(ctx, by.User.OrgID, query, limit, cursor)
 	if err != nil {

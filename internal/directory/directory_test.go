@@ -12,6 +12,7 @@ import (
 	"vo/internal/admin"
 	"vo/internal/apperr"
 	"vo/internal/directory"
+	"vo/internal/page"
 	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/storetest"
@@ -69,14 +70,14 @@ func TestDirectory(t *testing.T) {
 			}{
 				{strings.Repeat("a", directory.MaxQueryLen+1), 10, ""},
 				{"", 0, ""},
-				{"", directory.MaxLimit + 1, ""},
+				{"", page.MaxLimit + 1, ""},
 				{"", 10, "not a cursor!"},
 			} {
 				if _, _, err := dir.Search(ctx, ann, tc.q, tc.limit, tc.cursor); !apperr.Is(err, apperr.Invalid) {
 					t.Errorf("Search(q of %d, %d, %q) = %v, want invalid", len(tc.q), tc.limit, tc.cursor, err)
 				}
 			}
-			if _, _, err := dir.Search(ctx, ann, strings.Repeat("a", directory.MaxQueryLen), directory.MaxLimit, ""); err != nil {
+			if _, _, err := dir.Search(ctx, ann, strings.Repeat("a", directory.MaxQueryLen), page.MaxLimit, ""); err != nil {
 				t.Errorf("the longest query and largest page: %v", err)
 			}
 		})

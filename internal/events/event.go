@@ -47,6 +47,18 @@ type Event struct {
 	SessionID string `json:"session_id,omitempty"`
 	// Data is the JSON object of the event's own fields.
 	Data json.RawMessage `json:"data"`
+	// Live marks an event that is not logged (typing): it has no
+	// position, reaches only the Audience's connected sessions, and is
+	// lost to the rest.
+	Live bool `json:"live,omitempty"`
+}
+
+// ToUsersLive returns a live event (not logged) for the given users'
+// sessions.
+func ToUsersLive(orgID, typ string, data json.RawMessage, userIDs ...string) Event {
+	e := ToUsers(orgID, typ, data, userIDs...)
+	e.Live = true
+	return e
 }
 
 // ToOrg returns an event for everyone in the org.

@@ -171,14 +171,17 @@ type Sub struct {
 
 // Delivery is one event for a subscriber, with its frame rendered once for
 // everyone but the cursor, which goes between Head and Tail. User reports
-// that Pos is a position in the subscriber's user's stream, not the org's.
+// that Pos is a position in the subscriber's user's stream, not the org's;
+// Live that it has none.
 type Delivery struct {
 	Event      *Event
 	Head, Tail []byte
 	User       bool
 	Pos        int64
+	// Live is an event not logged: it has no position, and goes out with
+	// the subscriber's cursor as it stands.
+	Live bool
 }
-
 
 // Join adds a subscriber to the org. Events the hub has not yet delivered
 // will reach it; the caller sends what came before (snapshot or catch-up)
@@ -446,7 +449,16 @@ func (h *Hub) Publish(evs []Event) {
 			continue
 		}
 		o.mu.Lock()
-		if len(e.Pos) == 0 {
+		if e.Live {
+			ev := *e
+			d := &Delivery{Event: &ev, Live: true}
+			d.Head, d.Tail = e.FrameParts()
+			for _, id := range e.Audience {
+				if u := o.users[id]; u != nil {
+					o.offer(h, u.subs, d)
+				}
+			}
+		} else if len(e.Pos) == 0 {
 			if o.delivered >= 0 && e.Seq > o.delivered {
 				o.pending[e.Seq] = *e
 				h.drain(o)

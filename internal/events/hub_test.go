@@ -469,3 +469,37 @@ func TestJoinThenStart(t *testing.T) {
 		t.Fatal("the org's state outlived its last subscriber")
 	}
 }
+
+// TestHubLiveEvents: an unlogged event reaches its audience's subscribers
+// at once, without a position and without disturbing the order of the
+// logged streams around it; nobody else gets it.
+func TestHubLiveEvents(t *testing.T) {
+	t.Parallel()
+	log := &memLog{}
+	h := NewHub(log)
+	s1, _ := h.Subscribe(context.Background(), "o1", "u1", "s1")
+	s2, _ := h.Subscribe(context.Background(), "o1", "u2", "s2")
+	mine, other := chanOf(s1), chanOf(s2)
+	before := log.addPrivate("message", "u1")
+	h.Publish([]Event{before, ToUsersLive("o1", "typing", json.RawMessage(`{"user_id":"u3"}`), "u1")})
+	after := log.addPrivate("message", "u1")
+	h.Publish([]Event{after})
+	var got []string
+	timeout := time.After(2 * time.Second)
+	for len(got) < 3 {
+		select {
+		case d := <-mine:
+			got = append(got, fmt.Sprintf("%s live=%v pos=%d", d.Event.Type, d.Live, d.Pos))
+		case <-timeout:
+			t.Fatalf("u1 got %v", got)
+		}
+	}
+	if fmt.Sprint(got) != "[message live=false pos=1 typing live=true pos=0 message live=false pos=2]" {
+		t.Fatalf("u1 got %v", got)
+	}
+	select {
+	case d := <-other:
+		t.Fatalf("u2 got %s", d.Event.Type)
+	case <-time.After(50 * time.Millisecond):
+	}
+}

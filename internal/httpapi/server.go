@@ -19,10 +19,12 @@ import (
 	"vo/internal/admin"
 	"vo/internal/apperr"
 	"vo/internal/auth"
+	"vo/internal/chat"
 	"vo/internal/clock"
 	"vo/internal/directory"
 	"vo/internal/events"
 	"vo/internal/metrics"
+	"vo/internal/page"
 	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/stream"
@@ -38,6 +40,7 @@ type Config struct {
 	Directory  *directory.Service
 	Admin      *admin.Service
 	Presence   *presence.Service
+	Chat       *chat.Service // nil: the chat endpoints answer 404
 	Hub        *events.Hub
 	Photos     PhotoService // nil: photo endpoints answer 404
 	Push       PushService  // nil: push endpoints answer 404
@@ -104,6 +107,9 @@ func inbound(cfg Config) *stream.Router {
 				}
 			}})
 	}
+	if cfg.Chat != nil {
+		r.Register(typingType(cfg.Chat))
+	}
 	for _, t := range cfg.Inbound {
 		r.Register(t)
 	}
@@ -166,6 +172,19 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "PUT /api/v1/push/subscription", authed: s.putPushSubscription},
 		{pattern: "DELETE /api/v1/push/subscription", authed: s.deletePushSubscription},
 		{pattern: "GET /api/v1/events", authed: s.streams.Serve},
+		{pattern: "POST /api/v1/conversations", authed: s.createConversation},
+		{pattern: "GET /api/v1/conversations", authed: s.listConversations},
+		{pattern: "GET /api/v1/conversations/{id}", authed: s.getConversation},
+		{pattern: "PATCH /api/v1/conversations/{id}", authed: s.patchConversation},
+		{pattern: "POST /api/v1/conversations/{id}/members", authed: s.addMembers},
+		{pattern: "DELETE /api/v1/conversations/{id}/members/{user_id}", authed: s.removeMember},
+		{pattern: "POST /api/v1/conversations/{id}/messages", authed: s.sendMessage},
+		{pattern: "GET /api/v1/conversations/{id}/messages", authed: s.listMessages},
+		{pattern: "POST /api/v1/conversations/{id}/read", authed: s.markRead},
+		{pattern: "PATCH /api/v1/messages/{id}", authed: s.editMessage},
+		{pattern: "DELETE /api/v1/messages/{id}", authed: s.deleteMessage},
+		{pattern: "PUT /api/v1/messages/{id}/reactions/{emoji}", authed: s.react(true)},
+		{pattern: "DELETE /api/v1/messages/{id}/reactions/{emoji}", authed: s.react(false)},
 		{pattern: "POST /api/v1/admin/users", authed: s.adminCreateUser},
 		{pattern: "DELETE /api/v1/admin/users/{id}", authed: s.adminDeactivate},
 		{pattern: "GET /api/v1/openapi.json", public: openAPI},
@@ -437,16 +456,16 @@ func (s *Server) endSession(w http.ResponseWriter, r *http.Request, a account.Au
 	return nil
 }
 
-// pageLimit reads ?limit= (default directory.DefaultLimit); the
+// pageLimit reads ?limit= (default page.DefaultLimit); the
 // directory checks its range.
 func pageLimit(r *http.Request) (int, error) {
 	v := r.URL.Query().Get("limit")
 	if v == "" {
-		return directory.DefaultLimit, nil
+		return page.DefaultLimit, nil
 	}
 	n, err := strconv.Atoi(v)
 	if err != nil {
-		return 0, apperr.New(apperr.Invalid, "limit must be a number from 1 to %d", directory.MaxLimit)
+		return 0, apperr.New(apperr.Invalid, "limit must be a number from 1 to %d", page.MaxLimit)
 	}
 	return n, nil
 }

@@ -52,7 +52,7 @@ type testEnv struct {
 }
 
 // newTestEnv builds the server as `vo serve` does: hub fed by the store's
-// commits, presence service, auth on the fake clock. opts adjust the
+// commits, presence and chat services, auth on the fake clock. opts adjust the
 // Config (e.g. withPhotos).
 func newTestEnv(t testing.TB, st *store.Store, clk *clock.Fake, opts ...func(testing.TB, *Config)) *testEnv {
 	t.Helper()

@@ -8,6 +8,7 @@ package node
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -17,6 +18,7 @@ import (
 	"vo/internal/account"
 	"vo/internal/admin"
 	"vo/internal/auth"
+	"vo/internal/chat"
 	"vo/internal/clock"
 	"vo/internal/demo"
 	"vo/internal/directory"
@@ -68,6 +70,7 @@ type Node struct {
 	Auth      *auth.Service
 	Directory *directory.Service
 	Admin     *admin.Service
+	Chat      *chat.Service
 	Photos    *profile.Photos // nil: none
 	// Notify queues and sends Web Pushes (SPEC §9); its Notify is what
 	// the domains call.
@@ -170,6 +173,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if shareLive {
 		n.Hub.OnChange(n.Notify.StreamsChanged)
 	}
+	n.Chat = chat.NewService(st, cfg.Clock, func(orgID, typ string, data json.RawMessage, userIDs []string) {
+		publish([]events.Event{events.ToUsersLive(orgID, typ, data, userIDs...)})
+	})
 	// Registrations on the services (routes of the stream, say) belong
 	// here, before a transport is built over the node.
 	return n, nil

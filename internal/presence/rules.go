@@ -5,12 +5,10 @@
 package presence
 
 import (
-	"strings"
 	"time"
-	"unicode"
-	"unicode/utf8"
 
 	"vo/internal/apperr"
+	"vo/internal/text"
 )
 
 // Status is what a user chooses.
@@ -139,39 +137,11 @@ func ParseStatus(s string) (Status, error) {
 	return "", apperr.New(apperr.Invalid, "status must be available, busy, dnd, away or invisible")
 }
 
-// NormalizeMessage trims a status message and checks its length (in code
-// points), that it holds no control characters and no bidirectional
-// controls (an override can make "evil.com/moc.elgoog" read as something
-// else to everyone in the org), and that a message not empty shows at
-// least one visible character: one of only zero-width or blank characters
-// looks like no message while saying there is one. The empty message is
-// valid: it clears.
+// NormalizeMessage trims a status message and checks it by the rules of
+// package text: at most MaxMessageLen code points on one line, nothing
+// invisible-only. The empty message is valid: it clears.
 func NormalizeMessage(m string) (string, error) {
-	m = strings.TrimSpace(m)
-	if !utf8.ValidString(m) || strings.IndexFunc(m, unicode.IsControl) >= 0 {
-		return "", apperr.New(apperr.Invalid, "message must be text without control characters")
-	}
-	if strings.IndexFunc(m, isBidiControl) >= 0 {
-		return "", apperr.New(apperr.Invalid, "message must not hold bidirectional controls (U+202A–U+202E, U+2066–U+2069, U+200E, U+200F, U+061C)")
-	}
-	if utf8.RuneCountInString(m) > MaxMessageLen {
-		return "", apperr.New(apperr.Invalid, "message must be at most %d characters", MaxMessageLen)
-	}
-	if m != "" && strings.IndexFunc(m, visible) < 0 {
-		return "", apperr.New(apperr.Invalid, "message must show at least one visible character")
-	}
-	return m, nil
-}
-
-func isBidiControl(r rune) bool { return unicode.Is(unicode.Bidi_Control, r) }
-
-// visible reports whether r leaves a mark of its own: a letter, number,
-// punctuation or symbol, but not a default-ignorable one (the Hangul
-// fillers are letters that render as nothing) nor the blank Braille
-// pattern. Combining marks lean on another character and do not count.
-func visible(r rune) bool {
-	return unicode.In(r, unicode.L, unicode.N, unicode.P, unicode.S) &&
-		!unicode.Is(unicode.Other_Default_Ignorable_Code_Point, r) && r != '\u2800'
+	return text.Normalize(m, text.Rules{Field: "message", Max: MaxMessageLen})
 }
 
 // Row is a user's stored presence with what others were last shown.

@@ -25,10 +25,9 @@ func (s *Store) OnCommit(f func([]events.Event)) { s.onCommit = f }
 // append logs an event in this transaction. Its positions are assigned
 // when the transaction ends (sequence), so that the stream rows are the
 // last rows it locks.
-func (t *Tx) append(ctx context.Context, e events.Event) error {
+func (t *Tx) append(e events.Event) {
 	e.Seq, e.Pos = 0, nil
 	t.events = append(t.events, e)
-	return nil
 }
 
 // sequence gives the transaction's events their positions and stores
@@ -113,13 +112,14 @@ func (t *Tx) sequence(ctx context.Context) error {
 	return nil
 }
 
-// log logs an event the domain built (package wire renders every event's
-// data), unless building it failed.
-func (t *Tx) log(ctx context.Context, e events.Event, err error) error {
+// emit logs an event the domain built (wire.MessageChanged and the like),
+// or fails the transaction when it could not be built.
+func (t *Tx) emit(e events.Event, err error) error {
 	if err != nil {
 		return internal("build event", err)
 	}
-	return t.append(ctx, e)
+	t.append(e)
+	return nil
 }
 
 // EventsAfter returns the org's events with seq > after, oldest first, at
@@ -178,7 +178,6 @@ func (s *Store) UserEventsAfter(ctx context.Context, orgID, userID string, after
 	evs, _, err = scanUserEvents(orgID, userID, rows, err)
 	return evs, err == nil, err
 }
-
 
 // EventsFor returns what one session may see after the cursor: the org's
 // events, its user's own and its own; at most limit, oldest first (a
@@ -346,11 +345,11 @@ func (t *Tx) userAdded(ctx context.Context, u account.User) error {
 // contactChanged announces a profile change (or a new user) to the org.
 func (t *Tx) contactChanged(ctx context.Context, u account.User, st presence.State, shown presence.Shown) error {
 	e, err := wire.ContactChanged(u, st, shown)
-	return t.log(ctx, e, err)
+	return t.emit(e, err)
 }
 
 // userRemoved tells the org that a colleague is gone.
 func (t *Tx) userRemoved(ctx context.Context, orgID, userID string) error {
 	e, err := wire.ContactRemoved(orgID, userID)
-	return t.log(ctx, e, err)
+	return t.emit(e, err)
 }

@@ -175,9 +175,7 @@ func (t *Tx) recompute(ctx context.Context, orgID, userID string, change func(*p
 		return out, internal("build presence events", err)
 	}
 	for _, e := range evs {
-		if err := t.append(ctx, e); err != nil {
-			return out, err
-		}
+		t.append(e)
 	}
 	return out, nil
 }

@@ -204,7 +204,7 @@ func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]s
 			return nil, internal("delete session", err)
 		}
 		ev, err := wire.SessionEnded(e.org, e.user, e.id)
-		if err := t.log(ctx, ev, err); err != nil {
+		if err := t.emit(ev, err); err != nil {
 			return nil, err
 		}
 		ids = append(ids, e.id)
@@ -223,4 +223,3 @@ func (s *Store) StreamStart(ctx context.Context, orgID, userID, sessionID string
 		COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0)`, sessionID, orgID, userID).Scan(&n, &orgHead, &userHead)
 	return n > 0, orgHead, userHead, internal("stream start", err)
 }
-

@@ -438,7 +438,9 @@ func (st *stream) flushNow(bp *[]*events.Delivery, buf []byte) []byte {
 func (st *stream) frames(buf []byte, ds []*events.Delivery) (_ []byte, last bool) {
 	var cur [64]byte
 	for _, d := range ds {
-		if d.User {
+		if d.Live {
+			// Unlogged, so absent from catch-up: sent as it comes.
+		} else if d.User {
 			if d.Pos <= st.pos.User {
 				continue // in the snapshot or catch-up already
 			}

@@ -156,6 +156,14 @@ func publicOf(shown string, activity, message *string, version int64) wire.Conta
 	return wire.ContactPresence{Shown: shown, Activity: activity, Message: message, Version: version}
 }
 
+// textOrNull decodes a frame's message that is text or null (the union
+// of every frame holds it raw: a chat frame's message is an object).
+func textOrNull(raw json.RawMessage) *string {
+	var s *string
+	_ = json.Unmarshal(raw, &s)
+	return s
+}
+
 func (w *Watcher) apply(b []byte) {
 	// Frames are read in the document's shapes (apitypes) and kept in the
 	// server's (wire), which the tests compare with the store's Truth; the
@@ -195,7 +203,7 @@ func (w *Watcher) apply(b []byte) {
 		w.live = true
 	case "presence":
 		if cur, ok := w.view[f.UserID]; !ok || f.Version > cur.Version {
-			w.view[f.UserID] = publicOf(f.Shown, f.Activity, f.Message, f.Version)
+			w.view[f.UserID] = publicOf(f.Shown, f.Activity, textOrNull(f.Message), f.Version)
 		}
 	case "me.presence":
 		var p apitypes.MePresenceFrame

@@ -21,6 +21,18 @@ type ActivityFrame struct {
 	Type string `json:"type"`
 }
 
+// Attachment is the document's Attachment.
+//
+// A file posted with a message.
+type Attachment struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	Width       *int64 `json:"width,omitempty"`
+	Height      *int64 `json:"height,omitempty"`
+}
+
 // CaughtUpFrame is the document's CaughtUpFrame.
 //
 // Ends a catch-up: every event after the client's cursor up to this one has been sent.
@@ -78,6 +90,60 @@ type ContactRemovedFrame struct {
 	Cursor  string `json:"cursor"`
 	UserID  string `json:"user_id"`
 	Removed bool   `json:"removed"`
+}
+
+// Conversation is the document's Conversation.
+//
+// A conversation as the caller sees it. unread_count, muted and last_read_message_id are the caller's own. version grows with every change of the conversation a member's view shows (messages, reads, renames, members, mutes): a client keeps the view of the highest version it has seen.
+type Conversation struct {
+	ID                string           `json:"id"`
+	Kind              ConversationKind `json:"kind"`
+	Name              *string          `json:"name"`
+	Members           []Contact        `json:"members"`
+	LastMessage       *Message         `json:"last_message"`
+	UnreadCount       int64            `json:"unread_count"`
+	Muted             bool             `json:"muted"`
+	LastReadMessageID *string          `json:"last_read_message_id"`
+	ReadMarkers       []ReadMarker     `json:"read_markers"`
+	Version           int64            `json:"version"`
+}
+
+// ConversationFrame is the document's ConversationFrame.
+//
+// The receiver's view of a conversation changed: created, renamed, members changed, a new, edited or deleted message (unread_count, last_message), the receiver's read marker or mute. Keep it when its version is above the one held.
+type ConversationFrame struct {
+	Type         string       `json:"type"`
+	Cursor       string       `json:"cursor"`
+	Conversation Conversation `json:"conversation"`
+}
+
+// ConversationKind is the document's ConversationKind.
+//
+// One of "direct", "group".
+type ConversationKind = string
+
+// ConversationList is the document's ConversationList.
+type ConversationList struct {
+	Items      []Conversation `json:"items"`
+	NextCursor *string        `json:"next_cursor,omitempty"`
+}
+
+// ConversationPatch is the document's ConversationPatch.
+//
+// Absent: unchanged. name: groups only (null or empty: no name); muted: the caller's own.
+type ConversationPatch struct {
+	Name  *string `json:"name,omitempty"`
+	Muted *bool   `json:"muted,omitempty"`
+}
+
+// ConversationRemovedFrame is the document's ConversationRemovedFrame.
+//
+// The receiver was removed from a group (or left it): it is gone for them.
+type ConversationRemovedFrame struct {
+	Type           string `json:"type"`
+	Cursor         string `json:"cursor"`
+	ConversationID string `json:"conversation_id"`
+	Removed        bool   `json:"removed"`
 }
 
 // Error is the document's Error.
@@ -187,6 +253,67 @@ type MePresenceFrame struct {
 	Version          int64      `json:"version"`
 }
 
+// MemberAddition is the document's MemberAddition.
+type MemberAddition struct {
+	UserIds []string `json:"user_ids"`
+}
+
+// Message is the document's Message.
+//
+// One message. A deleted one keeps its place with deleted_at set and empty text, mentions, reactions and attachments.
+type Message struct {
+	ID             string       `json:"id"`
+	ConversationID string       `json:"conversation_id"`
+	SenderID       string       `json:"sender_id"`
+	ClientID       string       `json:"client_id"`
+	Text           string       `json:"text"`
+	CreatedAt      time.Time    `json:"created_at"`
+	EditedAt       *time.Time   `json:"edited_at"`
+	DeletedAt      *time.Time   `json:"deleted_at"`
+	ReplyTo        *string      `json:"reply_to"`
+	Mentions       []string     `json:"mentions"`
+	Reactions      []Reaction   `json:"reactions"`
+	Attachments    []Attachment `json:"attachments"`
+}
+
+// MessageEdit is the document's MessageEdit.
+type MessageEdit struct {
+	Text string `json:"text"`
+}
+
+// MessageFrame is the document's MessageFrame.
+//
+// A message was sent, edited or deleted; to every session of every member.
+type MessageFrame struct {
+	Type    string  `json:"type"`
+	Cursor  string  `json:"cursor"`
+	Message Message `json:"message"`
+}
+
+// MessageList is the document's MessageList.
+type MessageList struct {
+	Items      []Message `json:"items"`
+	NextCursor *string   `json:"next_cursor,omitempty"`
+}
+
+// NewConversation is the document's NewConversation.
+//
+// The caller is always a member. One other member is the 1:1 chat (no name); two or more a group.
+type NewConversation struct {
+	MemberIds []string `json:"member_ids"`
+	Name      *string  `json:"name,omitempty"`
+}
+
+// NewMessage is the document's NewMessage.
+//
+// A message to send. A second send with the same client_id from the same sender returns the first message.
+type NewMessage struct {
+	ClientID      string   `json:"client_id"`
+	Text          string   `json:"text"`
+	ReplyTo       *string  `json:"reply_to,omitempty"`
+	AttachmentIds []string `json:"attachment_ids,omitempty"`
+}
+
 // NewUser is the document's NewUser.
 type NewUser struct {
 	Name        string  `json:"name"`
@@ -287,6 +414,51 @@ type PushSubscriptionKeys struct {
 // RateLimitedError is the document's RateLimitedError.
 type RateLimitedError = Error
 
+// Reaction is the document's Reaction.
+//
+// One emoji and who reacted with it, in the order they did.
+type Reaction struct {
+	Emoji   string   `json:"emoji"`
+	UserIds []string `json:"user_ids"`
+}
+
+// ReactionFrame is the document's ReactionFrame.
+//
+// A reaction was added or removed.
+type ReactionFrame struct {
+	Type           string `json:"type"`
+	Cursor         string `json:"cursor"`
+	MessageID      string `json:"message_id"`
+	ConversationID string `json:"conversation_id"`
+	Emoji          string `json:"emoji"`
+	UserID         string `json:"user_id"`
+	Added          bool   `json:"added"`
+}
+
+// ReadFrame is the document's ReadFrame.
+//
+// A member's read marker moved forward.
+type ReadFrame struct {
+	Type           string `json:"type"`
+	Cursor         string `json:"cursor"`
+	ConversationID string `json:"conversation_id"`
+	UserID         string `json:"user_id"`
+	MessageID      string `json:"message_id"`
+}
+
+// ReadMarker is the document's ReadMarker.
+//
+// How far one member has read.
+type ReadMarker struct {
+	UserID    string `json:"user_id"`
+	MessageID string `json:"message_id"`
+}
+
+// ReadRequest is the document's ReadRequest.
+type ReadRequest struct {
+	MessageID string `json:"message_id"`
+}
+
 // Role is the document's Role.
 //
 // One of "admin", "member".
@@ -295,7 +467,7 @@ type Role = string
 // ServerFrame is the document's ServerFrame.
 //
 // A text frame the event stream sends. Frames of later features have other types; a client takes their cursor and ignores the rest.
-// Any of HelloFrame, SnapshotFrame, CaughtUpFrame, PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, ErrorFrame, with the fields of all of them.
+// Any of HelloFrame, SnapshotFrame, CaughtUpFrame, PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, MessageFrame, ConversationFrame, ConversationRemovedFrame, ReadFrame, ReactionFrame, TypingFrame, ErrorFrame, with the fields of all of them.
 type ServerFrame struct {
 	Type             string          `json:"type"`
 	Cursor           string          `json:"cursor"`
@@ -304,7 +476,7 @@ type ServerFrame struct {
 	UserID           string          `json:"user_id"`
 	Shown            Shown           `json:"shown"`
 	Activity         *Activity       `json:"activity"`
-	Message          *string         `json:"message"`
+	Message          json.RawMessage `json:"message,omitempty"`
 	Version          int64           `json:"version"`
 	Status           Status          `json:"status"`
 	StatusUntil      *time.Time      `json:"status_until"`
@@ -312,6 +484,11 @@ type ServerFrame struct {
 	User             *Contact        `json:"user"`
 	Removed          bool            `json:"removed"`
 	SessionID        string          `json:"session_id"`
+	Conversation     *Conversation   `json:"conversation"`
+	ConversationID   string          `json:"conversation_id"`
+	MessageID        string          `json:"message_id"`
+	Emoji            string          `json:"emoji"`
+	Added            bool            `json:"added"`
 	Code             string          `json:"code"`
 	Ref              json.RawMessage `json:"ref"`
 }
@@ -367,6 +544,24 @@ type Status = string
 
 // TooLargeError is the document's TooLargeError.
 type TooLargeError = Error
+
+// TypingClientFrame is the document's TypingClientFrame.
+//
+// Sent by a client while its user types in a conversation; the other members get a TypingFrame. For a conversation the user is not a member of, the server answers an ErrorFrame (failed).
+type TypingClientFrame struct {
+	Type           string `json:"type"`
+	ConversationID string `json:"conversation_id"`
+}
+
+// TypingFrame is the document's TypingFrame.
+//
+// Another member is typing (not logged: never sent on catch-up; at most one per member and conversation every 3 seconds). Its cursor is the stream's cursor as it stands.
+type TypingFrame struct {
+	Type           string `json:"type"`
+	Cursor         string `json:"cursor"`
+	ConversationID string `json:"conversation_id"`
+	UserID         string `json:"user_id"`
+}
 
 // UnauthenticatedError is the document's UnauthenticatedError.
 type UnauthenticatedError = Error

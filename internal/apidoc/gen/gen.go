@@ -16,6 +16,8 @@
 //   - oneOf/anyOf of $refs to objects becomes one struct holding the fields
 //     of every variant (each variant is its own struct too): a test decodes
 //     any frame into it and switches on the discriminating field;
+//   - an inline oneOf of one $ref and {"type": "null"} is that type,
+//     nullable (a pointer);
 //   - an inline oneOf/anyOf of plain scalars (say string | number) is
 //     json.RawMessage: the test sees exactly what was sent.
 package gen
@@ -261,7 +263,8 @@ func (g *generator) object(name string, s *schema) error {
 // union writes one struct holding the fields of every variant. A field is
 // a pointer when it is nullable in any variant, or is an object some
 // variant may lack (so that its absence shows); a scalar absent from a variant
-// decodes as its zero value.
+// decodes as its zero value. A field whose variants differ in type is
+// json.RawMessage.
 func (g *generator) union(name string, s *schema, variants []*schema) error {
 	byName := map[string]field{}
 	var order []string
@@ -298,7 +301,12 @@ func (g *generator) union(name string, s *schema, variants []*schema) error {
 			case "*"+old.typ == f.typ:
 				byName[prop] = f
 			default:
-				return fmt.Errorf("property %s is %s in one variant and %s in %s", prop, old.typ, f.typ, vn)
+				// Two shapes under one name (a presence frame's message
+				// is text, a chat frame's an object): the union keeps it
+				// raw, for the test to decode as its type says.
+				g.imports["encoding/json"] = true
+				old.typ, old.omitempty = "json.RawMessage", true
+				byName[prop] = old
 			}
 		}
 	}
@@ -364,6 +372,10 @@ func (g *generator) goType(s *schema, ctx string) (string, bool, error) {
 		return g.goType(ref, ctx)
 	}
 	if len(s.OneOf) > 0 || len(s.AnyOf) > 0 {
+		if ref := nullableRef(s); ref != nil {
+			t, _, err := g.goType(ref, ctx)
+			return t, true, err
+		}
 		if scalarUnion(s) {
 			g.imports["encoding/json"] = true
 			return "json.RawMessage", false, nil
@@ -453,6 +465,30 @@ func goName(s string) string {
 		b.WriteString(strings.ToUpper(part[:1]) + part[1:])
 	}
 	return b.String()
+}
+
+// nullableRef returns the $ref of a oneOf/anyOf of one $ref and
+// {"type": "null"} (how OpenAPI 3.1 says "this object, or null"), else nil.
+func nullableRef(s *schema) *schema {
+	vs := append(append([]*schema{}, s.OneOf...), s.AnyOf...)
+	if len(vs) != 2 {
+		return nil
+	}
+	var ref *schema
+	nulls := 0
+	for _, v := range vs {
+		ts, null, err := v.types()
+		switch {
+		case v.Ref != "":
+			ref = v
+		case err == nil && null && len(ts) == 0 && len(v.Properties.keys) == 0 && v.Items == nil && len(v.OneOf)+len(v.AnyOf)+len(v.AllOf) == 0:
+			nulls++
+		}
+	}
+	if ref == nil || nulls != 1 {
+		return nil
+	}
+	return ref
 }
 
 // scalarUnion reports whether s is a oneOf/anyOf whose every variant is an

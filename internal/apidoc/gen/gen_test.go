@@ -66,12 +66,11 @@ func TestGenerate(t *testing.T) {
 
 func TestGenerateRefuses(t *testing.T) {
 	for name, d := range map[string]string{
-		"no schemas":       `{"components":{}}`,
-		"unknown ref":      `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"$ref":"#/components/schemas/Nope"}}}}}}`,
-		"inline oneOf":     `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"oneOf":[{"type":"string"},{"type":"object","properties":{"b":{"type":"string"}}}]}}}}}}`,
-		"clashing variant": `{"components":{"schemas":{"A":{"type":"object","properties":{"v":{"type":"string"}}},"B":{"type":"object","properties":{"v":{"type":"integer"}}},"U":{"oneOf":[{"$ref":"#/components/schemas/A"},{"$ref":"#/components/schemas/B"}]}}}}`,
-		"two types":        `{"components":{"schemas":{"X":{"type":["string","integer"]}}}}`,
-		"inline clash":     `{"components":{"schemas":{"XA":{"type":"string"},"X":{"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string"}}}}}}}}`,
+		"no schemas":   `{"components":{}}`,
+		"unknown ref":  `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"$ref":"#/components/schemas/Nope"}}}}}}`,
+		"inline oneOf": `{"components":{"schemas":{"X":{"type":"object","properties":{"a":{"oneOf":[{"type":"string"},{"type":"object","properties":{"b":{"type":"string"}}}]}}}}}}`,
+		"two types":    `{"components":{"schemas":{"X":{"type":["string","integer"]}}}}`,
+		"inline clash": `{"components":{"schemas":{"XA":{"type":"string"},"X":{"type":"object","properties":{"a":{"type":"object","properties":{"b":{"type":"string"}}}}}}}}`,
 	} {
 		if _, err := Generate([]byte(d), "p", "d"); err == nil {
 			t.Errorf("%s: generated without an error", name)
@@ -87,5 +86,38 @@ func TestGenerateScalarUnion(t *testing.T) {
 	}
 	if s := string(src); !strings.Contains(s, "json.RawMessage") || !strings.Contains(s, `"encoding/json"`) {
 		t.Errorf("a string|number union is not json.RawMessage:\n%s", s)
+	}
+}
+
+// An object or null (oneOf a $ref and {"type": "null"}) is a pointer to
+// the object, required or not: null stays distinguishable from absent.
+func TestGenerateNullableRef(t *testing.T) {
+	d := `{"components":{"schemas":{"M":{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}},
+		"X":{"type":"object","required":["last"],"properties":{"last":{"oneOf":[{"$ref":"#/components/schemas/M"},{"type":"null"}]}}}}}}`
+	src, err := Generate([]byte(d), "p", "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s := strings.Join(strings.Fields(string(src)), " "); !strings.Contains(s, "Last *M `json:\"last\"`") {
+		t.Errorf("an M-or-null is not *M:\n%s", src)
+	}
+}
+
+// A union whose variants give one property two types keeps it raw.
+func TestGenerateUnionConflict(t *testing.T) {
+	d := `{"components":{"schemas":{
+		"P":{"type":"object","required":["type","message"],"properties":{"type":{"const":"p"},"message":{"type":["string","null"]}}},
+		"M":{"type":"object","required":["type","message"],"properties":{"type":{"const":"m"},"message":{"$ref":"#/components/schemas/Msg"}}},
+		"Msg":{"type":"object","required":["id"],"properties":{"id":{"type":"string"}}},
+		"F":{"oneOf":[{"$ref":"#/components/schemas/P"},{"$ref":"#/components/schemas/M"}]}}}}`
+	src, err := Generate([]byte(d), "p", "d")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Join(strings.Fields(string(src)), " ")
+	for _, want := range []string{"Message json.RawMessage `json:\"message,omitempty\"`", "Message *string `json:\"message\"`", "Message Msg `json:\"message\"`"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("lacks %q:\n%s", want, src)
+		}
 	}
 }

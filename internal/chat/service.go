@@ -1,0 +1,285 @@
+package chat
+
+import (
+	"context"
+	"encoding/json"
+	"math"
+	"sync"
+	"time"
+
+	"vo/internal/apperr"
+	"vo/internal/clock"
+	"vo/internal/page"
+)
+
+// Store is what the service needs of the database. Each method checks that
+// the caller (userID) is a member of the conversation, in the caller's org:
+// to anyone else a conversation does not exist (NotFound). Every write
+// logs the events of SPEC §8 to the members in its transaction.
+type Store interface {
+	// CreateConversation creates a conversation of the given members (ids
+	// as Members returns them), or returns the 1:1 chat the pair already
+	// has (created false). Invalid when a member is not an active user of
+	// the org.
+	CreateConversation(ctx context.Context, orgID, userID string, kind Kind, name string, memberIDs []string) (c Conversation, created bool, err error)
+	// Conversations lists the caller's conversations, newest activity first.
+	Conversations(ctx context.Context, orgID, userID string, limit int, cursor string) ([]Conversation, string, error)
+	Conversation(ctx context.Context, orgID, userID, convID string) (Conversation, error)
+	// UpdateConversation renames a group (name non-nil; Invalid for a 1:1
+	// chat) and sets the caller's mute (muted non-nil).
+	UpdateConversation(ctx context.Context, orgID, userID, convID string, name *string, muted *bool) (Conversation, error)
+	// AddMembers adds users to a group. Invalid for a 1:1 chat, for a user
+	// not active in the org, or beyond MaxMembers.
+	AddMembers(ctx context.Context, orgID, userID, convID string, ids []string) (Conversation, error)
+	// RemoveMember removes a member of a group (the caller leaving, or
+	// another). NotFound when memberID is not a member.
+	RemoveMember(ctx context.Context, orgID, userID, convID, memberID string) error
+	// SendMessage stores a message, or returns the one the sender already
+	// sent with its client_id (created false). Conflict when that client_id
+	// was used in another conversation; Invalid when reply_to is not a
+	// message of the conversation.
+	SendMessage(ctx context.Context, orgID, userID, convID string, m NewMessage) (Message, bool, error)
+	// MessageByClientID returns the caller's message sent with clientID,
+	// NotFound when there is none.
+	MessageByClientID(ctx context.Context, orgID, userID, clientID string) (Message, error)
+	// Messages lists a conversation's messages newest first, those before
+	// the message before ("" for the newest).
+	Messages(ctx context.Context, orgID, userID, convID, before string, limit int) ([]Message, string, error)
+	// EditMessage changes the text of the caller's own message (Forbidden
+	// for another's, Conflict when deleted).
+	EditMessage(ctx context.Context, orgID, userID, msgID, text string) (Message, error)
+	// DeleteMessage deletes the caller's own message (Forbidden for
+	// another's); deleting it again changes nothing.
+	DeleteMessage(ctx context.Context, orgID, userID, msgID string) error
+	// React adds (or removes) the caller's reaction; again changes nothing.
+	React(ctx context.Context, orgID, userID, msgID, emoji string, add bool) error
+	// MarkRead moves the caller's read marker to the message, never
+	// backwards. NotFound when the message is not in the conversation.
+	MarkRead(ctx context.Context, orgID, userID, convID, msgID string) error
+	// MemberIDs returns the members of a conversation of the caller's.
+	MemberIDs(ctx context.Context, orgID, userID, convID string) ([]string, error)
+}
+
+// Live publishes an event to the given users' sessions without logging it
+// (it is lost to a stream that is not connected): typing.
+type Live func(orgID, typ string, data json.RawMessage, userIDs []string)
+
+// Service is the chat of SPEC §8.
+type Service struct {
+	store  Store
+	clock  clock.Clock
+	live   Live
+	sends  *Limiter
+	typing *typingThrottle
+}
+
+// The send limit: a token bucket per user, SendBurst messages at once and
+// then SendRate a second. A person typing fast sends a few a second; a
+// paste of many lines as many messages is the burst; a loop is held back.
+const (
+	SendRate  = 10
+	SendBurst = 30
+)
+
+// TypingEvery is how often one member's typing in one conversation is
+// passed on at most.
+const TypingEvery = 3 * time.Second
+
+// NewService returns the chat service. live may be nil: typing goes nowhere.
+func NewService(s Store, c clock.Clock, live Live) *Service {
+	if c == nil {
+		c = clock.Real{}
+	}
+	return &Service{store: s, clock: c, live: live, sends: NewLimiter(c, SendRate, SendBurst),
+		typing: &typingThrottle{last: map[[2]string]time.Time{}}}
+}
+
+// Create creates a conversation, or finds the pair's 1:1 chat.
+func (s *Service) Create(ctx context.Context, orgID, userID string, memberIDs []string, name string) (Conversation, bool, error) {
+	name, err := NormalizeName(name)
+	if err != nil {
+		return Conversation{}, false, err
+	}
+	kind, ids, err := Members(userID, memberIDs, name)
+	if err != nil {
+		return Conversation{}, false, err
+	}
+	return s.store.CreateConversation(ctx, orgID, userID, kind, name, ids)
+}
+
+// List lists the caller's conversations.
+func (s *Service) List(ctx context.Context, orgID, userID string, limit int, cursor string) ([]Conversation, string, error) {
+	if err := page.Check(limit); err != nil {
+		return nil, "", err
+	}
+	return s.store.Conversations(ctx, orgID, userID, limit, cursor)
+}
+
+// Get returns one conversation of the caller's.
+func (s *Service) Get(ctx context.Context, orgID, userID, convID string) (Conversation, error) {
+	return s.store.Conversation(ctx, orgID, userID, convID)
+}
+
+// Update renames a group and/or sets the caller's mute.
+func (s *Service) Update(ctx context.Context, orgID, userID, convID string, name *string, muted *bool) (Conversation, error) {
+	if name != nil {
+		n, err := NormalizeName(*name)
+		if err != nil {
+			return Conversation{}, err
+		}
+		name = &n
+	}
+	return s.store.UpdateConversation(ctx, orgID, userID, convID, name, muted)
+}
+
+// AddMembers adds users to a group.
+func (s *Service) AddMembers(ctx context.Context, orgID, userID, convID string, ids []string) (Conversation, error) {
+	if len(ids) == 0 {
+		return Conversation{}, apperr.New(apperr.Invalid, "user_ids must name at least one user")
+	}
+	if len(ids) > MaxMembers {
+		return Conversation{}, apperr.New(apperr.Invalid, "a group has at most %d members", MaxMembers)
+	}
+	for _, id := range ids {
+		if id == "" {
+			return Conversation{}, apperr.New(apperr.Invalid, "user_ids must be user ids")
+		}
+	}
+	return s.store.AddMembers(ctx, orgID, userID, convID, ids)
+}
+
+// RemoveMember removes a member from a group, or the caller leaves.
+func (s *Service) RemoveMember(ctx context.Context, orgID, userID, convID, memberID string) error {
+	return s.store.RemoveMember(ctx, orgID, userID, convID, memberID)
+}
+
+// Send sends a message: created is false when the sender's client_id was
+// seen already, and the message is the first one. A new message takes a
+// token of the sender's send limit (a retry does not).
+func (s *Service) Send(ctx context.Context, orgID, userID, convID string, m NewMessage) (Message, bool, error) {
+	if err := CheckClientID(m.ClientID); err != nil {
+		return Message{}, false, err
+	}
+	t, err := NormalizeText(m.Text)
+	if err != nil {
+		return Message{}, false, err
+	}
+	m.Text = t
+	if old, err := s.store.MessageByClientID(ctx, orgID, userID, m.ClientID); err == nil {
+		if old.ConversationID != convID {
+			// Whether convID exists for the caller decides 404 or 409.
+			if _, err := s.store.MemberIDs(ctx, orgID, userID, convID); err != nil {
+				return Message{}, false, err
+			}
+			return Message{}, false, apperr.New(apperr.Conflict, "client_id was used for a message in another conversation")
+		}
+		return old, false, nil
+	} else if !apperr.Is(err, apperr.NotFound) {
+		return Message{}, false, err
+	}
+	if wait := s.sends.Take(userID); wait > 0 {
+		e := apperr.New(apperr.RateLimited, "too many messages; retry later")
+		e.RetryAfter = int(math.Ceil(wait.Seconds()))
+		return Message{}, false, e
+	}
+	return s.store.SendMessage(ctx, orgID, userID, convID, m)
+}
+
+// History lists a conversation's messages newest first.
+func (s *Service) History(ctx context.Context, orgID, userID, convID, before string, limit int) ([]Message, string, error) {
+	if err := page.Check(limit); err != nil {
+		return nil, "", err
+	}
+	return s.store.Messages(ctx, orgID, userID, convID, before, limit)
+}
+
+// Edit changes the text of one's own message.
+func (s *Service) Edit(ctx context.Context, orgID, userID, msgID, text string) (Message, error) {
+	t, err := NormalizeText(text)
+	if err != nil {
+		return Message{}, err
+	}
+	return s.store.EditMessage(ctx, orgID, userID, msgID, t)
+}
+
+// Delete deletes one's own message.
+func (s *Service) Delete(ctx context.Context, orgID, userID, msgID string) error {
+	return s.store.DeleteMessage(ctx, orgID, userID, msgID)
+}
+
+// React adds or removes the caller's reaction.
+func (s *Service) React(ctx context.Context, orgID, userID, msgID, emoji string, add bool) error {
+	if err := CheckEmoji(emoji); err != nil {
+		return err
+	}
+	return s.store.React(ctx, orgID, userID, msgID, emoji, add)
+}
+
+// MarkRead moves the caller's read marker forward.
+func (s *Service) MarkRead(ctx context.Context, orgID, userID, convID, msgID string) error {
+	if msgID == "" {
+		return apperr.New(apperr.Invalid, "message_id is needed")
+	}
+	return s.store.MarkRead(ctx, orgID, userID, convID, msgID)
+}
+
+// Typing tells the other members of a conversation that the caller is
+// typing, at most once per TypingEvery per member and conversation (on
+// this node); more often is dropped without an error. NotFound when the
+// caller is not a member.
+func (s *Service) Typing(ctx context.Context, orgID, userID, convID string) error {
+	ids, err := s.store.MemberIDs(ctx, orgID, userID, convID)
+	if err != nil {
+		return err
+	}
+	if !s.typing.pass(convID, userID, s.clock.Now()) || s.live == nil {
+		return nil
+	}
+	others := make([]string, 0, len(ids))
+	for _, id := range ids {
+		if id != userID {
+			others = append(others, id)
+		}
+	}
+	b, _ := json.Marshal(map[string]string{"conversation_id": convID, "user_id": userID})
+	s.live(orgID, TypeTyping, b, others)
+	return nil
+}
+
+// The event types of SPEC §8.
+const (
+	TypeMessage      = "message"
+	TypeConversation = "conversation"
+	TypeRead         = "read"
+	TypeReaction     = "reaction"
+	TypeTyping       = "typing"
+)
+
+// typingThrottle remembers when each member last typed in each
+// conversation.
+type typingThrottle struct {
+	mu   sync.Mutex
+	last map[[2]string]time.Time
+}
+
+// maxTypers bounds the throttle's memory: past it, entries older than
+// TypingEvery (which decide nothing any more) are dropped.
+const maxTypers = 10_000
+
+func (t *typingThrottle) pass(convID, userID string, now time.Time) bool {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	k := [2]string{convID, userID}
+	if at, ok := t.last[k]; ok && now.Sub(at) < TypingEvery {
+		return false
+	}
+	if len(t.last) >= maxTypers {
+		for k, at := range t.last {
+			if now.Sub(at) >= TypingEvery {
+				delete(t.last, k)
+			}
+		}
+	}
+	t.last[k] = now
+	return true
+}
