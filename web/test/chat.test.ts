@@ -125,6 +125,16 @@ describe('messages from pages and events', () => {
     expect(s.conversations.c1.unread_count).toBe(1);
   });
 
+  it('starts the history afresh when a newest page does not meet what is loaded (a gap)', () => {
+    let s = withConv();
+    s = applyMessagesPage(s, 'c1', [msg('m2', 2), msg('m1', 1)], null, 2);
+    s = applyMessagesPage(s, 'c1', [msg('m9', 9), msg('m8', 8)], null, 2);
+    expect(ids(s)).toEqual(['m8', 'm9']);
+    expect(s.messages.c1.hasMore).toBe(true);
+    s = applyMessagesPage(s, 'c1', [msg('m9', 9), msg('m8', 8)], null, 2);
+    expect(ids(s)).toEqual(['m8', 'm9']);
+  });
+
   it('knows whether older history remains from the size of the pages', () => {
     let s = withConv();
     s = applyMessagesPage(s, 'c1', [msg('m1', 1)], null, 50);

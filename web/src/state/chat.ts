@@ -252,14 +252,28 @@ export function applyMessage(state: ChatState, m: Message, meId: string): ChatSt
   return next;
 }
 
+/** Whether a full newest page shares no message with the loaded ones and is all newer. */
+function gapBetween(items: Message[], page: Message[]): boolean {
+  if (items.length === 0 || page.length === 0) return false;
+  const have = new Set(items.map((m) => m.id));
+  if (page.some((m) => have.has(m.id))) return false;
+  const oldest = page.reduce((a, b) => (compareMessages(a, b) <= 0 ? a : b));
+  return compareMessages(oldest, items[items.length - 1]) > 0;
+}
+
 /**
  * Applies a page of history (GET …/messages, newest first). `before` is the id the page was
  * asked before (none for the newest page); a full page means older ones may remain.
  */
 export function applyMessagesPage(state: ChatState, conversationId: string, page: Message[], before: string | null, limit = PAGE_SIZE): ChatState {
-  const list = state.messages[conversationId];
-  const items = mergeMessages(list?.items ?? [], page);
+  let list = state.messages[conversationId];
   const full = page.length >= limit;
+  if (list && before === null && full && gapBetween(list.items, page)) {
+    // Messages were missed between what is here and this page (a long time offline): the
+    // page becomes the history, and older pages are loaded again on scroll.
+    list = { items: [], hasMore: true, loaded: false };
+  }
+  const items = mergeMessages(list?.items ?? [], page);
   const hasMore = before === null ? (list?.loaded ? list.hasMore : full) : full;
   const loaded = true;
   let next = state;
