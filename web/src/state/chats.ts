@@ -4,7 +4,7 @@
 
 import * as api from '../api';
 import { ApiError, NetworkError } from '../api';
-import type { Conversation, Message } from '../types';
+import type { Attachment, Conversation, Message } from '../types';
 import { app, sendStreamFrame } from './app';
 import {
   addOutgoing,
@@ -229,6 +229,6 @@ export async function setMuted(conversationId: string, muted: boolean): Promise<
 }
 
 /** Uploads a file for the next message; usable only by the user until it is posted. */
-export function upload(file: File): Promise<{ id: string; name: string }> {
+export function upload(file: File): Promise<Attachment> {
   return api.uploadAttachment(file, file.name || 'photo.jpg');
 }
