@@ -448,6 +448,8 @@ export function Compose({ conversationId, members, meId, replyTo, replyName, edi
     setText(out.text);
     setCaret(out.caret);
     setActive(0);
+    // The completed name is the mention: no list for it until a new `@` is typed.
+    setDismissed(mention.start);
     requestAnimationFrame(() => {
       area.current?.focus();
       area.current?.setSelectionRange(out.caret, out.caret);
@@ -622,9 +624,11 @@ export function Compose({ conversationId, members, meId, replyTo, replyName, edi
           aria-activedescendant={candidates.length > 0 ? `${listId}-${candidates[Math.min(active, candidates.length - 1)].id}` : undefined}
           onInput={(e) => {
             const el = e.currentTarget;
+            const at = el.selectionStart ?? el.value.length;
             setText(el.value);
-            setCaret(el.selectionStart ?? el.value.length);
+            setCaret(at);
             setActive(0);
+            if (mentionAt(el.value, at)?.start !== dismissed) setDismissed(null);
             if (el.value.trim() !== '' && !editing) chats.notifyTyping(conversationId);
           }}
           onKeyUp={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
