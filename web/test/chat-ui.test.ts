@@ -150,7 +150,9 @@ describe('conversation screen', () => {
     offline = true;
     const area = root.querySelector('textarea[aria-label="Message"]') as HTMLTextAreaElement;
     await act(() => typeInto(area, 'See you at 10'));
-    await act(() => (root.querySelector('form[data-testid="compose"]') as HTMLFormElement).dispatchEvent(new Event('submit', { cancelable: true })));
+    await act(() => {
+      (root.querySelector('form[data-testid="compose"]') as HTMLFormElement).dispatchEvent(new Event('submit', { cancelable: true }));
+    });
     await settle();
     const pending = root.querySelector('[data-testid="pending-message"]') as HTMLElement;
     expect(pending?.dataset.state).toBe('pending');
@@ -176,7 +178,9 @@ describe('conversation screen', () => {
     const options = [...root.querySelectorAll('[role="listbox"] [role="option"]')].map((o) => o.textContent);
     expect(options).toEqual(['Bob Stone']);
     expect(area.getAttribute('aria-activedescendant')).toBeTruthy();
-    await act(() => area.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true })));
+    await act(() => {
+      area.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    });
     expect(area.value).toBe('thanks @Bob Stone ');
     expect(root.querySelector('[role="listbox"]')).toBeNull();
   });
