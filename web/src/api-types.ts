@@ -207,12 +207,170 @@ export interface paths {
         };
         /**
          * The event stream: a WebSocket of JSON text frames (SPEC §5).
-         * @description The server sends HelloFrame first, then either the events after `cursor` followed by CaughtUpFrame, or (no cursor, or one too old) SnapshotFrame; then live events: PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, and the frames of later features, which a client that does not know them only takes the cursor of. The client may send ActivityFrame; a client frame the server drops is answered with ErrorFrame. The server pings; a client that answers no ping for 60 seconds is cut off.
+         * @description The server sends HelloFrame first, then either the events after `cursor` followed by CaughtUpFrame, or (no cursor, or one too old) SnapshotFrame; then live events: PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, the chat's MessageFrame, ConversationFrame, ConversationRemovedFrame, ReadFrame, ReactionFrame and TypingFrame, and the frames of later features, which a client that does not know them only takes the cursor of. The client may send ActivityFrame and TypingClientFrame; a client frame the server drops is answered with ErrorFrame. The server pings; a client that answers no ping for 60 seconds is cut off.
          */
         get: operations["events"];
         put?: never;
         post?: never;
         delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The caller's conversations, newest activity first. */
+        get: operations["listConversations"];
+        put?: never;
+        /** Start a conversation, or find the 1:1 chat one has with that person. */
+        post: operations["createConversation"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** One conversation of the caller's. */
+        get: operations["getConversation"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        /** Rename a group, or set one's own mute. */
+        patch: operations["patchConversation"];
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Add people to a group (any member may). */
+        post: operations["addMembers"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/members/{user_id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove a member from a group, or leave it; the removed member loses access at once. */
+        delete: operations["removeMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/messages": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** A conversation's messages, newest first. */
+        get: operations["listMessages"];
+        put?: never;
+        /** Send a message; it is stored before the answer. */
+        post: operations["sendMessage"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/conversations/{id}/read": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Move one's read marker to a message; it never moves backwards. */
+        post: operations["markRead"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/messages/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Delete one's own message; it keeps its place with deleted_at set. */
+        delete: operations["deleteMessage"];
+        options?: never;
+        head?: never;
+        /** Change the text of one's own message. */
+        patch: operations["editMessage"];
+        trace?: never;
+    };
+    "/api/v1/messages/{id}/reactions/{emoji}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                /** @description One emoji. */
+                emoji: string;
+            };
+            cookie?: never;
+        };
+        get?: never;
+        /** React to a message (again: no change). */
+        put: operations["addReaction"];
+        post?: never;
+        /** Take one's reaction back (none: no change). */
+        delete: operations["removeReaction"];
         options?: never;
         head?: never;
         patch?: never;
@@ -523,7 +681,7 @@ export interface components {
             status: "ok";
         };
         /** @description A text frame the event stream sends. Frames of later features have other types; a client takes their cursor and ignores the rest. */
-        ServerFrame: components["schemas"]["HelloFrame"] | components["schemas"]["SnapshotFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MePresenceFrame"] | components["schemas"]["ContactFrame"] | components["schemas"]["ContactRemovedFrame"] | components["schemas"]["SessionEndedFrame"] | components["schemas"]["ErrorFrame"];
+        ServerFrame: components["schemas"]["HelloFrame"] | components["schemas"]["SnapshotFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MePresenceFrame"] | components["schemas"]["ContactFrame"] | components["schemas"]["ContactRemovedFrame"] | components["schemas"]["SessionEndedFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["ConversationFrame"] | components["schemas"]["ConversationRemovedFrame"] | components["schemas"]["ReadFrame"] | components["schemas"]["ReactionFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["ErrorFrame"];
         /** @description The first frame; cursor is where what follows starts. */
         HelloFrame: {
             /** @constant */
@@ -607,6 +765,159 @@ export interface components {
             /** @enum {string} */
             code: "bad_message" | "unknown_type" | "too_large" | "rate_limited" | "failed";
             ref?: string | number;
+        };
+        /** @enum {string} */
+        ConversationKind: "direct" | "group";
+        /** @description How far one member has read. */
+        ReadMarker: {
+            user_id: string;
+            message_id: string;
+        };
+        /** @description One emoji and who reacted with it, in the order they did. */
+        Reaction: {
+            emoji: string;
+            user_ids: string[];
+        };
+        /** @description A file posted with a message. */
+        Attachment: {
+            id: string;
+            name: string;
+            content_type: string;
+            size: number;
+            width?: number;
+            height?: number;
+        };
+        /** @description One message. A deleted one keeps its place with deleted_at set and empty text, mentions, reactions and attachments. */
+        Message: {
+            id: string;
+            conversation_id: string;
+            sender_id: string;
+            client_id: string;
+            /** @description 1 to 4,000 code points, trimmed; no control characters but newline and tab (empty once deleted). */
+            text: string;
+            /** Format: date-time */
+            created_at: string;
+            /** Format: date-time */
+            edited_at: string | null;
+            /** Format: date-time */
+            deleted_at: string | null;
+            reply_to: string | null;
+            /** @description The members an @Name in the text names. */
+            mentions: string[];
+            reactions: components["schemas"]["Reaction"][];
+            attachments: components["schemas"]["Attachment"][];
+        };
+        /** @description A conversation as the caller sees it. unread_count, muted and last_read_message_id are the caller's own. version grows with every change of the conversation a member's view shows (messages, reads, renames, members, mutes): a client keeps the view of the highest version it has seen. */
+        Conversation: {
+            id: string;
+            kind: components["schemas"]["ConversationKind"];
+            /** @description null for a 1:1 chat; a group's may be empty. */
+            name: string | null;
+            /** @description The active members, by name. */
+            members: components["schemas"]["Contact"][];
+            last_message: components["schemas"]["Message"] | null;
+            /** @description Messages of others after the caller's read marker, not deleted. */
+            unread_count: number;
+            muted: boolean;
+            last_read_message_id: string | null;
+            read_markers: components["schemas"]["ReadMarker"][];
+            version: number;
+        };
+        ConversationList: {
+            items: components["schemas"]["Conversation"][];
+            /** @description Absent on the last page. */
+            next_cursor?: string;
+        };
+        MessageList: {
+            items: components["schemas"]["Message"][];
+            /** @description Absent on the last page: the id of the page's oldest message, to pass as before (or cursor). */
+            next_cursor?: string;
+        };
+        /** @description The caller is always a member. One other member is the 1:1 chat (no name); two or more a group. */
+        NewConversation: {
+            member_ids: string[];
+            name?: string | null;
+        };
+        /** @description Absent: unchanged. name: groups only (null or empty: no name); muted: the caller's own. */
+        ConversationPatch: {
+            name?: string | null;
+            muted?: boolean;
+        };
+        MemberAddition: {
+            user_ids: string[];
+        };
+        /** @description A message to send. A second send with the same client_id from the same sender returns the first message. */
+        NewMessage: {
+            /** @description Printable ASCII, chosen by the client (a UUID). */
+            client_id: string;
+            text: string;
+            /** @description A message of the same conversation. */
+            reply_to?: string | null;
+            /** @description Not supported yet: absent, null or empty. */
+            attachment_ids?: string[] | null;
+        };
+        MessageEdit: {
+            text: string;
+        };
+        ReadRequest: {
+            message_id: string;
+        };
+        /** @description A message was sent, edited or deleted; to every session of every member. */
+        MessageFrame: {
+            /** @constant */
+            type: "message";
+            cursor: string;
+            message: components["schemas"]["Message"];
+        };
+        /** @description The receiver's view of a conversation changed: created, renamed, members changed, a new, edited or deleted message (unread_count, last_message), the receiver's read marker or mute. Keep it when its version is above the one held. */
+        ConversationFrame: {
+            /** @constant */
+            type: "conversation";
+            cursor: string;
+            conversation: components["schemas"]["Conversation"];
+        };
+        /** @description The receiver was removed from a group (or left it): it is gone for them. */
+        ConversationRemovedFrame: {
+            /** @constant */
+            type: "conversation";
+            cursor: string;
+            conversation_id: string;
+            /** @constant */
+            removed: true;
+        };
+        /** @description A member's read marker moved forward. */
+        ReadFrame: {
+            /** @constant */
+            type: "read";
+            cursor: string;
+            conversation_id: string;
+            user_id: string;
+            message_id: string;
+        };
+        /** @description A reaction was added or removed. */
+        ReactionFrame: {
+            /** @constant */
+            type: "reaction";
+            cursor: string;
+            message_id: string;
+            conversation_id: string;
+            emoji: string;
+            user_id: string;
+            added: boolean;
+        };
+        /** @description Another member is typing (not logged: never sent on catch-up; at most one per member and conversation every 3 seconds). Its cursor is the stream's cursor as it stands. */
+        TypingFrame: {
+            /** @constant */
+            type: "typing";
+            cursor: string;
+            conversation_id: string;
+            user_id: string;
+        };
+        /** @description Sent by a client while its user types in a conversation; the other members get a TypingFrame. For a conversation the user is not a member of, the server answers an ErrorFrame (failed). */
+        TypingClientFrame: {
+            /** @constant */
+            type: "typing";
+            conversation_id: string;
         };
     };
     responses: {
@@ -1100,6 +1411,412 @@ export interface operations {
             401: components["responses"]["Unauthenticated"];
             403: components["responses"]["Forbidden"];
             426: components["responses"]["UpgradeRequired"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    listConversations: {
+        parameters: {
+            query?: {
+                /** @description Page size; 50 when absent. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of conversations. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ConversationList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    createConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewConversation"];
+            };
+        };
+        responses: {
+            /** @description The 1:1 chat the pair already had. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            /** @description Created. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The conversation. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    patchConversation: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ConversationPatch"];
+            };
+        };
+        responses: {
+            /** @description The conversation now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    addMembers: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MemberAddition"];
+            };
+        };
+        responses: {
+            /** @description The conversation now. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Conversation"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    removeMember: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                user_id: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    listMessages: {
+        parameters: {
+            query?: {
+                /** @description A message id: the page ends before it. */
+                before?: string;
+                /** @description Page size; 50 when absent. */
+                limit?: components["parameters"]["Limit"];
+                /** @description The next_cursor of the previous page. */
+                cursor?: components["parameters"]["Cursor"];
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description One page of messages. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MessageList"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    sendMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewMessage"];
+            };
+        };
+        responses: {
+            /** @description Sent before with this client_id: the same message. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            /** @description Sent. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            429: components["responses"]["RateLimited"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    markRead: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["ReadRequest"];
+            };
+        };
+        responses: {
+            /** @description Read (or the marker was further already). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    deleteMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Deleted (or was already). */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    editMessage: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["MessageEdit"];
+            };
+        };
+        responses: {
+            /** @description The message, with edited_at. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Message"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    addReaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                /** @description One emoji. */
+                emoji: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Reacted. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    removeReaction: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+                /** @description One emoji. */
+                emoji: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Removed. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
             500: components["responses"]["Internal"];
         };
     };

@@ -1,7 +1,21 @@
 // HTTP calls to the vo server (SPEC §3, §4), authenticated by the HttpOnly session cookie.
 // The bearer token that login returns is never kept; the CSRF token is, for unsafe methods.
 
-import type { Attachment, Contact, Conversation, LoginAnswer, Me, Message, OwnPresence, Page, PresenceUpdate, Session } from './types';
+import type {
+  Attachment,
+  Contact,
+  Conversation,
+  ConversationPage,
+  LoginAnswer,
+  Me,
+  Message,
+  MessagePage,
+  NewMessage,
+  OwnPresence,
+  Page,
+  PresenceUpdate,
+  Session,
+} from './types';
 
 const CSRF_KEY = 'vo.csrf';
 
@@ -230,16 +244,21 @@ export function eventsUrl(cursor: string | null, loc: Pick<Location, 'protocol' 
 
 // Messaging (SPEC §8).
 
-/** The items of a list answer, whether it comes as `{items}` or as a bare array. */
-function itemsOf<T>(answer: { items?: T[] } | T[] | undefined): T[] {
-  if (Array.isArray(answer)) return answer;
-  return answer?.items ?? [];
-}
-
 const enc = encodeURIComponent;
 
-export async function listConversations(): Promise<Conversation[]> {
-  return itemsOf(await call<{ items?: Conversation[] } | Conversation[]>('GET', '/api/v1/conversations'));
+/** All the user's conversations, newest activity first, page after page (bounded). */
+export async function listConversations(maxPages = 20): Promise<Conversation[]> {
+  const items: Conversation[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < maxPages; i++) {
+    const params = new URLSearchParams({ limit: '100' });
+    if (cursor) params.set('cursor', cursor);
+    const page = await call<ConversationPage>('GET', `/api/v1/conversations?${params.toString()}`);
+    items.push(...(page.items ?? []));
+    if (!page.next_cursor || page.next_cursor === cursor) break;
+    cursor = page.next_cursor;
+  }
+  return items;
 }
 
 export function getConversation(id: string): Promise<Conversation> {
@@ -263,22 +282,17 @@ export function removeMember(id: string, userId: string): Promise<void> {
   return call<void>('DELETE', `/api/v1/conversations/${enc(id)}/members/${enc(userId)}`);
 }
 
-export interface SendBody {
-  client_id: string;
-  text: string;
-  reply_to?: string;
-  attachment_ids?: string[];
-}
+export type SendBody = NewMessage;
 
 export function sendMessage(conversationId: string, body: SendBody): Promise<Message> {
   return call<Message>('POST', `/api/v1/conversations/${enc(conversationId)}/messages`, body);
 }
 
 /** A page of a conversation's messages, newest first, older than `before` when given. */
-export async function messagesPage(conversationId: string, before: string | null, limit: number): Promise<Message[]> {
+export function messagesPage(conversationId: string, before: string | null, limit: number): Promise<MessagePage> {
   const params = new URLSearchParams({ limit: String(limit) });
   if (before) params.set('before', before);
-  return itemsOf(await call<{ items?: Message[] } | Message[]>('GET', `/api/v1/conversations/${enc(conversationId)}/messages?${params.toString()}`));
+  return call<MessagePage>('GET', `/api/v1/conversations/${enc(conversationId)}/messages?${params.toString()}`);
 }
 
 export function editMessage(id: string, text: string): Promise<Message> {

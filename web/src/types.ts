@@ -46,93 +46,25 @@ export interface OtherFrame {
   cursor?: string;
 }
 
-// Messaging (SPEC §8). The API document does not describe these yet (the server side lands
-// on another branch): they follow SPEC §8's field names until `npm run api-types` can give
-// them, when each becomes `S['Name']` like the ones above.
+// Messaging (SPEC §8).
 
-export interface Attachment {
-  id: string;
-  name: string;
-  content_type: string;
-  size: number;
-  width?: number | null;
-  height?: number | null;
-}
+export type Attachment = S['Attachment'];
+export type Reaction = S['Reaction'];
+export type Message = S['Message'];
+export type ReadMarker = S['ReadMarker'];
+export type Conversation = S['Conversation'];
+export type ConversationPage = S['ConversationList'];
+export type MessagePage = S['MessageList'];
+export type NewMessage = S['NewMessage'];
 
-export interface Reaction {
-  emoji: string;
-  user_ids: string[];
-}
+export type MessageFrame = S['MessageFrame'];
+export type ConversationFrame = S['ConversationFrame'];
+/** The receiver was removed from a group, or left it. */
+export type ConversationRemovedFrame = S['ConversationRemovedFrame'];
+export type ReadFrame = S['ReadFrame'];
+export type TypingFrame = S['TypingFrame'];
+export type ReactionFrame = S['ReactionFrame'];
+/** What the app sends on the stream while its user types. */
+export type TypingClientFrame = S['TypingClientFrame'];
 
-export interface Message {
-  id: string;
-  conversation_id: string;
-  sender_id: string;
-  client_id: string;
-  text: string;
-  created_at: string;
-  edited_at: string | null;
-  deleted_at: string | null;
-  reply_to: string | null;
-  mentions: string[];
-  reactions: Reaction[];
-  attachments: Attachment[];
-}
-
-export interface ReadMarker {
-  user_id: string;
-  message_id: string;
-}
-
-export interface Conversation {
-  id: string;
-  kind: 'direct' | 'group';
-  name: string;
-  members: Contact[];
-  last_message: Message | null;
-  unread_count: number;
-  muted: boolean;
-  last_read_message_id: string | null;
-  read_markers: ReadMarker[];
-  /** Grows with every change of the conversation as a member sees it, when the server sends it. */
-  version?: number;
-}
-
-export interface MessageFrame {
-  type: 'message';
-  cursor?: string;
-  message: Message;
-}
-
-export interface ConversationFrame {
-  type: 'conversation';
-  cursor?: string;
-  conversation: Conversation;
-}
-
-export interface ReadFrame {
-  type: 'read';
-  cursor?: string;
-  conversation_id: string;
-  user_id: string;
-  message_id: string;
-}
-
-export interface TypingFrame {
-  type: 'typing';
-  cursor?: string;
-  conversation_id: string;
-  user_id: string;
-}
-
-export interface ReactionFrame {
-  type: 'reaction';
-  cursor?: string;
-  message_id: string;
-  conversation_id: string;
-  emoji: string;
-  user_id: string;
-  added: boolean;
-}
-
-export type ChatFrame = MessageFrame | ConversationFrame | ReadFrame | TypingFrame | ReactionFrame;
+export type ChatFrame = MessageFrame | ConversationFrame | ConversationRemovedFrame | ReadFrame | TypingFrame | ReactionFrame;

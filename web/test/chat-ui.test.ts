@@ -62,6 +62,7 @@ const conv: Conversation = {
   muted: false,
   last_read_message_id: null,
   read_markers: [],
+  version: 1,
 };
 
 const HOSTILE = '<img src=x onerror=alert(1)>';
@@ -216,10 +217,11 @@ describe('chat list and tab bar', () => {
   it('lists conversations with the last message and unread count, and badges the Chats tab', async () => {
     app.set((s) => ({
       chat: applyMessagesPage(
-        applyConversationList(s.chat, [{ ...conv, unread_count: 3, last_message: msg('m9', 9, ann.id, HOSTILE) }]),
+        applyConversationList(s.chat, [{ ...conv, version: 2, unread_count: 3, last_message: msg('m9', 9, ann.id, HOSTILE) }]),
         'c1',
         [],
         null,
+        false,
       ),
     }));
     await act(() => render(h('div', null, h(ChatList, { focusHeading: false }), h(TabBar, { route: { name: 'chats' } })), root));

@@ -74,6 +74,7 @@ function conv(extra: Partial<Conversation> = {}): Conversation {
     muted: false,
     last_read_message_id: null,
     read_markers: [],
+    version: 1,
     ...extra,
   };
 }
@@ -89,10 +90,10 @@ describe('messages from pages and events', () => {
     let s = withConv();
     s = applyChatFrame(s, { type: 'message', cursor: 'e1', message: msg('m5', 5) } as never, ME, 0);
     // The newest page (newest first) overlaps the event.
-    s = applyMessagesPage(s, 'c1', [msg('m5', 5), msg('m4', 4), msg('m3b', 3), msg('m3a', 3)], null, 4);
+    s = applyMessagesPage(s, 'c1', [msg('m5', 5), msg('m4', 4), msg('m3b', 3), msg('m3a', 3)], null, true);
     expect(ids(s)).toEqual(['m3a', 'm3b', 'm4', 'm5']);
     expect(s.messages.c1.hasMore).toBe(true);
-    s = applyMessagesPage(s, 'c1', [msg('m2', 2), msg('m1', 1)], 'm3a', 4);
+    s = applyMessagesPage(s, 'c1', [msg('m2', 2), msg('m1', 1)], 'm3a', false);
     expect(ids(s)).toEqual(['m1', 'm2', 'm3a', 'm3b', 'm4', 'm5']);
     expect(s.messages.c1.hasMore).toBe(false);
     expect(s.conversations.c1.last_message?.id).toBe('m5');
@@ -127,17 +128,17 @@ describe('messages from pages and events', () => {
 
   it('starts the history afresh when a newest page does not meet what is loaded (a gap)', () => {
     let s = withConv();
-    s = applyMessagesPage(s, 'c1', [msg('m2', 2), msg('m1', 1)], null, 2);
-    s = applyMessagesPage(s, 'c1', [msg('m9', 9), msg('m8', 8)], null, 2);
+    s = applyMessagesPage(s, 'c1', [msg('m2', 2), msg('m1', 1)], null, true);
+    s = applyMessagesPage(s, 'c1', [msg('m9', 9), msg('m8', 8)], null, true);
     expect(ids(s)).toEqual(['m8', 'm9']);
     expect(s.messages.c1.hasMore).toBe(true);
-    s = applyMessagesPage(s, 'c1', [msg('m9', 9), msg('m8', 8)], null, 2);
+    s = applyMessagesPage(s, 'c1', [msg('m9', 9), msg('m8', 8)], null, true);
     expect(ids(s)).toEqual(['m8', 'm9']);
   });
 
-  it('knows whether older history remains from the size of the pages', () => {
+  it('knows whether older history remains from the page’s next_cursor', () => {
     let s = withConv();
-    s = applyMessagesPage(s, 'c1', [msg('m1', 1)], null, 50);
+    s = applyMessagesPage(s, 'c1', [msg('m1', 1)], null, false);
     expect(s.messages.c1).toMatchObject({ loaded: true, hasMore: false });
   });
 });
@@ -171,10 +172,11 @@ describe('unread counts and read markers', () => {
 
   it('does not let a stale conversation answer move markers backwards', () => {
     let s = withConv();
-    s = applyMessagesPage(s, 'c1', [msg('m2', 2), msg('m1', 1)], null);
+    s = applyMessagesPage(s, 'c1', [msg('m2', 2), msg('m1', 1)], null, false);
     s = applyRead(s, { conversation_id: 'c1', user_id: ME, message_id: 'm2' }, ME);
     s = applyRead(s, { conversation_id: 'c1', user_id: ANN, message_id: 'm2' }, ME);
     const stale = conv({
+      version: 2,
       last_message: msg('m2', 2),
       unread_count: 1,
       last_read_message_id: 'm1',
@@ -186,9 +188,10 @@ describe('unread counts and read markers', () => {
     expect(s.conversations.c1.read_markers).toContainEqual({ user_id: ANN, message_id: 'm2' });
   });
 
-  it('ignores a conversation copy with a lower version', () => {
+  it('ignores a conversation copy of a version no higher than the one held', () => {
     let s = withConv(conv({ version: 5, name: 'New name' }));
     expect(applyConversation(s, conv({ version: 4, name: 'Old name' }), ME)).toBe(s);
+    expect(applyConversation(s, conv({ version: 5, name: 'Same version' }), ME)).toBe(s);
     s = applyConversation(s, conv({ version: 6, name: 'Newer' }), ME);
     expect(s.conversations.c1.name).toBe('Newer');
   });
@@ -196,9 +199,12 @@ describe('unread counts and read markers', () => {
   it('drops a conversation the user was removed from', () => {
     let s = withConv();
     s = applyMessage(s, msg('m1', 1), ME);
-    s = applyConversation(s, conv({ members: members.filter((m) => m.id !== ME) }), ME);
+    s = applyConversation(s, conv({ version: 2, members: members.filter((m) => m.id !== ME) }), ME);
     expect(s.conversations.c1).toBeUndefined();
     expect(s.messages.c1).toBeUndefined();
+    s = applyConversationList(emptyChat(), [conv()]);
+    s = applyChatFrame(s, { type: 'conversation', cursor: 'e9', conversation_id: 'c1', removed: true } as never, ME, 0);
+    expect(s.conversations.c1).toBeUndefined();
   });
 
   it('leaves muted conversations out of the badge', () => {
@@ -218,7 +224,7 @@ describe('unread counts and read markers', () => {
 describe('seen by, typing, order', () => {
   it('lists the members whose marker is at or after a message', () => {
     let s = withConv();
-    s = applyMessagesPage(s, 'c1', [msg('m3', 3), msg('m2', 2, ME), msg('m1', 1)], null);
+    s = applyMessagesPage(s, 'c1', [msg('m3', 3), msg('m2', 2, ME), msg('m1', 1)], null, false);
     s = applyRead(s, { conversation_id: 'c1', user_id: ANN, message_id: 'm3' }, ME);
     s = applyRead(s, { conversation_id: 'c1', user_id: BOB, message_id: 'm1' }, ME);
     expect(seenBy(s, 'c1', 'm2', ME)).toEqual([ANN]);

@@ -46,7 +46,7 @@ describe('the outbox on disk', () => {
 
 describe('messages composed offline', () => {
   const me = { id: 'u_me', name: 'Mia Moss', presence: { version: 1 } } as unknown as Me;
-  const conv = { id: 'c1', kind: 'direct', name: '', members: [], last_message: null, unread_count: 0, muted: false, last_read_message_id: null, read_markers: [] } as Conversation;
+  const conv = { id: 'c1', kind: 'direct', name: '', members: [], last_message: null, unread_count: 0, muted: false, last_read_message_id: null, read_markers: [], version: 1 } as Conversation;
   let online = false;
   const posted: string[] = [];
   const initial = app.get();

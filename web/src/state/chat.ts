@@ -21,7 +21,7 @@ import type {
 export interface MessageList {
   /** Oldest first, by created_at then id. */
   items: Message[];
-  /** Older messages may remain on the server (the last page asked for came back full). */
+  /** Older messages remain on the server (the last page asked for had a next_cursor). */
   hasMore: boolean;
   /** The newest page has been loaded (events alone may have filled `items`). */
   loaded: boolean;
@@ -143,16 +143,15 @@ function setMarker(markers: ReadMarker[], userId: string, messageId: string): Re
 }
 
 /**
- * Combines what is known of a conversation with a newer copy from the server: a higher
- * `version` wins outright and a lower one is ignored; without versions the server's copy is
- * taken, except that read markers never move backwards and the last message is the newer one.
+ * Combines what is known of a conversation with a copy from the server. The server's
+ * `version` grows with every change a member sees: a copy of a version no higher than the
+ * one held is old news and changes nothing. A newer copy is taken, except that read markers
+ * never move backwards (a read posted here may not have reached that copy) and the last
+ * message stays the newer one.
  */
 function mergeConversation(state: ChatState, current: Conversation | undefined, incoming: Conversation): Conversation {
   if (!current) return incoming;
-  if (current.version !== undefined && incoming.version !== undefined) {
-    if (incoming.version < current.version) return current;
-    if (incoming.version > current.version) return incoming;
-  }
+  if (incoming.version <= current.version) return current;
   let next: Conversation = { ...incoming };
   if (current.last_message && (!incoming.last_message || compareMessages(current.last_message, incoming.last_message) > 0)) {
     next.last_message = current.last_message;
@@ -252,7 +251,7 @@ export function applyMessage(state: ChatState, m: Message, meId: string): ChatSt
   return next;
 }
 
-/** Whether a full newest page shares no message with the loaded ones and is all newer. */
+/** Whether a newest page with older ones behind it shares no message with the loaded ones and is all newer. */
 function gapBetween(items: Message[], page: Message[]): boolean {
   if (items.length === 0 || page.length === 0) return false;
   const have = new Set(items.map((m) => m.id));
@@ -263,18 +262,18 @@ function gapBetween(items: Message[], page: Message[]): boolean {
 
 /**
  * Applies a page of history (GET …/messages, newest first). `before` is the id the page was
- * asked before (none for the newest page); a full page means older ones may remain.
+ * asked before (none for the newest page); `more` says older messages remain (the page has a
+ * `next_cursor`).
  */
-export function applyMessagesPage(state: ChatState, conversationId: string, page: Message[], before: string | null, limit = PAGE_SIZE): ChatState {
+export function applyMessagesPage(state: ChatState, conversationId: string, page: Message[], before: string | null, more: boolean): ChatState {
   let list = state.messages[conversationId];
-  const full = page.length >= limit;
-  if (list && before === null && full && gapBetween(list.items, page)) {
+  if (list && before === null && more && gapBetween(list.items, page)) {
     // Messages were missed between what is here and this page (a long time offline): the
     // page becomes the history, and older pages are loaded again on scroll.
     list = { items: [], hasMore: true, loaded: false };
   }
   const items = mergeMessages(list?.items ?? [], page);
-  const hasMore = before === null ? (list?.loaded ? list.hasMore : full) : full;
+  const hasMore = before === null ? (list?.loaded ? list.hasMore : more) : more;
   const loaded = true;
   let next = state;
   if (!list || items !== list.items || list.hasMore !== hasMore || !list.loaded) {
@@ -391,6 +390,7 @@ export function applyChatFrame(state: ChatState, frame: { type: string }, meId: 
     case 'message':
       return f.message ? applyMessage(state, f.message, meId) : state;
     case 'conversation':
+      if ('removed' in f) return f.removed ? dropConversation(state, f.conversation_id) : state;
       return f.conversation ? applyConversation(state, f.conversation, meId) : state;
     case 'read':
       return applyRead(state, f, meId);

@@ -74,7 +74,7 @@ export async function loadNewest(conversationId: string): Promise<void> {
   loadingPages.add(key);
   try {
     const page = await api.messagesPage(conversationId, null, PAGE_SIZE);
-    update((c) => applyMessagesPage(c, conversationId, page, null, PAGE_SIZE));
+    update((c) => applyMessagesPage(c, conversationId, page.items ?? [], null, page.next_cursor !== undefined));
   } finally {
     loadingPages.delete(key);
   }
@@ -90,7 +90,7 @@ export async function loadOlder(conversationId: string): Promise<boolean> {
   loadingPages.add(key);
   try {
     const page = await api.messagesPage(conversationId, before, PAGE_SIZE);
-    update((c) => applyMessagesPage(c, conversationId, page, before, PAGE_SIZE));
+    update((c) => applyMessagesPage(c, conversationId, page.items ?? [], before, page.next_cursor !== undefined));
     return true;
   } finally {
     loadingPages.delete(key);
