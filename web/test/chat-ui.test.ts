@@ -94,8 +94,11 @@ beforeEach(() => {
       sent.push({ method, url, body });
       if (offline) throw new TypeError('Failed to fetch');
       if (method === 'GET' && url.startsWith('/api/v1/conversations/c1/messages')) {
-        return json(200, { items: [msg('m2', 2, ann.id, HOSTILE), msg('m1', 1, me.id, 'Morning all')] });
+        const before = new URL(url, 'http://vo.test').searchParams.get('before');
+        if (before === 'm1') return json(200, { items: [msg('m0', 0, bob.id, 'Earlier on')] });
+        return json(200, { items: [msg('m2', 2, ann.id, HOSTILE), msg('m1', 1, me.id, 'Morning all')], next_cursor: 'm1' });
       }
+      if (url.startsWith('/api/v1/messages/m2/reactions/')) return json(204, undefined);
       if (method === 'POST' && url === '/api/v1/conversations/c1/messages') {
         const b = body as { client_id: string; text: string };
         return json(201, msg(`new${++seq}`, 30 + seq, me.id, b.text, { client_id: b.client_id }));
@@ -202,6 +205,49 @@ describe('conversation screen', () => {
     );
     expect(root.querySelector('[data-testid="seen-by"]')?.textContent).toBe('Seen by Bob Stone');
     expect(root.querySelector('[data-testid="typing"]')?.textContent).toBe('Ann Lee is typing…');
+  });
+
+  it('loads earlier messages, replies with reply_to, and reacts', async () => {
+    await act(() => render(h(ConversationScreen, { id: 'c1' }), root));
+    await settle();
+    const earlier = [...root.querySelectorAll('button')].find((b) => b.textContent === 'Load earlier messages') as HTMLButtonElement;
+    await act(() => earlier.click());
+    await settle();
+    expect([...root.querySelectorAll('[data-testid="message-text"]')].map((e) => e.textContent)).toEqual(['Earlier on', 'Morning all', HOSTILE]);
+    expect(sent.some((s) => s.url.includes('before=m1'))).toBe(true);
+    expect([...root.querySelectorAll('button')].some((b) => b.textContent === 'Load earlier messages')).toBe(false);
+
+    const annMsg = root.querySelector('[data-message-id="m2"]') as HTMLElement;
+    await act(() => (annMsg.querySelector('button[aria-label="Actions for message from Ann Lee"]') as HTMLButtonElement).click());
+    expect([...annMsg.querySelectorAll('.msg-menu button')].map((b) => b.textContent)).not.toContain('Edit');
+    await act(() => (annMsg.querySelector('button[aria-label="React with 👍"]') as HTMLButtonElement).click());
+    await settle();
+    expect(sent.some((s) => s.method === 'PUT' && s.url === `/api/v1/messages/m2/reactions/${encodeURIComponent('👍')}`)).toBe(true);
+    const reaction = root.querySelector('[data-message-id="m2"] .reaction') as HTMLButtonElement;
+    expect(reaction.getAttribute('aria-pressed')).toBe('true');
+    expect(reaction.getAttribute('aria-label')).toBe('👍 1, including you');
+
+    await act(() => (annMsg.querySelector('button[aria-label="Actions for message from Ann Lee"]') as HTMLButtonElement).click());
+    await act(() => ([...annMsg.querySelectorAll('.msg-menu button')].find((b) => b.textContent === 'Reply') as HTMLButtonElement).click());
+    expect(root.querySelector('[data-testid="replying"]')?.textContent).toContain('Replying to Ann Lee');
+    const area = root.querySelector('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    await act(() => typeInto(area, 'On it'));
+    await act(() => {
+      area.dispatchEvent(new KeyboardEvent('keydown', { key: 'Enter', bubbles: true, cancelable: true }));
+    });
+    await settle();
+    const post = sent.find((s) => s.method === 'POST' && s.url.endsWith('/messages'));
+    expect(post?.body).toMatchObject({ text: 'On it', reply_to: 'm2' });
+    expect(root.querySelector('[data-testid="replying"]')).toBeNull();
+  });
+
+  it('will not send a text over 4,000 characters', async () => {
+    await act(() => render(h(ConversationScreen, { id: 'c1' }), root));
+    await settle();
+    const area = root.querySelector('textarea[aria-label="Message"]') as HTMLTextAreaElement;
+    await act(() => typeInto(area, 'x'.repeat(4001)));
+    expect(root.querySelector('.compose-count')?.textContent).toBe('Too long: 4001 of 4000 characters');
+    expect((root.querySelector('form[data-testid="compose"] button[type="submit"]') as HTMLButtonElement).disabled).toBe(true);
   });
 
   it('has no WCAG 2 A/AA violation that axe finds without layout', async () => {

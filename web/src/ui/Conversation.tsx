@@ -1,7 +1,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useLayoutEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { attachmentUrl } from '../api';
-import { chatTime, fileSize, namesText } from '../format';
+import { chatTime, codePoints, fileSize, namesText } from '../format';
 import { showToast } from '../state/app';
 import { lastOwnMessage, outboxFor, seenBy, typingIn, type Outgoing } from '../state/chat';
 import * as chats from '../state/chats';
@@ -11,6 +11,9 @@ import { useApp, useNow } from './hooks';
 
 /** The reactions offered under a message. */
 export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🎉'];
+
+/** The longest message text, in code points (SPEC §8). */
+export const TEXT_MAX = 4000;
 
 /** A message's text with the mentioned members' `@Name` emphasised; always text nodes, never markup. */
 export function MessageText({ text, mentions, members }: { text: string; mentions: string[]; members: Contact[] }) {
@@ -83,7 +86,7 @@ export function ConversationScreen({ id }: { id: string }) {
     return () => {
       cancelled = true;
     };
-  }, [id]);
+  }, [id, conv === undefined]);
 
   // The newest page, when opened and again once the stream is back (events may have been missed).
   useEffect(() => {
@@ -116,7 +119,7 @@ export function ConversationScreen({ id }: { id: string }) {
     } else if (atBottom.current) {
       el.scrollTop = el.scrollHeight;
     }
-  }, [items.length, items[0]?.id, pending.length, newestId]);
+  }, [items.length, items[0]?.id, pending.length, newestId, list?.hasMore]);
 
   async function older() {
     const el = logRef.current;
@@ -427,6 +430,8 @@ export function Compose({ conversationId, members, meId, replyTo, replyName, edi
   const [files, setFiles] = useState<Attachment[]>([]);
   const [uploading, setUploading] = useState(0);
   const area = useRef<HTMLTextAreaElement>(null);
+  const length = codePoints(text.trim());
+  const tooLong = length > TEXT_MAX;
 
   useEffect(() => {
     if (editing) {
@@ -459,7 +464,7 @@ export function Compose({ conversationId, members, meId, replyTo, replyName, edi
   async function submit(e?: Event) {
     e?.preventDefault();
     const body = text.trim();
-    if (uploading > 0) return;
+    if (uploading > 0 || tooLong) return;
     if (editing) {
       if (body === '' || body === editing.text) {
         onCancel();
@@ -588,6 +593,11 @@ export function Compose({ conversationId, members, meId, replyTo, replyName, edi
           ))}
         </ul>
       )}
+      {length > TEXT_MAX - 200 && (
+        <p class={tooLong ? 'form-error compose-count' : 'hint compose-count'} id={`count-${conversationId}`} aria-live="polite">
+          {tooLong ? `Too long: ${length} of ${TEXT_MAX} characters` : `${length} of ${TEXT_MAX} characters`}
+        </p>
+      )}
       <div class="compose-row">
         {!editing && (
           <>
@@ -617,7 +627,8 @@ export function Compose({ conversationId, members, meId, replyTo, replyName, edi
           rows={1}
           aria-label="Message"
           placeholder="Message"
-          maxLength={8000}
+          aria-invalid={tooLong || undefined}
+          aria-describedby={length > TEXT_MAX - 200 ? `count-${conversationId}` : undefined}
           value={text}
           aria-autocomplete="list"
           aria-controls={candidates.length > 0 ? listId : undefined}
@@ -635,7 +646,7 @@ export function Compose({ conversationId, members, meId, replyTo, replyName, edi
           onClick={(e) => setCaret(e.currentTarget.selectionStart ?? 0)}
           onKeyDown={onKeyDown}
         />
-        <button type="submit" class="btn btn-primary" disabled={uploading > 0}>
+        <button type="submit" class="btn btn-primary" disabled={uploading > 0 || tooLong}>
           {editing ? 'Save' : 'Send'}
         </button>
       </div>
