@@ -9,6 +9,7 @@ import { flushOutbox } from '../src/state/chats';
 import { applyDirectory, emptyView, setMe } from '../src/state/view';
 import type { Contact, Conversation, Me, Message } from '../src/types';
 import { ChatList } from '../src/ui/ChatList';
+import { ContactPage } from '../src/ui/ContactPage';
 import { ConversationScreen } from '../src/ui/Conversation';
 import { NewGroup } from '../src/ui/NewGroup';
 import { TabBar } from '../src/ui/TabBar';
@@ -104,6 +105,11 @@ beforeEach(() => {
         return json(201, msg(`new${++seq}`, 30 + seq, me.id, b.text, { client_id: b.client_id }));
       }
       if (method === 'POST' && url.endsWith('/read')) return json(204, undefined);
+      if (method === 'POST' && url === '/api/v1/conversations') {
+        const b = body as { member_ids: string[]; name?: string };
+        const others = members.filter((m) => b.member_ids.includes(m.id));
+        return json(201, { ...conv, id: b.name ? 'g_new' : 'd_ann', kind: b.name ? 'group' : 'direct', name: b.name ?? null, members: [members[0], ...others] });
+      }
       return json(404, { error: { code: 'not_found', message: 'no' } });
     }),
   );
@@ -282,11 +288,35 @@ describe('chat list and tab bar', () => {
     expect(await axeViolations(root)).toEqual([]);
   });
 
-  it('offers the new-group form, which needs a name and two members', async () => {
+  it('offers the new-group form, which needs a name and two members, and opens the new group', async () => {
     await act(() => render(h(NewGroup, null), root));
     const submit = root.querySelector('button[type="submit"]') as HTMLButtonElement;
     expect(submit.disabled).toBe(true);
     expect([...root.querySelectorAll('[data-testid="member-option"]')].map((e) => e.textContent)).toEqual(['Ann Lee', 'Bob Stone']);
     expect(await axeViolations(root)).toEqual([]);
+    const name = root.querySelector('#group-name') as HTMLInputElement;
+    name.value = 'Offsite';
+    await act(() => {
+      name.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    for (const box of root.querySelectorAll<HTMLInputElement>('[data-testid="member-option"] input')) await act(() => box.click());
+    expect(submit.disabled).toBe(false);
+    await act(() => {
+      (root.querySelector('form') as HTMLFormElement).dispatchEvent(new Event('submit', { cancelable: true }));
+    });
+    await settle();
+    expect(sent.find((s) => s.method === 'POST' && s.url === '/api/v1/conversations')?.body).toEqual({ member_ids: [ann.id, bob.id], name: 'Offsite' });
+    expect(location.pathname).toBe('/chats/g_new');
+    expect(app.get().chat.conversations.g_new.kind).toBe('group');
+  });
+
+  it('starts the 1:1 chat from a contact card', async () => {
+    await act(() => render(h(ContactPage, { id: ann.id }), root));
+    const button = root.querySelector('[data-testid="message-contact"]') as HTMLButtonElement;
+    expect(button.textContent).toBe('Message Ann Lee');
+    await act(() => button.click());
+    await settle();
+    expect(sent.find((s) => s.method === 'POST' && s.url === '/api/v1/conversations')?.body).toEqual({ member_ids: [ann.id] });
+    expect(location.pathname).toBe('/chats/d_ann');
   });
 });

@@ -22,6 +22,7 @@ import {
   TYPING_SEND_INTERVAL_MS,
   TYPING_SHOW_MS,
   typingIn,
+  typingNotifier,
   type ChatState,
   type Outgoing,
 } from '../src/state/chat';
@@ -249,6 +250,33 @@ describe('seen by, typing, order', () => {
     expect(mayNotifyTyping(null, 0)).toBe(true);
     expect(mayNotifyTyping(10_000, 12_999)).toBe(false);
     expect(mayNotifyTyping(10_000, 13_000)).toBe(true);
+  });
+
+  it('sends the typing frame at most every 3 seconds per conversation, retrying one that could not go', () => {
+    let t = 0;
+    let up = false;
+    const frames: string[] = [];
+    const notify = typingNotifier(
+      (f) => {
+        if (up) frames.push(JSON.stringify(f));
+        return up;
+      },
+      () => t,
+    );
+    notify('c1');
+    up = true;
+    t = 100;
+    notify('c1');
+    t = 2_000;
+    notify('c1');
+    notify('c2');
+    t = 3_100;
+    notify('c1');
+    expect(frames).toEqual([
+      '{"type":"typing","conversation_id":"c1"}',
+      '{"type":"typing","conversation_id":"c2"}',
+      '{"type":"typing","conversation_id":"c1"}',
+    ]);
   });
 
   it('sorts conversations by newest activity', () => {

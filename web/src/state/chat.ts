@@ -14,6 +14,7 @@ import type {
   ReactionFrame,
   ReadFrame,
   ReadMarker,
+  TypingClientFrame,
   TypingFrame,
 } from '../types';
 
@@ -495,6 +496,20 @@ export function newClientId(): string {
 /** Whether a typing notice may go out now, the last one having gone at `lastSentAt`. */
 export function mayNotifyTyping(lastSentAt: number | null, now: number): boolean {
   return lastSentAt === null || now - lastSentAt >= TYPING_SEND_INTERVAL_MS;
+}
+
+/**
+ * Sends `{"type":"typing","conversation_id":…}` while the user types, at most every
+ * TYPING_SEND_INTERVAL_MS per conversation. A notice that could not go (no connection) is
+ * not counted, so the next keystroke tries again.
+ */
+export function typingNotifier(send: (frame: TypingClientFrame) => boolean, now: () => number): (conversationId: string) => void {
+  const last = new Map<string, number>();
+  return (conversationId) => {
+    const t = now();
+    if (!mayNotifyTyping(last.get(conversationId) ?? null, t)) return;
+    if (send({ type: 'typing', conversation_id: conversationId })) last.set(conversationId, t);
+  };
 }
 
 /** A conversation's title: the group's name, or the other person's name in a 1:1 chat. */

@@ -14,12 +14,12 @@ import {
   applyMessagesPage,
   applyRead,
   applyReaction,
-  mayNotifyTyping,
   needsRead,
   newClientId,
   PAGE_SIZE,
   removeOutgoing,
   setOutgoingState,
+  typingNotifier,
   type ChatState,
   type Outgoing,
 } from './chat';
@@ -202,13 +202,8 @@ export async function markRead(conversationId: string): Promise<void> {
   await api.postRead(conversationId, newest.id);
 }
 
-const lastTyping = new Map<string, number>();
-
 /** Tells the others the user is typing: at most every 3 seconds per conversation. */
-export function notifyTyping(conversationId: string, now = Date.now()): void {
-  if (!mayNotifyTyping(lastTyping.get(conversationId) ?? null, now)) return;
-  if (sendStreamFrame({ type: 'typing', conversation_id: conversationId })) lastTyping.set(conversationId, now);
-}
+export const notifyTyping = typingNotifier(sendStreamFrame, () => Date.now());
 
 /** Opens (or creates) the 1:1 chat with a colleague and answers its id. */
 export async function startDirect(userId: string): Promise<string> {
