@@ -202,6 +202,7 @@ export function ConversationScreen({ id }: { id: string }) {
               quoted={m.reply_to ? (byId.get(m.reply_to) ?? null) : null}
               quotedName={m.reply_to && byId.get(m.reply_to) ? nameOf(byId.get(m.reply_to)!.sender_id) : ''}
               now={now}
+              seen={own && m.id === own.id ? seen : []}
               onReply={() => {
                 setEditing(null);
                 setReplyTo(m);
@@ -216,11 +217,6 @@ export function ConversationScreen({ id }: { id: string }) {
             <PendingItem key={o.client_id} o={o} />
           ))}
         </ol>
-        {seen.length > 0 && (
-          <p class="seen-by" data-testid="seen-by">
-            Seen by {namesText(seen)}
-          </p>
-        )}
       </div>
       <p class="typing" role="status" data-testid="typing">
         {typing.length > 0 ? `${namesText(typing)} ${typing.length === 1 ? 'is' : 'are'} typing…` : ''}
@@ -255,11 +251,13 @@ interface ItemProps {
   quoted: Message | null;
   quotedName: string;
   now: Date;
+  /** Who has read this far, shown under the user's last message. */
+  seen: string[];
   onReply(): void;
   onEdit(): void;
 }
 
-function MessageItem({ m, mine, meId, sender, members, quoted, quotedName, now, onReply, onEdit }: ItemProps) {
+function MessageItem({ m, mine, meId, sender, members, quoted, quotedName, now, seen, onReply, onEdit }: ItemProps) {
   const [open, setOpen] = useState(false);
   const deleted = m.deleted_at !== null;
   const react = (emoji: string) => {
@@ -298,26 +296,6 @@ function MessageItem({ m, mine, meId, sender, members, quoted, quotedName, now, 
           {m.edited_at && !deleted && <span> · edited</span>}
         </span>
       </div>
-      {m.reactions.length > 0 && (
-        <div class="reactions" role="group" aria-label="Reactions">
-          {m.reactions.map((r) => {
-            const minePressed = r.user_ids.includes(meId);
-            return (
-              <button
-                type="button"
-                key={r.emoji}
-                class="reaction"
-                aria-pressed={minePressed}
-                aria-label={`${r.emoji} ${r.user_ids.length}${minePressed ? ', including you' : ''}`}
-                onClick={() => react(r.emoji)}
-                disabled={deleted}
-              >
-                {r.emoji} {r.user_ids.length}
-              </button>
-            );
-          })}
-        </div>
-      )}
       {!deleted && (
         <div class="msg-actions">
           <button type="button" class="btn btn-small btn-quiet" aria-expanded={open} onClick={() => setOpen(!open)} aria-label={`Actions for message from ${sender}`}>
@@ -367,6 +345,31 @@ function MessageItem({ m, mine, meId, sender, members, quoted, quotedName, now, 
             </div>
           )}
         </div>
+      )}
+      {m.reactions.length > 0 && (
+        <div class="reactions" role="group" aria-label="Reactions">
+          {m.reactions.map((r) => {
+            const minePressed = r.user_ids.includes(meId);
+            return (
+              <button
+                type="button"
+                key={r.emoji}
+                class="reaction"
+                aria-pressed={minePressed}
+                aria-label={`${r.emoji} ${r.user_ids.length}${minePressed ? ', including you' : ''}`}
+                onClick={() => react(r.emoji)}
+                disabled={deleted}
+              >
+                {r.emoji} {r.user_ids.length}
+              </button>
+            );
+          })}
+        </div>
+      )}
+      {seen.length > 0 && (
+        <p class="seen-by" data-testid="seen-by">
+          Seen by {namesText(seen)}
+        </p>
       )}
     </li>
   );
