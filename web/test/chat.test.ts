@@ -15,6 +15,8 @@ import {
   newClientId,
   outboxFor,
   removeOutgoing,
+  restoreChat,
+  saveChat,
   seenBy,
   setOutgoingState,
   sortedConversations,
@@ -290,6 +292,22 @@ describe('seen by, typing, order', () => {
     expect(conversationTitle(conv({ kind: 'direct', name: '', members: members.slice(0, 2) }), ME)).toBe('Ann Lee');
     expect(conversationTitle(conv(), ME)).toBe('Team');
     expect(conversationTitle(conv({ name: '' }), ME)).toBe('Ann Lee, Bob Stone');
+  });
+});
+
+describe('saved on the device', () => {
+  it('keeps recent conversations and their newest messages, shown as not loaded until the server answers', () => {
+    let s = applyConversationList(emptyChat(), [conv(), conv({ id: 'c2' })]);
+    s = applyMessagesPage(s, 'c1', [msg('m3', 3), msg('m2', 2), msg('m1', 1)], null, true);
+    const saved = saveChat(s, 30, 2);
+    expect(saved.conversations.map((c) => c.id).sort()).toEqual(['c1', 'c2']);
+    expect(saved.messages.c1.map((m) => m.id)).toEqual(['m2', 'm3']);
+    const back = restoreChat(JSON.parse(JSON.stringify(saved)));
+    expect(back.listLoaded).toBe(false);
+    expect(back.messages.c1).toMatchObject({ loaded: false, hasMore: true });
+    expect(ids(back)).toEqual(['m2', 'm3']);
+    expect(back.conversations.c2.id).toBe('c2');
+    expect(restoreChat(undefined)).toEqual(emptyChat());
   });
 });
 

@@ -5,7 +5,7 @@ import * as api from '../api';
 import { ApiError, NetworkError } from '../api';
 import type { Contact, Me, PresenceUpdate } from '../types';
 import { backoffDelay } from './backoff';
-import { applyChatFrame, emptyChat, expireTyping, type ChatState } from './chat';
+import { applyChatFrame, emptyChat, expireTyping, restoreChat, saveChat, type ChatState, type SavedChat } from './chat';
 import { afterChatFrame, flushOutbox, loadConversations, restoreOutbox } from './chats';
 import { outboxStore, setOutboxUser } from './outbox';
 import { createStore } from './store';
@@ -52,12 +52,14 @@ const CACHE_KEY = 'vo.cache';
 interface SavedView {
   me: Me;
   contacts: Contact[];
+  /** Recent conversations and messages, so that chats open offline. */
+  chat?: SavedChat;
 }
 
 function saveCache(): void {
-  const { view } = app.get();
+  const { view, chat } = app.get();
   if (!view.me) return;
-  const saved: SavedView = { me: view.me, contacts: Object.values(view.contacts) };
+  const saved: SavedView = { me: view.me, contacts: Object.values(view.contacts), chat: saveChat(chat) };
   try {
     localStorage.setItem(CACHE_KEY, JSON.stringify(saved));
   } catch {
@@ -93,7 +95,8 @@ function updateView(fn: (v: View) => View): void {
   scheduleSave();
 }
 
-function scheduleSave(): void {
+/** Saves the view and recent chats on the device soon (they open the app offline). */
+export function scheduleSave(): void {
   if (saveTimer === null) {
     saveTimer = setTimeout(() => {
       saveTimer = null;
@@ -176,7 +179,8 @@ function startSession(me: Me, restored: SavedView | null): void {
   stream?.stop();
   let view = setMe(emptyView(), me);
   if (restored) view = applyDirectory(view, restored.contacts);
-  app.set({ phase: 'ready', view, chat: emptyChat(), notice: null, directoryLoaded: restored !== null, stream: IDLE_STREAM });
+  const chat = restored ? restoreChat(restored.chat) : emptyChat();
+  app.set({ phase: 'ready', view, chat, notice: null, directoryLoaded: restored !== null, stream: IDLE_STREAM });
   setOutboxUser(me.id);
   stream = makeStream(restored !== null);
   stream.start();

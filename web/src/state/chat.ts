@@ -462,6 +462,38 @@ export function needsRead(state: ChatState, conversationId: string): Message | u
   return newest;
 }
 
+/** What is kept on the device of the chat, so that it opens offline. */
+export interface SavedChat {
+  conversations: Conversation[];
+  messages: Record<string, Message[]>;
+}
+
+/** The most recent conversations and the newest messages of each, to keep on the device. */
+export function saveChat(state: ChatState, maxConversations = 30, perConversation = 50): SavedChat {
+  const conversations = sortedConversations(state).slice(0, maxConversations);
+  const messages: Record<string, Message[]> = {};
+  for (const c of conversations) {
+    const items = state.messages[c.id]?.items;
+    if (items?.length) messages[c.id] = items.slice(-perConversation);
+  }
+  return { conversations, messages };
+}
+
+/**
+ * The chat as saved on the device: shown until the server answers, which it must before
+ * anything counts as loaded (lists are marked not loaded; the conversation list too).
+ */
+export function restoreChat(saved: SavedChat | undefined): ChatState {
+  const state = emptyChat();
+  if (!saved) return state;
+  for (const c of saved.conversations ?? []) state.conversations[c.id] = c;
+  state.order = (saved.conversations ?? []).map((c) => c.id);
+  for (const [id, items] of Object.entries(saved.messages ?? {})) {
+    if (state.conversations[id]) state.messages[id] = { items: mergeMessages([], items), hasMore: true, loaded: false };
+  }
+  return state;
+}
+
 // The outbox: messages composed here that the server has not confirmed.
 
 export function addOutgoing(state: ChatState, o: Outgoing): ChatState {

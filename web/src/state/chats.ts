@@ -5,7 +5,7 @@
 import * as api from '../api';
 import { ApiError, NetworkError } from '../api';
 import type { Attachment, Conversation, Message } from '../types';
-import { app, sendStreamFrame } from './app';
+import { app, scheduleSave, sendStreamFrame } from './app';
 import {
   addOutgoing,
   applyConversation,
@@ -31,6 +31,7 @@ function meId(): string {
 
 function update(fn: (c: ChatState) => ChatState): void {
   app.set((s) => ({ chat: fn(s.chat) }));
+  scheduleSave();
 }
 
 export async function loadConversations(): Promise<void> {

@@ -58,6 +58,11 @@ function Shell() {
   useEffect(() => {
     window.scrollTo(0, 0);
   }, [key]);
+  // A conversation fills the screen between the header and its compose box (styles.css).
+  const chatMode = route.name === 'chat';
+  useEffect(() => {
+    document.documentElement.classList.toggle('chat-mode', chatMode);
+  }, [chatMode]);
   const focus = navigated.current;
   return (
     <>

@@ -392,12 +392,14 @@ function AttachmentView({ a }: { a: Attachment }) {
 }
 
 function PendingItem({ o }: { o: Outgoing }) {
+  const online = useApp((s) => s.stream.current);
+  const state = o.state === 'failed' ? `Not sent: ${o.error ?? 'refused'}` : online ? 'Sending…' : 'Waiting for the connection…';
   return (
     <li class="msg msg-mine msg-pending" data-testid="pending-message" data-client-id={o.client_id} data-state={o.state}>
       <div class="msg-bubble">
         <p class="msg-text">{o.text}</p>
         {o.attachment_ids.length > 0 && <span class="muted">📎 {o.attachment_ids.length} attachment(s)</span>}
-        <span class="msg-meta">{o.state === 'pending' ? 'Sending…' : `Not sent: ${o.error ?? 'refused'}`}</span>
+        <span class="msg-meta">{state}</span>
       </div>
       {o.state === 'failed' && (
         <div class="msg-menu">
