@@ -1,7 +1,21 @@
 // HTTP calls to the vo server (SPEC §3, §4), authenticated by the HttpOnly session cookie.
 // The bearer token that login returns is never kept; the CSRF token is, for unsafe methods.
 
-import type { Contact, LoginAnswer, Me, OwnPresence, Page, PresenceUpdate, Session } from './types';
+import type {
+  Attachment,
+  Contact,
+  Conversation,
+  ConversationPage,
+  LoginAnswer,
+  Me,
+  Message,
+  MessagePage,
+  NewMessage,
+  OwnPresence,
+  Page,
+  PresenceUpdate,
+  Session,
+} from './types';
 
 const CSRF_KEY = 'vo.csrf';
 
@@ -68,12 +82,13 @@ interface CallOptions {
   expect401?: boolean;
   /** Give up after this long (the request then counts as unreachable). */
   timeoutMs?: number;
+  headers?: Record<string, string>;
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
 
 async function call<T>(method: string, path: string, body?: unknown, opts: CallOptions = {}): Promise<T> {
-  const headers: Record<string, string> = { Accept: 'application/json' };
+  const headers: Record<string, string> = { Accept: 'application/json', ...opts.headers };
   let payload: BodyInit | undefined;
   if (body instanceof Blob) {
     headers['Content-Type'] = body.type || 'application/octet-stream';
@@ -225,4 +240,88 @@ export function eventsUrl(cursor: string | null, loc: Pick<Location, 'protocol' 
   const scheme = loc.protocol === 'https:' ? 'wss' : 'ws';
   const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
   return `${scheme}://${loc.host}/api/v1/events${query}`;
+}
+
+// Messaging (SPEC §8).
+
+const enc = encodeURIComponent;
+
+/** All the user's conversations, newest activity first, page after page (bounded). */
+export async function listConversations(maxPages = 20): Promise<Conversation[]> {
+  const items: Conversation[] = [];
+  let cursor: string | undefined;
+  for (let i = 0; i < maxPages; i++) {
+    const params = new URLSearchParams({ limit: '100' });
+    if (cursor) params.set('cursor', cursor);
+    const page = await call<ConversationPage>('GET', `/api/v1/conversations?${params.toString()}`);
+    items.push(...(page.items ?? []));
+    if (!page.next_cursor || page.next_cursor === cursor) break;
+    cursor = page.next_cursor;
+  }
+  return items;
+}
+
+export function getConversation(id: string): Promise<Conversation> {
+  return call<Conversation>('GET', `/api/v1/conversations/${enc(id)}`);
+}
+
+/** The 1:1 chat with one other member (the existing one if there is one), or a new group. */
+export function createConversation(member_ids: string[], name?: string): Promise<Conversation> {
+  return call<Conversation>('POST', '/api/v1/conversations', name === undefined ? { member_ids } : { member_ids, name });
+}
+
+export function updateConversation(id: string, patch: { name?: string; muted?: boolean }): Promise<Conversation> {
+  return call<Conversation>('PATCH', `/api/v1/conversations/${enc(id)}`, patch);
+}
+
+export function addMembers(id: string, user_ids: string[]): Promise<Conversation> {
+  return call<Conversation>('POST', `/api/v1/conversations/${enc(id)}/members`, { user_ids });
+}
+
+export function removeMember(id: string, userId: string): Promise<void> {
+  return call<void>('DELETE', `/api/v1/conversations/${enc(id)}/members/${enc(userId)}`);
+}
+
+export type SendBody = NewMessage;
+
+export function sendMessage(conversationId: string, body: SendBody): Promise<Message> {
+  return call<Message>('POST', `/api/v1/conversations/${enc(conversationId)}/messages`, body);
+}
+
+/** A page of a conversation's messages, newest first, older than `before` when given. */
+export function messagesPage(conversationId: string, before: string | null, limit: number): Promise<MessagePage> {
+  const params = new URLSearchParams({ limit: String(limit) });
+  if (before) params.set('before', before);
+  return call<MessagePage>('GET', `/api/v1/conversations/${enc(conversationId)}/messages?${params.toString()}`);
+}
+
+export function editMessage(id: string, text: string): Promise<Message> {
+  return call<Message>('PATCH', `/api/v1/messages/${enc(id)}`, { text });
+}
+
+export function deleteMessage(id: string): Promise<void> {
+  return call<void>('DELETE', `/api/v1/messages/${enc(id)}`);
+}
+
+export function setReaction(messageId: string, emoji: string, on: boolean): Promise<void> {
+  return call<void>(on ? 'PUT' : 'DELETE', `/api/v1/messages/${enc(messageId)}/reactions/${enc(emoji)}`);
+}
+
+export function postRead(conversationId: string, message_id: string): Promise<void> {
+  return call<void>('POST', `/api/v1/conversations/${enc(conversationId)}/read`, { message_id });
+}
+
+/** Uploads a file as the raw body, its name in Content-Disposition (SPEC §8). */
+export function uploadAttachment(file: Blob, name: string): Promise<Attachment> {
+  // A header holds bytes: the quoted name is kept to printable ASCII, the full one goes in filename*.
+  const quoted = name.replace(/[^\x20-\x7e]|["\\]/g, '_');
+  return call<Attachment>('POST', '/api/v1/attachments', file, {
+    timeoutMs: 300_000,
+    headers: { 'Content-Disposition': `attachment; filename="${quoted}"; filename*=UTF-8''${enc(name)}` },
+  });
+}
+
+/** Where an attachment's bytes are; `size` asks for an image's JPEG preview. */
+export function attachmentUrl(id: string, size?: 256): string {
+  return `/api/v1/attachments/${enc(id)}${size ? `?size=${size}` : ''}`;
 }

@@ -45,3 +45,26 @@ export interface OtherFrame {
   type: string;
   cursor?: string;
 }
+
+// Messaging (SPEC §8).
+
+export type Attachment = S['Attachment'];
+export type Reaction = S['Reaction'];
+export type Message = S['Message'];
+export type ReadMarker = S['ReadMarker'];
+export type Conversation = S['Conversation'];
+export type ConversationPage = S['ConversationList'];
+export type MessagePage = S['MessageList'];
+export type NewMessage = S['NewMessage'];
+
+export type MessageFrame = S['MessageFrame'];
+export type ConversationFrame = S['ConversationFrame'];
+/** The receiver was removed from a group, or left it. */
+export type ConversationRemovedFrame = S['ConversationRemovedFrame'];
+export type ReadFrame = S['ReadFrame'];
+export type TypingFrame = S['TypingFrame'];
+export type ReactionFrame = S['ReactionFrame'];
+/** What the app sends on the stream while its user types. */
+export type TypingClientFrame = S['TypingClientFrame'];
+
+export type ChatFrame = MessageFrame | ConversationFrame | ConversationRemovedFrame | ReadFrame | TypingFrame | ReactionFrame;

@@ -2,6 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   AVATAR_COLOURS,
   avatarColour,
+  chatTime,
+  fileSize,
+  namesText,
   codePoints,
   endOfToday,
   endOfWeek,
@@ -110,5 +113,21 @@ describe('waitText', () => {
     expect(waitText(42)).toBe('42 seconds');
     expect(waitText(900)).toBe('15 minutes');
     expect(waitText(61 * 60)).toBe('61 minutes');
+  });
+});
+
+describe('chat formatting', () => {
+  it('gives the time today, the weekday this week, else the date', () => {
+    const now = new Date(2026, 2, 12, 15, 0);
+    expect(chatTime(new Date(2026, 2, 12, 9, 5).toISOString(), now, 'en-GB')).toMatch(/^0?9:05$/);
+    expect(chatTime(new Date(2026, 2, 10, 9, 5).toISOString(), now, 'en-GB')).toBe('Tue');
+    expect(chatTime(new Date(2026, 0, 2, 9, 5).toISOString(), now, 'en-GB')).toBe('2 Jan');
+  });
+
+  it('writes file sizes and lists of names for people', () => {
+    expect([fileSize(820), fileSize(14_200), fileSize(3_210_000)]).toEqual(['820 B', '14 KB', '3.2 MB']);
+    expect(namesText(['Ann'])).toBe('Ann');
+    expect(namesText(['Ann', 'Bob'])).toBe('Ann and Bob');
+    expect(namesText(['Ann', 'Bob', 'Cy', 'Di'])).toBe('Ann, Bob and 2 others');
   });
 });

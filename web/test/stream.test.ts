@@ -306,6 +306,18 @@ describe('EventStream', () => {
     expect(h.last().sent).toHaveLength(2);
   });
 
+  it('sends a client frame only on a connection the server has greeted', () => {
+    h.setVisible(false);
+    expect(h.stream.send({ type: 'typing' })).toBe(false);
+    h.last().open();
+    expect(h.stream.send({ type: 'typing' })).toBe(false);
+    h.last().frame({ type: 'hello', cursor: 'c1' });
+    expect(h.stream.send({ type: 'typing', conversation_id: 'c1' })).toBe(true);
+    expect(h.last().sent).toEqual(['{"type":"typing","conversation_id":"c1"}']);
+    h.last().drop();
+    expect(h.stream.send({ type: 'typing' })).toBe(false);
+  });
+
   it('replaces a silent connection quietly, without showing it down unless the reconnect stalls', () => {
     h.last().open();
     h.last().frame({ type: 'hello', cursor: 'c1' });

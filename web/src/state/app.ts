@@ -5,6 +5,9 @@ import * as api from '../api';
 import { ApiError, NetworkError } from '../api';
 import type { Contact, Me, PresenceUpdate } from '../types';
 import { backoffDelay } from './backoff';
+import { applyChatFrame, emptyChat, expireTyping, restoreChat, saveChat, type ChatState, type SavedChat } from './chat';
+import { afterChatFrame, flushOutbox, loadConversations, restoreOutbox } from './chats';
+import { outboxStore, setOutboxUser } from './outbox';
 import { createStore } from './store';
 import { EventStream, type StreamStatus } from './stream';
 import { applyDirectory, applyFrame, emptyView, mergeOwnPresence, setMe, type View } from './view';
@@ -19,6 +22,8 @@ export interface Toast {
 export interface AppState {
   phase: Phase;
   view: View;
+  /** Conversations and messages (SPEC §8). */
+  chat: ChatState;
   stream: StreamStatus;
   /** The directory has been loaded (or restored) at least once. */
   directoryLoaded: boolean;
@@ -35,6 +40,7 @@ export const SESSION_ENDED_NOTICE =
 export const app = createStore<AppState>({
   phase: 'boot',
   view: emptyView(),
+  chat: emptyChat(),
   stream: IDLE_STREAM,
   directoryLoaded: false,
   notice: null,
@@ -46,12 +52,14 @@ const CACHE_KEY = 'vo.cache';
 interface SavedView {
   me: Me;
   contacts: Contact[];
+  /** Recent conversations and messages, so that chats open offline. */
+  chat?: SavedChat;
 }
 
 function saveCache(): void {
-  const { view } = app.get();
+  const { view, chat } = app.get();
   if (!view.me) return;
-  const saved: SavedView = { me: view.me, contacts: Object.values(view.contacts) };
+  const saved: SavedView = { me: view.me, contacts: Object.values(view.contacts), chat: saveChat(chat) };
   try {
     localStorage.setItem(CACHE_KEY, JSON.stringify(saved));
   } catch {
@@ -84,6 +92,11 @@ let toastId = 0;
 
 function updateView(fn: (v: View) => View): void {
   app.set((s) => ({ view: fn(s.view) }));
+  scheduleSave();
+}
+
+/** Saves the view and recent chats on the device soon (they open the app offline). */
+export function scheduleSave(): void {
   if (saveTimer === null) {
     saveTimer = setTimeout(() => {
       saveTimer = null;
@@ -104,8 +117,34 @@ async function loadDirectory(): Promise<void> {
 }
 
 async function refreshAll(): Promise<void> {
-  const [me] = await Promise.all([api.getMe(), loadDirectory()]);
+  // Events may have been missed (a snapshot instead of a catch-up): conversations reload too.
+  const [me] = await Promise.all([api.getMe(), loadDirectory(), loadConversations()]);
   updateView((v) => setMe(v, me));
+}
+
+function onFrame(frame: Parameters<typeof applyFrame>[1]): void {
+  const now = Date.now();
+  app.set((s) => ({
+    view: applyFrame(s.view, frame),
+    chat: frame.type === 'typing' ? applyChatFrame(expireTyping(s.chat, now), frame, s.view.me?.id ?? '', now) : applyChatFrame(s.chat, frame, s.view.me?.id ?? '', now),
+  }));
+  scheduleSave();
+  afterChatFrame(frame);
+}
+
+function onStatus(status: StreamStatus): void {
+  const was = app.get().stream.current;
+  app.set({ stream: status });
+  if (status.current && !was) {
+    // Back in touch with the server: what was composed meanwhile goes out now.
+    if (!app.get().chat.listLoaded) void loadConversations().catch(() => undefined);
+    void flushOutbox();
+  }
+}
+
+/** Sends a frame on the event stream (a typing notice); false when not connected. */
+export function sendStreamFrame(frame: { type: string; [key: string]: unknown }): boolean {
+  return stream?.send(frame) ?? false;
 }
 
 function makeStream(startStale: boolean): EventStream {
@@ -113,8 +152,8 @@ function makeStream(startStale: boolean): EventStream {
     url: (cursor) => api.eventsUrl(cursor),
     openSocket: (url) => new WebSocket(url),
     getCursor: () => app.get().view.cursor,
-    onFrame: (frame) => updateView((v) => applyFrame(v, frame)),
-    onStatus: (status) => app.set({ stream: status }),
+    onFrame,
+    onStatus,
     onSessionEnded: () => endSession(SESSION_ENDED_NOTICE),
     checkSession: async () => {
       try {
@@ -140,10 +179,14 @@ function startSession(me: Me, restored: SavedView | null): void {
   stream?.stop();
   let view = setMe(emptyView(), me);
   if (restored) view = applyDirectory(view, restored.contacts);
-  app.set({ phase: 'ready', view, notice: null, directoryLoaded: restored !== null, stream: IDLE_STREAM });
+  const chat = restored ? restoreChat(restored.chat) : emptyChat();
+  app.set({ phase: 'ready', view, chat, notice: null, directoryLoaded: restored !== null, stream: IDLE_STREAM });
+  setOutboxUser(me.id);
   stream = makeStream(restored !== null);
   stream.start();
   if (!restored) void loadDirectoryUntilDone(stream);
+  void loadConversations().catch(() => undefined);
+  void restoreOutbox(me.id).catch(() => undefined);
 }
 
 /** Loads the directory, retrying with backoff while this session's stream runs. */
@@ -167,7 +210,10 @@ export function endSession(notice: string | null): void {
   saveTimer = null;
   api.forgetSession();
   clearCache();
-  app.set({ phase: 'login', view: emptyView(), stream: IDLE_STREAM, directoryLoaded: false, notice });
+  // Unsent messages are the signed-out user's: they are not left for whoever signs in next.
+  setOutboxUser(null);
+  void outboxStore.clear();
+  app.set({ phase: 'login', view: emptyView(), chat: emptyChat(), stream: IDLE_STREAM, directoryLoaded: false, notice });
 }
 
 /** Finds out whether the cookie session is alive and opens the right screen. */
@@ -249,6 +295,7 @@ export function listen(): void {
   window.addEventListener('online', () => {
     if (app.get().phase === 'unreachable') void boot();
     stream?.handleOnline();
+    if (app.get().phase === 'ready') void flushOutbox();
   });
   window.addEventListener('offline', () => stream?.handleOffline());
   window.addEventListener('pagehide', () => {

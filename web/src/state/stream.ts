@@ -178,6 +178,13 @@ export class EventStream {
     }
   }
 
+  /** Sends a client frame (`typing`, say) if the connection is up; says whether it went. */
+  send(frame: { type: string; [key: string]: unknown }): boolean {
+    if (this.stopped || !this.socket || !this.hello || this.socket.readyState !== OPEN) return false;
+    this.socket.send(JSON.stringify(frame));
+    return true;
+  }
+
   private emit(): void {
     this.d.onStatus(this.status());
   }

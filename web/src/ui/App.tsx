@@ -1,13 +1,17 @@
 import { useEffect, useRef } from 'preact/hooks';
 import { boot } from '../state/app';
+import { ChatList } from './ChatList';
 import { ContactPage } from './ContactPage';
+import { ConversationScreen } from './Conversation';
 import { Directory } from './Directory';
 import { ConnectionBanner, Header } from './Header';
 import { useApp } from './hooks';
 import { Login } from './Login';
 import { Logo } from './Logo';
+import { NewGroup } from './NewGroup';
 import { Profile } from './Profile';
 import { useRoute } from './router';
+import { TabBar } from './TabBar';
 import { Toast } from './Toast';
 
 export function App() {
@@ -46,12 +50,19 @@ function Shell() {
   const route = useRoute();
   // Focus moves to the new screen's heading on navigation, not on the first screen.
   const navigated = useRef(false);
-  const key = route.name === 'contact' ? `contact:${route.id}` : route.name;
+  const key = route.name === 'contact' || route.name === 'chat' ? `${route.name}:${route.id}` : route.name;
+  // A conversation has its compose box where the tab bar would be.
+  const tabs = route.name !== 'chat' && route.name !== 'new-group';
   const firstKey = useRef(key);
   if (key !== firstKey.current) navigated.current = true;
   useEffect(() => {
     window.scrollTo(0, 0);
   }, [key]);
+  // A conversation fills the screen between the header and its compose box (styles.css).
+  const chatMode = route.name === 'chat';
+  useEffect(() => {
+    document.documentElement.classList.toggle('chat-mode', chatMode);
+  }, [chatMode]);
   const focus = navigated.current;
   return (
     <>
@@ -60,11 +71,15 @@ function Shell() {
       </a>
       <Header route={route} />
       <ConnectionBanner />
-      <main id="main" class="content" tabIndex={-1}>
+      <main id="main" class={route.name === 'chat' ? 'content content-chat' : 'content'} tabIndex={-1}>
         {route.name === 'directory' && <Directory key={key} focusHeading={focus} />}
         {route.name === 'profile' && <Profile key={key} focusHeading={focus} />}
         {route.name === 'contact' && <ContactPage key={key} id={route.id} />}
+        {route.name === 'chats' && <ChatList key={key} focusHeading={focus} />}
+        {route.name === 'new-group' && <NewGroup key={key} />}
+        {route.name === 'chat' && <ConversationScreen key={key} id={route.id} />}
       </main>
+      {tabs && <TabBar route={route} />}
       <Toast />
     </>
   );

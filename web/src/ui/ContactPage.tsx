@@ -1,10 +1,12 @@
 import { useEffect, useRef, useState } from 'preact/hooks';
 import * as api from '../api';
 import { ApiError } from '../api';
-import { app, mergeContacts } from '../state/app';
+import { app, mergeContacts, showToast } from '../state/app';
+import { startDirect } from '../state/chats';
 import { presenceOf } from '../state/view';
 import { ContactCard } from './ContactCard';
 import { useApp } from './hooks';
+import { navigate } from './router';
 
 /** The contact card of one colleague, live. */
 export function ContactPage({ id }: { id: string }) {
@@ -12,6 +14,8 @@ export function ContactPage({ id }: { id: string }) {
   const presence = useApp((s) => presenceOf(s.view, id));
   const current = useApp((s) => s.stream.current);
   const loaded = useApp((s) => s.directoryLoaded);
+  const isMe = useApp((s) => s.view.me?.id === id);
+  const [opening, setOpening] = useState(false);
   const [missing, setMissing] = useState(false);
   const headingRef = useRef<HTMLHeadingElement>(null);
 
@@ -49,6 +53,26 @@ export function ContactPage({ id }: { id: string }) {
   return (
     <section class="page">
       <ContactCard contact={contact} presence={presence} stale={!current} level={1} headingRef={headingRef} />
+      {!isMe && (
+        <button
+          type="button"
+          class="btn btn-primary btn-block"
+          data-testid="message-contact"
+          disabled={opening}
+          onClick={async () => {
+            setOpening(true);
+            try {
+              const cid = await startDirect(id);
+              navigate(`/chats/${encodeURIComponent(cid)}`);
+            } catch {
+              showToast('The chat could not be opened. Try again.');
+              setOpening(false);
+            }
+          }}
+        >
+          {opening ? 'Opening chat…' : `Message ${contact.name}`}
+        </button>
+      )}
     </section>
   );
 }

@@ -1,5 +1,6 @@
 import { statusLabel } from '../format';
 import { retryStreamNow } from '../state/app';
+import { conversationTitle } from '../state/chat';
 import { meAsContact } from '../state/view';
 import { Avatar } from './Avatar';
 import { Logo } from './Logo';
@@ -10,18 +11,28 @@ const TITLES: Record<Route['name'], string> = {
   directory: '',
   profile: 'Profile',
   contact: 'Contact',
+  chats: '',
+  chat: 'Chat',
+  'new-group': 'New group',
 };
+
+/** The sections of the tab bar: their screens have no back button. */
+const TOP_LEVEL = new Set<Route['name']>(['directory', 'chats']);
 
 export function Header({ route }: { route: Route }) {
   const me = useApp((s) => s.view.me);
   const self = useApp((s) => meAsContact(s.view));
   const current = useApp((s) => s.stream.current);
-  const sub = route.name !== 'directory';
-  const title = TITLES[route.name] || me?.org.name || 'Virtual Office';
+  const chatTitle = useApp((s) => {
+    const c = route.name === 'chat' ? s.chat.conversations[route.id] : undefined;
+    return c && s.view.me ? conversationTitle(c, s.view.me.id) : null;
+  });
+  const sub = !TOP_LEVEL.has(route.name);
+  const title = chatTitle ?? (TITLES[route.name] || me?.org.name || 'Virtual Office');
   return (
     <header class="topbar">
       {sub ? (
-        <button type="button" class="icon-btn" aria-label="Back" onClick={() => goBack('/')}>
+        <button type="button" class="icon-btn" aria-label="Back" onClick={() => goBack(route.name === 'chat' || route.name === 'new-group' ? '/chats' : '/')}>
           <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
             <path d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" fill="currentColor" />
           </svg>

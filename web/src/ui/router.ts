@@ -5,10 +5,17 @@ import { useEffect, useState } from 'preact/hooks';
 export type Route =
   | { name: 'directory' }
   | { name: 'profile' }
-  | { name: 'contact'; id: string };
+  | { name: 'contact'; id: string }
+  | { name: 'chats' }
+  | { name: 'new-group' }
+  | { name: 'chat'; id: string };
 
 export function parseRoute(pathname: string): Route {
   if (pathname === '/profile') return { name: 'profile' };
+  if (pathname === '/chats') return { name: 'chats' };
+  if (pathname === '/chats/new') return { name: 'new-group' };
+  const chat = /^\/chats\/([^/]+)$/.exec(pathname);
+  if (chat) return { name: 'chat', id: decodeURIComponent(chat[1]) };
   const m = /^\/people\/([^/]+)$/.exec(pathname);
   if (m) return { name: 'contact', id: decodeURIComponent(m[1]) };
   return { name: 'directory' };
