@@ -1,7 +1,7 @@
 // HTTP calls to the vo server (SPEC §3, §4), authenticated by the HttpOnly session cookie.
 // The bearer token that login returns is never kept; the CSRF token is, for unsafe methods.
 
-import type { Contact, LoginAnswer, Me, OwnPresence, Page, PresenceUpdate, Session } from './types';
+import type { Contact, LoginAnswer, Me, OwnPresence, Page, PresenceUpdate, PushKey, PushSubscriptionBody, Session } from './types';
 
 const CSRF_KEY = 'vo.csrf';
 
@@ -225,4 +225,18 @@ export function eventsUrl(cursor: string | null, loc: Pick<Location, 'protocol' 
   const scheme = loc.protocol === 'https:' ? 'wss' : 'ws';
   const query = cursor ? `?cursor=${encodeURIComponent(cursor)}` : '';
   return `${scheme}://${loc.host}/api/v1/events${query}`;
+}
+
+/** The server's VAPID public key (SPEC §9). */
+export function getPushKey(): Promise<PushKey> {
+  return call<PushKey>('GET', '/api/v1/push/key');
+}
+
+/** Stores this session's push subscription, replacing its earlier one. */
+export function putPushSubscription(sub: PushSubscriptionBody): Promise<void> {
+  return call<void>('PUT', '/api/v1/push/subscription', sub);
+}
+
+export function deletePushSubscription(): Promise<void> {
+  return call<void>('DELETE', '/api/v1/push/subscription');
 }

@@ -45,3 +45,7 @@ export interface OtherFrame {
   type: string;
   cursor?: string;
 }
+
+export type PushKey = S['PushKey'];
+/** A browser's push subscription as the server keeps it (SPEC §9). */
+export type PushSubscriptionBody = S['PushSubscription'];
