@@ -10,7 +10,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { BASE_URL, closeAll, launch, login, newDevice, openProfile, screenshot } from './lib.mjs';
+import { assertAccessible, BASE_URL, closeAll, launch, login, newDevice, openProfile, screenshot } from './lib.mjs';
 
 let browser;
 before(async () => {
@@ -51,12 +51,49 @@ async function registrationId(cdp) {
 }
 
 describe('notifications', { concurrency: 1 }, () => {
+  test('after login the app offers to turn notifications on; "Not now" puts the offer away for good', async () => {
+    const d = await newDevice(browser);
+    try {
+      const { context, page, errors } = d;
+      // Playwright's contexts refuse every permission they were not given; a real browser
+      // would ask, so notifications are set back to "ask" here.
+      const cdp = await context.newCDPSession(page);
+      const { targetInfo } = await cdp.send('Target.getTargetInfo');
+      await cdp.send('Browser.setPermission', {
+        permission: { name: 'notifications' },
+        setting: 'prompt',
+        origin: BASE_URL,
+        browserContextId: targetInfo.browserContextId,
+      });
+      await login(page, 'hugo@demo.test');
+      assert.equal(await page.evaluate(() => Notification.permission), 'default');
+      const offer = page.getByTestId('push-offer');
+      await offer.waitFor();
+      await offer.getByRole('button', { name: 'Turn on notifications' }).waitFor();
+      await screenshot(page, 'push-offer-360x640');
+      await assertAccessible(page, 'the offer to turn notifications on');
+      await offer.getByRole('button', { name: 'Not now' }).click();
+      await offer.waitFor({ state: 'detached' });
+      await page.reload();
+      await page.getByRole('heading', { name: 'People', level: 1 }).waitFor();
+      await page.getByTestId('contact-row').first().waitFor();
+      assert.equal(await offer.count(), 0, 'not offered again after "Not now"');
+      // The profile still has the control.
+      await openProfile(page);
+      await page.getByTestId('notifications').getByRole('button', { name: 'Turn on notifications' }).waitFor();
+      assert.deepEqual(errors, []);
+    } finally {
+      await closeAll(d);
+    }
+  });
+
   test('a push shows its notification, and tapping it opens the page it names', async (t) => {
     const d = await newDevice(browser);
     try {
       const { context, page, errors } = d;
       await context.grantPermissions(['notifications'], { origin: BASE_URL });
       await login(page, 'isla@demo.test');
+      assert.equal(await page.getByTestId('push-offer').count(), 0, 'no offer once notifications are allowed');
       const active = await page.evaluate(async () => !!(await navigator.serviceWorker.ready).active);
       assert.equal(active, true, 'the service worker is active');
 

@@ -161,3 +161,27 @@ export function listenForNotificationTaps(go: (path: string) => void): void {
   // Messages queue until the page says it listens.
   navigator.serviceWorker.startMessages?.();
 }
+
+/** The browser would ask the user (permission neither given nor refused yet). */
+export function canAskPermission(): boolean {
+  return notificationApi()?.permission === 'default';
+}
+
+const OFFER_KEY = 'vo.push.offer-dismissed';
+
+/** The user answered "Not now" to the offer to turn notifications on (the profile still has it). */
+export function offerDismissed(): boolean {
+  try {
+    return localStorage.getItem(OFFER_KEY) === '1';
+  } catch {
+    return false;
+  }
+}
+
+export function dismissOffer(): void {
+  try {
+    localStorage.setItem(OFFER_KEY, '1');
+  } catch {
+    // Then it is offered again on the next start.
+  }
+}

@@ -2,7 +2,10 @@
 // The app's Web Push logic (src/push.ts and its use in src/state/app.ts) against fakes of the
 // browser's APIs only: Notification, the service worker container and its PushManager,
 // fetch and WebSocket. The code under test is the app's own.
+import { h, render } from 'preact';
+import { act } from 'preact/test-utils';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
+import { PushOffer } from '../src/ui/PushOffer';
 import { app, boot, endSession } from '../src/state/app';
 import { base64UrlBytes, disablePush, dropPushSubscription, enablePush, navigationTarget, syncPush } from '../src/push';
 import type { Me } from '../src/types';
@@ -268,6 +271,50 @@ describe('the app', () => {
     await vi.waitFor(() => expect(app.get().push).toBe('off'));
     expect(requested).toBe(0);
     expect(pushCalls()).toEqual([]);
+  });
+});
+
+describe('the offer after login', () => {
+  afterEach(() => app.set({ push: null }));
+
+  function mount() {
+    const root = document.createElement('div');
+    document.body.append(root);
+    act(() => render(h(PushOffer, null), root));
+    return root;
+  }
+  const button = (root: HTMLElement, name: string) => [...root.querySelectorAll('button')].find((b) => b.textContent === name)!;
+
+  it('asks for permission only when "Turn on notifications" is clicked, then subscribes and goes', async () => {
+    app.set({ push: 'off' });
+    const root = mount();
+    expect(root.querySelector('[data-testid="push-offer"]')).not.toBeNull();
+    expect(requested).toBe(0);
+    await act(async () => button(root, 'Turn on notifications').click());
+    await vi.waitFor(() => expect(app.get().push).toBe('on'));
+    expect(requested).toBe(1);
+    expect(pushCalls().map((c) => c.method)).toEqual(['GET', 'PUT']);
+    await act(async () => undefined);
+    expect(root.querySelector('[data-testid="push-offer"]')).toBeNull();
+    render(null, root);
+  });
+
+  it('goes for good on "Not now", and is not shown when the browser would not ask', async () => {
+    app.set({ push: 'off' });
+    let root = mount();
+    act(() => button(root, 'Not now').click());
+    expect(root.querySelector('[data-testid="push-offer"]')).toBeNull();
+    render(null, root);
+    root = mount();
+    expect(root.innerHTML).toBe('');
+    render(null, root);
+    expect(requested).toBe(0);
+
+    localStorage.clear();
+    permission = 'denied';
+    root = mount();
+    expect(root.innerHTML).toBe('');
+    render(null, root);
   });
 });
 

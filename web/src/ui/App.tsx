@@ -7,6 +7,7 @@ import { useApp } from './hooks';
 import { Login } from './Login';
 import { Logo } from './Logo';
 import { Profile } from './Profile';
+import { PushOffer } from './PushOffer';
 import { useRoute } from './router';
 import { Toast } from './Toast';
 
@@ -61,6 +62,7 @@ function Shell() {
       <Header route={route} />
       <ConnectionBanner />
       <main id="main" class="content" tabIndex={-1}>
+        {route.name === 'directory' && <PushOffer />}
         {route.name === 'directory' && <Directory key={key} focusHeading={focus} />}
         {route.name === 'profile' && <Profile key={key} focusHeading={focus} />}
         {route.name === 'contact' && <ContactPage key={key} id={route.id} />}
