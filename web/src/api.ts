@@ -14,6 +14,8 @@ import type {
   OwnPresence,
   Page,
   PresenceUpdate,
+  PushKey,
+  PushSubscriptionBody,
   Session,
 } from './types';
 
@@ -324,4 +326,18 @@ export function uploadAttachment(file: Blob, name: string): Promise<Attachment> 
 /** Where an attachment's bytes are; `size` asks for an image's JPEG preview. */
 export function attachmentUrl(id: string, size?: 256): string {
   return `/api/v1/attachments/${enc(id)}${size ? `?size=${size}` : ''}`;
+}
+
+/** The server's VAPID public key (SPEC §9). */
+export function getPushKey(): Promise<PushKey> {
+  return call<PushKey>('GET', '/api/v1/push/key');
+}
+
+/** Stores this session's push subscription, replacing its earlier one. */
+export function putPushSubscription(sub: PushSubscriptionBody): Promise<void> {
+  return call<void>('PUT', '/api/v1/push/subscription', sub);
+}
+
+export function deletePushSubscription(): Promise<void> {
+  return call<void>('DELETE', '/api/v1/push/subscription');
 }

@@ -1,9 +1,12 @@
 import { render } from 'preact';
+import { listenForNotificationTaps } from './push';
 import { boot, listen } from './state/app';
 import { App } from './ui/App';
+import { navigate } from './ui/router';
 import './styles.css';
 
 listen();
+listenForNotificationTaps((path) => navigate(path));
 render(<App />, document.getElementById('app') as HTMLElement);
 void boot();
 

@@ -68,3 +68,7 @@ export type ReactionFrame = S['ReactionFrame'];
 export type TypingClientFrame = S['TypingClientFrame'];
 
 export type ChatFrame = MessageFrame | ConversationFrame | ConversationRemovedFrame | ReadFrame | TypingFrame | ReactionFrame;
+
+export type PushKey = S['PushKey'];
+/** A browser's push subscription as the server keeps it (SPEC §9). */
+export type PushSubscriptionBody = S['PushSubscription'];

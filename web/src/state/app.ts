@@ -3,6 +3,7 @@
 
 import * as api from '../api';
 import { ApiError, NetworkError } from '../api';
+import { disablePush, dropPushSubscription, enablePush, type PushState, syncPush } from '../push';
 import type { Contact, Me, PresenceUpdate } from '../types';
 import { backoffDelay } from './backoff';
 import { applyChatFrame, emptyChat, expireTyping, restoreChat, saveChat, type ChatState, type SavedChat } from './chat';
@@ -30,6 +31,8 @@ export interface AppState {
   /** A message for the login screen (why the user was signed out). */
   notice: string | null;
   toast: Toast | null;
+  /** Notifications on this device (SPEC §9); null until known. */
+  push: PushState | null;
 }
 
 const IDLE_STREAM: StreamStatus = { connected: false, current: false, everCurrent: false, attempt: 0, retryAt: null };
@@ -45,6 +48,7 @@ export const app = createStore<AppState>({
   directoryLoaded: false,
   notice: null,
   toast: null,
+  push: null,
 });
 
 const CACHE_KEY = 'vo.cache';
@@ -187,6 +191,30 @@ function startSession(me: Me, restored: SavedView | null): void {
   if (!restored) void loadDirectoryUntilDone(stream);
   void loadConversations().catch(() => undefined);
   void restoreOutbox(me.id).catch(() => undefined);
+  void syncNotifications(stream);
+}
+
+/** Finds out where notifications stand and keeps the server's copy of the subscription current. */
+async function syncNotifications(owner: EventStream): Promise<void> {
+  let state: PushState;
+  try {
+    state = await syncPush();
+  } catch {
+    // The push service or the server could not be reached: the next session start retries.
+    state = 'off';
+  }
+  if (stream === owner) app.set({ push: state });
+}
+
+/** Turns notifications on; call it from a click only (it may ask the browser's permission). */
+export async function turnOnNotifications(): Promise<PushState> {
+  const state = await enablePush();
+  app.set({ push: state });
+  return state;
+}
+
+export async function turnOffNotifications(): Promise<void> {
+  app.set({ push: await disablePush() });
 }
 
 /** Loads the directory, retrying with backoff while this session's stream runs. */
@@ -213,7 +241,8 @@ export function endSession(notice: string | null): void {
   // Unsent messages are the signed-out user's: they are not left for whoever signs in next.
   setOutboxUser(null);
   void outboxStore.clear();
-  app.set({ phase: 'login', view: emptyView(), chat: emptyChat(), stream: IDLE_STREAM, directoryLoaded: false, notice });
+  void dropPushSubscription().catch(() => undefined);
+  app.set({ phase: 'login', view: emptyView(), chat: emptyChat(), stream: IDLE_STREAM, directoryLoaded: false, notice, push: null });
 }
 
 /** Finds out whether the cookie session is alive and opens the right screen. */

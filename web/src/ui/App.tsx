@@ -10,6 +10,7 @@ import { Login } from './Login';
 import { Logo } from './Logo';
 import { NewGroup } from './NewGroup';
 import { Profile } from './Profile';
+import { PushOffer } from './PushOffer';
 import { useRoute } from './router';
 import { TabBar } from './TabBar';
 import { Toast } from './Toast';
@@ -72,6 +73,7 @@ function Shell() {
       <Header route={route} />
       <ConnectionBanner />
       <main id="main" class={route.name === 'chat' ? 'content content-chat' : 'content'} tabIndex={-1}>
+        {route.name === 'directory' && <PushOffer />}
         {route.name === 'directory' && <Directory key={key} focusHeading={focus} />}
         {route.name === 'profile' && <Profile key={key} focusHeading={focus} />}
         {route.name === 'contact' && <ContactPage key={key} id={route.id} />}

@@ -16,7 +16,7 @@ import {
   toLocalInput,
   untilText,
 } from '../format';
-import { removePhoto, setPresence, showToast, signOut } from '../state/app';
+import { removePhoto, setPresence, showToast, signOut, turnOffNotifications, turnOnNotifications } from '../state/app';
 import { meAsContact } from '../state/view';
 import type { Me, Session, Status } from '../types';
 import { Avatar } from './Avatar';
@@ -50,6 +50,7 @@ export function Profile({ focusHeading }: { focusHeading: boolean }) {
       <StatusSection me={me} />
       <MessageSection me={me} />
       <PreviewSection />
+      <NotificationsSection />
       <DevicesSection key={devices} />
       <PasswordSection onOthersLoggedOut={() => setDevices((n) => n + 1)} />
       <LogoutSection />
@@ -510,6 +511,62 @@ function DevicesSection() {
             </li>
           ))}
         </ul>
+      )}
+      <p class="form-error" role="alert">
+        {problem ?? ''}
+      </p>
+    </section>
+  );
+}
+
+const PUSH_TEXT = {
+  unsupported: 'This browser can’t show notifications from Virtual Office. On an iPhone or iPad, add Virtual Office to the Home Screen first.',
+  blocked: 'Notifications are blocked for this site. Allow them in your browser’s site settings, then come back here.',
+  off: 'Get notified of messages, calls and voicemail while Virtual Office is closed.',
+  on: 'Notifications are on for this device.',
+} as const;
+
+/** Notifications on this device (SPEC §9): the browser's permission is asked only from here. */
+function NotificationsSection() {
+  const push = useApp((s) => s.push);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  async function run(fn: () => Promise<unknown>, failed: string) {
+    setBusy(true);
+    setProblem(null);
+    try {
+      await fn();
+    } catch (err) {
+      setProblem(problemOf(err, failed));
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <section class="card" aria-labelledby="notifications-title" data-testid="notifications" data-state={push ?? 'unknown'}>
+      <h2 id="notifications-title">Notifications</h2>
+      <p class="muted">{push ? PUSH_TEXT[push] : 'Checking…'}</p>
+      {push === 'off' && (
+        <button
+          type="button"
+          class="btn btn-primary"
+          disabled={busy}
+          aria-busy={busy || undefined}
+          onClick={() => void run(turnOnNotifications, 'Notifications could not be turned on. Try again.')}
+        >
+          Turn on notifications
+        </button>
+      )}
+      {push === 'on' && (
+        <button
+          type="button"
+          class="btn"
+          disabled={busy}
+          aria-busy={busy || undefined}
+          onClick={() => void run(turnOffNotifications, 'Notifications could not be turned off. Try again.')}
+        >
+          Turn off notifications
+        </button>
       )}
       <p class="form-error" role="alert">
         {problem ?? ''}
