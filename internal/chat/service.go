@@ -3,12 +3,15 @@ package chat
 import (
 	"context"
 	"encoding/json"
+	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"time"
 
 	"vo/internal/apperr"
 	"vo/internal/clock"
+	"vo/internal/notify"
 	"vo/internal/page"
 )
 
@@ -71,7 +74,34 @@ type Service struct {
 	live   Live
 	sends  *Limiter
 	typing *typingThrottle
+	push   Pusher
+	pushes sync.WaitGroup
 }
+
+// Pusher sends a notification to a user's sessions that have no live
+// stream (notify.Service).
+type Pusher interface {
+	Notify(ctx context.Context, orgID, userID string, p notify.Push) (int, error)
+}
+
+// PushStore is what pushing a new message needs of the store.
+type PushStore interface {
+	PushAudience(ctx context.Context, convID string) (kind Kind, name string, members []PushMember, err error)
+}
+
+// PushMember is a member a new message may be pushed to.
+type PushMember struct {
+	UserID, Name string
+	Muted        bool
+}
+
+// SetPusher makes every new message a push to the members who are not
+// looking (SPEC §9); the store must be a PushStore.
+func (s *Service) SetPusher(p Pusher) { s.push = p }
+
+// WaitPushes waits until the pushes of messages sent so far are queued
+// (tests, shutdown).
+func (s *Service) WaitPushes() { s.pushes.Wait() }
 
 // The send limit: a token bucket per user, SendBurst messages at once and
 // then SendRate a second. A person typing fast sends a few a second; a
@@ -182,7 +212,68 @@ func (s *Service) Send(ctx context.Context, orgID, userID, convID string, m NewM
 		e.RetryAfter = int(math.Ceil(wait.Seconds()))
 		return Message{}, false, e
 	}
-	return s.store.SendMessage(ctx, orgID, userID, convID, m)
+	msg, created, err := s.store.SendMessage(ctx, orgID, userID, convID, m)
+	if err == nil && created && s.push != nil {
+		s.pushes.Add(1)
+		go func() {
+			defer s.pushes.Done()
+			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+			defer cancel()
+			s.pushMessage(pctx, orgID, msg)
+		}()
+	}
+	return msg, created, err
+}
+
+// pushBody bounds a push's text: a lock screen shows a line or two.
+const pushBody = 140
+
+// pushMessage queues a push of a new message to every other member who
+// has not muted the conversation, or is mentioned in it (SPEC §9). The
+// message is committed already: a push that cannot be queued is lost,
+// never the message.
+func (s *Service) pushMessage(ctx context.Context, orgID string, m Message) {
+	ps, ok := s.store.(PushStore)
+	if !ok {
+		return
+	}
+	kind, name, members, err := ps.PushAudience(ctx, m.ConversationID)
+	if err != nil {
+		slog.Warn("chat: push audience", slog.String("conversation", m.ConversationID), slog.Any("err", err))
+		return
+	}
+	sender := ""
+	for _, mb := range members {
+		if mb.UserID == m.SenderID {
+			sender = mb.Name
+		}
+	}
+	title, body := sender, truncate(m.Text, pushBody)
+	if kind == Group {
+		title = name
+		if title == "" {
+			title = "Group chat"
+		}
+		body = truncate(sender+": "+m.Text, pushBody)
+	}
+	p := notify.Push{Type: notify.Message, Title: title, Body: body, URL: "/chats/" + m.ConversationID, Tag: "chat-" + m.ConversationID}
+	for _, mb := range members {
+		if mb.UserID == m.SenderID || (mb.Muted && !slices.Contains(m.Mentions, mb.UserID)) {
+			continue
+		}
+		if _, err := s.push.Notify(ctx, orgID, mb.UserID, p); err != nil {
+			slog.Warn("chat: push not queued", slog.String("conversation", m.ConversationID), slog.String("user", mb.UserID), slog.Any("err", err))
+		}
+	}
+}
+
+// truncate cuts s to at most n code points, marking the cut.
+func truncate(s string, n int) string {
+	r := []rune(s)
+	if len(r) <= n {
+		return s
+	}
+	return string(r[:n-1]) + "…"
 }
 
 // History lists a conversation's messages newest first.

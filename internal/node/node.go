@@ -176,6 +176,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.Chat = chat.NewService(st, cfg.Clock, func(orgID, typ string, data json.RawMessage, userIDs []string) {
 		publish([]events.Event{events.ToUsersLive(orgID, typ, data, userIDs...)})
 	})
+	n.Chat.SetPusher(n.Notify)
 	// Registrations on the services (routes of the stream, say) belong
 	// here, before a transport is built over the node.
 	return n, nil

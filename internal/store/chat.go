@@ -897,3 +897,28 @@ func (s *Store) MemberIDs(ctx context.Context, orgID, userID, convID string) ([]
 }
 
 var _ chat.Store = (*Store)(nil)
+
+// PushAudience is who a new message in a conversation may be pushed to
+// (SPEC §9): its kind and name, and every active member with their name
+// and whether they muted it.
+func (s *Store) PushAudience(ctx context.Context, convID string) (kind chat.Kind, name string, members []chat.PushMember, err error) {
+	if err := s.queryRow(ctx, `SELECT kind, name FROM conversations WHERE id = ?`, convID).Scan(&kind, &name); err != nil {
+		return "", "", nil, internal("push audience", err)
+	}
+	rows, err := s.query(ctx, `SELECT u.id, u.name, cm.muted FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+		WHERE cm.conversation_id = ? AND u.active = 1`, convID)
+	if err != nil {
+		return "", "", nil, internal("push audience", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var m chat.PushMember
+		var muted int
+		if err := rows.Scan(&m.UserID, &m.Name, &muted); err != nil {
+			return "", "", nil, internal("push audience scan", err)
+		}
+		m.Muted = muted != 0
+		members = append(members, m)
+	}
+	return kind, name, members, internal("push audience rows", rows.Err())
+}
