@@ -141,6 +141,69 @@ func TestBinary(t *testing.T) {
 		}
 	})
 
+	t.Run("a message answered 201 survives SIGKILL", func(t *testing.T) {
+		t.Parallel()
+		dir, addr := t.TempDir(), freeAddr(t)
+		seed(t, dir)
+		ctx := context.Background()
+		st, err := store.Open(ctx, store.Options{DataDir: dir})
+		if err != nil {
+			t.Fatal(err)
+		}
+		o, err := st.OrgBySlug(ctx, "acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ben, err := admin.CreateUsers(ctx, st, o.ID, cheap, []account.NewUser{{Name: "Ben Ortiz", Email: "ben@acme.test", Extension: "102", Password: "long-enough-pw"}})
+		st.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		base := "http://" + addr
+		start := func() (*exec.Cmd, chan struct{}) {
+			cmd := exec.Command(bin, "serve", "--addr", addr, "--data", dir)
+			cmd.Env = cleanEnv()
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			exited := make(chan struct{})
+			go func() { cmd.Wait(); close(exited) }()
+			t.Cleanup(func() { cmd.Process.Kill(); <-exited })
+			waitHealthy(t, base, exited)
+			return cmd, exited
+		}
+		cmd, exited := start()
+		token := loginAs(t, base, "ann@acme.test", "long-enough-pw")
+		res, b := postJSON(t, base+"/api/v1/conversations", token, map[string]any{"member_ids": []string{ben[0].ID}})
+		var conv apitypes.Conversation
+		if res.StatusCode != http.StatusCreated || json.Unmarshal(b, &conv) != nil {
+			t.Fatalf("conversation: %d %s", res.StatusCode, b)
+		}
+		res, b = postJSON(t, base+"/api/v1/conversations/"+conv.ID+"/messages", token, map[string]any{"client_id": "kill-1", "text": "committed before the 201"})
+		// Killed the moment the answer is in: no shutdown, no checkpoint.
+		cmd.Process.Signal(syscall.SIGKILL)
+		<-exited
+		var sent apitypes.Message
+		if res.StatusCode != http.StatusCreated || json.Unmarshal(b, &sent) != nil {
+			t.Fatalf("send: %d %s", res.StatusCode, b)
+		}
+		start()
+		res, b = get(t, base+"/api/v1/conversations/"+conv.ID+"/messages", token)
+		var page apitypes.MessageList
+		if res.StatusCode != http.StatusOK || json.Unmarshal(b, &page) != nil {
+			t.Fatalf("history after restart: %d %s", res.StatusCode, b)
+		}
+		if len(page.Items) != 1 || page.Items[0].ID != sent.ID || page.Items[0].Text != "committed before the 201" {
+			t.Fatalf("after SIGKILL and restart the history is %s; want the message answered 201", b)
+		}
+		// The retry a client makes when it never saw the answer finds it.
+		res, b = postJSON(t, base+"/api/v1/conversations/"+conv.ID+"/messages", token, map[string]any{"client_id": "kill-1", "text": "committed before the 201"})
+		var again apitypes.Message
+		if res.StatusCode != http.StatusOK || json.Unmarshal(b, &again) != nil || again.ID != sent.ID {
+			t.Fatalf("the retry after restart: %d %s; want 200 with %s", res.StatusCode, b, sent.ID)
+		}
+	})
+
 	t.Run("SIGTERM drains and exits 0 with the database clean", func(t *testing.T) {
 		t.Parallel()
 		dir, addr := t.TempDir(), freeAddr(t)
