@@ -177,7 +177,7 @@ function isMember(c: Conversation, meId: string): boolean {
   return c.members.some((m) => m.id === meId);
 }
 
-function dropConversation(state: ChatState, id: string): ChatState {
+export function dropConversation(state: ChatState, id: string): ChatState {
   if (!state.conversations[id] && !state.messages[id]) return state;
   const conversations = { ...state.conversations };
   delete conversations[id];

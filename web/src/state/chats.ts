@@ -14,6 +14,7 @@ import {
   applyMessagesPage,
   applyRead,
   applyReaction,
+  dropConversation,
   needsRead,
   newClientId,
   PAGE_SIZE,
@@ -221,6 +222,27 @@ export async function createGroup(name: string, memberIds: string[]): Promise<st
 
 export async function setMuted(conversationId: string, muted: boolean): Promise<void> {
   const c = await api.updateConversation(conversationId, { muted });
+  update((s) => applyConversation(s, c, meId()));
+}
+
+export async function renameGroup(conversationId: string, name: string): Promise<void> {
+  const c = await api.updateConversation(conversationId, { name });
+  update((s) => applyConversation(s, c, meId()));
+}
+
+export async function addToGroup(conversationId: string, userIds: string[]): Promise<void> {
+  const c = await api.addMembers(conversationId, userIds);
+  update((s) => applyConversation(s, c, meId()));
+}
+
+/** Removes a member; removing oneself leaves the group, which then drops out of the list. */
+export async function removeFromGroup(conversationId: string, userId: string): Promise<void> {
+  await api.removeMember(conversationId, userId);
+  if (userId === meId()) {
+    update((s) => dropConversation(s, conversationId));
+    return;
+  }
+  const c = await api.getConversation(conversationId);
   update((s) => applyConversation(s, c, meId()));
 }
 

@@ -2,6 +2,7 @@ import { useEffect, useRef } from 'preact/hooks';
 import { boot } from '../state/app';
 import { ChatList } from './ChatList';
 import { ContactPage } from './ContactPage';
+import { ChatDetails } from './ChatDetails';
 import { ConversationScreen } from './Conversation';
 import { Directory } from './Directory';
 import { ConnectionBanner, Header } from './Header';
@@ -80,6 +81,7 @@ function Shell() {
         {route.name === 'chats' && <ChatList key={key} focusHeading={focus} />}
         {route.name === 'new-group' && <NewGroup key={key} />}
         {route.name === 'chat' && <ConversationScreen key={key} id={route.id} />}
+        {route.name === 'chat-details' && <ChatDetails key={key} id={route.id} />}
       </main>
       {tabs && <TabBar route={route} />}
       <Toast />

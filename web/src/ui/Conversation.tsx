@@ -8,6 +8,7 @@ import * as chats from '../state/chats';
 import { insertMention, mentionAt, mentionCandidates } from '../state/mention';
 import type { Attachment, Contact, Message } from '../types';
 import { useApp, useNow } from './hooks';
+import { linkProps } from './router';
 
 /** The reactions offered under a message. */
 export const REACTIONS = ['👍', '❤️', '😂', '😮', '😢', '🎉'];
@@ -169,6 +170,9 @@ export function ConversationScreen({ id }: { id: string }) {
           {title}
         </h1>
         {conv.kind === 'group' && <span class="muted chat-members">{conv.members.length} members</span>}
+        <a class="btn btn-small btn-quiet" {...linkProps(`/chats/${encodeURIComponent(id)}/details`)} data-testid="chat-details-link">
+          Details
+        </a>
         <button
           type="button"
           class="btn btn-small btn-quiet"

@@ -14,6 +14,7 @@ const TITLES: Record<Route['name'], string> = {
   chats: '',
   chat: 'Chat',
   'new-group': 'New group',
+  'chat-details': 'Details',
 };
 
 /** The sections of the tab bar: their screens have no back button. */
@@ -32,7 +33,7 @@ export function Header({ route }: { route: Route }) {
   return (
     <header class="topbar">
       {sub ? (
-        <button type="button" class="icon-btn" aria-label="Back" onClick={() => goBack(route.name === 'chat' || route.name === 'new-group' ? '/chats' : '/')}>
+        <button type="button" class="icon-btn" aria-label="Back" onClick={() => goBack(route.name === 'chat-details' ? `/chats/${encodeURIComponent(route.id)}` : route.name === 'chat' || route.name === 'new-group' ? '/chats' : '/')}>
           <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
             <path d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" fill="currentColor" />
           </svg>

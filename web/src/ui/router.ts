@@ -8,12 +8,15 @@ export type Route =
   | { name: 'contact'; id: string }
   | { name: 'chats' }
   | { name: 'new-group' }
-  | { name: 'chat'; id: string };
+  | { name: 'chat'; id: string }
+  | { name: 'chat-details'; id: string };
 
 export function parseRoute(pathname: string): Route {
   if (pathname === '/profile') return { name: 'profile' };
   if (pathname === '/chats') return { name: 'chats' };
   if (pathname === '/chats/new') return { name: 'new-group' };
+  const details = /^\/chats\/([^/]+)\/details$/.exec(pathname);
+  if (details) return { name: 'chat-details', id: decodeURIComponent(details[1]) };
   const chat = /^\/chats\/([^/]+)$/.exec(pathname);
   if (chat) return { name: 'chat', id: decodeURIComponent(chat[1]) };
   const m = /^\/people\/([^/]+)$/.exec(pathname);
