@@ -6,11 +6,13 @@ package httpapi
 // cmd/vo/serve.go).
 
 import (
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/netip"
 	"sync"
+	"syscall"
 	"time"
 
 	"vo/internal/apperr"
@@ -241,6 +243,21 @@ type limitedConn struct {
 func (c *limitedConn) Close() error {
 	c.release()
 	return c.Conn.Close()
+}
+
+// errNoSyscallConn says that the connection wrapped has no socket of its own.
+var errNoSyscallConn = errors.New("httpapi: the connection has no raw socket")
+
+// SyscallConn is the wrapped connection's, so that wrapping hides nothing
+// from what writes to the socket directly: the event stream's writer makes
+// its non-blocking writes through it, and without it every fan-out write
+// of every stream went through a goroutine of its own and a blocking,
+// deadlined write.
+func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
+	if sc, ok := c.Conn.(syscall.Conn); ok {
+		return sc.SyscallConn()
+	}
+	return nil, errNoSyscallConn
 }
 
 // Limit wraps the server's listener with Config.ConnLimit, if any.

@@ -12,6 +12,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -164,6 +165,73 @@ func TestSlowBodyIsCut(t *testing.T) {
 // with 429 while another address still connects, a closed connection
 // frees its place, and behind a trusted proxy the address it reports is
 // what counts.
+// TestLimitedConnKeepsItsSocket: a connection the limiter admits still
+// gives its raw socket, which the event stream writes to without blocking;
+// hidden, every stream's every event went through a blocking write in a
+// goroutine of its own (a fan-out cost 2.6 times the server CPU). A write
+// made through it reaches the client, and closing gives the place back.
+func TestLimitedConnKeepsItsSocket(t *testing.T) {
+	t.Parallel()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	limit := NewConnLimiter(1, nil)
+	lln := limit.Listener(ln)
+	t.Cleanup(func() { lln.Close() })
+	client, err := net.Dial("tcp", ln.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { client.Close() })
+	c, err := lln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := c.(*limitedConn); !ok {
+		t.Fatalf("accepted %T; want it counted (*limitedConn)", c)
+	}
+	sc, ok := c.(syscall.Conn)
+	if !ok {
+		t.Fatalf("%T hides its socket: not a syscall.Conn", c)
+	}
+	raw, err := sc.SyscallConn()
+	if err != nil || raw == nil {
+		t.Fatalf("SyscallConn: %v, %v", raw, err)
+	}
+	msg := []byte("through the socket")
+	var werr error
+	if err := raw.Write(func(fd uintptr) bool {
+		_, werr = syscall.Write(int(fd), msg)
+		return true
+	}); err != nil || werr != nil {
+		t.Fatalf("raw write: %v, %v", err, werr)
+	}
+	client.SetReadDeadline(time.Now().Add(10 * time.Second))
+	got := make([]byte, len(msg))
+	if _, err := io.ReadFull(client, got); err != nil || string(got) != string(msg) {
+		t.Fatalf("client read %q, %v; want %q", got, err, msg)
+	}
+	c.Close()
+	limit.mu.Lock()
+	n := limit.open[clientKey(netip.MustParseAddr("127.0.0.1"))]
+	limit.mu.Unlock()
+	if n != 0 {
+		t.Errorf("%d connections still counted after Close; want 0", n)
+	}
+}
+
+// A wrapped connection without a socket says so, rather than handing a nil one.
+func TestLimitedConnWithoutSocket(t *testing.T) {
+	a, b := net.Pipe()
+	defer b.Close()
+	c := &limitedConn{Conn: a, release: func() {}}
+	defer c.Close()
+	if raw, err := c.SyscallConn(); raw != nil || !errors.Is(err, errNoSyscallConn) {
+		t.Fatalf("SyscallConn of a pipe: %v, %v; want nil, errNoSyscallConn", raw, err)
+	}
+}
+
 func TestConnLimiter(t *testing.T) {
 	t.Parallel()
 	const max = 3
