@@ -219,7 +219,8 @@ describe('chat', { concurrency: 1 }, () => {
       await form.getByTestId('member-option').filter({ hasText: 'Liam Walsh' }).click();
       await form.getByText('2 selected').waitFor();
       await create.click();
-      await g.page.waitForURL(/\/chats\/[^/]+$/);
+      // From /chats/new to the new group's own page.
+      await g.page.waitForURL(/\/chats\/(?!new$)[^/]+$/);
       const id = decodeURIComponent(new URL(g.page.url()).pathname.split('/').pop());
       await g.page.locator(`[data-testid="conversation"][data-conversation-id="${id}"]`).getByText('3 members').waitFor();
       await g.page.getByRole('heading', { name, level: 1 }).waitFor();
