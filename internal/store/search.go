@@ -1,0 +1,140 @@
+package store
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"strings"
+
+	"vo/internal/apperr"
+	"vo/internal/chat"
+)
+
+// Message search (SPEC §8, issue 11 pt 3). Each engine answers a search
+// from a full-text index, never by reading every message:
+//
+//   - SQLite: the FTS5 table message_fts, which triggers keep in step with
+//     messages (migration 00009); its tokenizer folds case and accents.
+//   - PostgreSQL: the tsvector column messages.search (GIN index), which
+//     the store writes with each insert, edit and delete from
+//     chat.SearchWords: PostgreSQL's own parser folds case, not accents,
+//     and the unaccent extension may not be installed.
+//
+// A query's words are only letters and digits (chat.SearchWords), and each
+// is still quoted as one token, so no query syntax gets through.
+
+// searchSet returns the column, placeholder and argument that an INSERT
+// into messages adds for the search index: none on SQLite, whose triggers
+// index the text.
+func (s *Store) searchSet(text string) (col, val string, args []any) {
+	if s.dialect != Postgres {
+		return "", "", nil
+	}
+	return ", search", ", to_tsvector('simple', ?)", []any{searchDoc(text)}
+}
+
+// searchUpdate returns what an UPDATE of a message's text sets for the
+// search index; text "" (a deleted message) takes it out of the index.
+func (s *Store) searchUpdate(text string) (set string, args []any) {
+	switch {
+	case s.dialect != Postgres:
+		return "", nil
+	case text == "":
+		return ", search = NULL", nil
+	}
+	return ", search = to_tsvector('simple', ?)", []any{searchDoc(text)}
+}
+
+// searchDoc is the text PostgreSQL indexes for a message: its search
+// words, folded, one space apart.
+func searchDoc(text string) string { return strings.Join(chat.SearchWords(text), " ") }
+
+// matchExpr is the engine's full-text query for q: every word, the last
+// one as a prefix when q.Prefix.
+func (s *Store) matchExpr(q chat.Query) string {
+	parts := make([]string, len(q.Words))
+	for i, w := range q.Words {
+		prefix := q.Prefix && i == len(q.Words)-1
+		if s.dialect == Postgres {
+			parts[i] = "'" + strings.ReplaceAll(strings.ReplaceAll(w, `\`, `\\`), "'", "''") + "'"
+			if prefix {
+				parts[i] += ":*"
+			}
+			continue
+		}
+		parts[i] = `"` + strings.ReplaceAll(w, `"`, `""`) + `"`
+		if prefix {
+			parts[i] += "*"
+		}
+	}
+	if s.dialect == Postgres {
+		return strings.Join(parts, " & ")
+	}
+	return strings.Join(parts, " ")
+}
+
+// The caller's messages: only those of conversations of the caller's org
+// that the caller is a member of now.
+const searchScopeSQL = ` JOIN conversation_members cm ON cm.conversation_id = m.conversation_id AND cm.user_id = ?
+	JOIN conversations c ON c.id = m.conversation_id AND c.org_id = ?`
+
+// searchSQL is the statement SearchMessages runs; paged adds the bound of
+// the before message. Its arguments: userID, orgID, the match
+// expression, [before's created_at and id], limit.
+func (s *Store) searchSQL(paged bool) string {
+	q := `SELECT ` + msgCols
+	if s.dialect == Postgres {
+		q += ` FROM messages m` + searchScopeSQL + ` WHERE m.search @@ to_tsquery('simple', ?)`
+	} else {
+		q += ` FROM message_fts JOIN message_search_ids si ON si.fts_id = message_fts.rowid
+	JOIN messages m ON m.id = si.message_id` + searchScopeSQL + ` WHERE message_fts MATCH ?`
+	}
+	q += ` AND m.deleted_at IS NULL`
+	if paged {
+		q += ` AND (m.created_at, m.id) < (?, ?)`
+	}
+	return q + ` ORDER BY m.created_at DESC, m.id DESC LIMIT ?`
+}
+
+// searchArgs are searchSQL's arguments.
+func (s *Store) searchArgs(orgID, userID string, q chat.Query, beforeAt int64, beforeID string, limit int) []any {
+	args := []any{userID, orgID, s.matchExpr(q)}
+	if beforeID != "" {
+		args = append(args, beforeAt, beforeID)
+	}
+	return append(args, limit)
+}
+
+// SearchMessages implements chat.Store: newest first (by time sent, then
+// id), paged by the id of the page's oldest message.
+func (s *Store) SearchMessages(ctx context.Context, orgID, userID string, q chat.Query, before string, limit int) ([]chat.Message, string, error) {
+	if len(q.Words) == 0 {
+		return nil, "", apperr.New(apperr.Invalid, "q must hold at least one word")
+	}
+	tx, err := s.r.BeginTx(ctx, s.snapshotTx())
+	if err != nil {
+		return nil, "", internal("search", err)
+	}
+	defer tx.Rollback()
+	r := reader{s, tx}
+	var beforeAt int64
+	if before != "" {
+		err := r.queryRow(ctx, `SELECT m.created_at FROM messages m`+searchScopeSQL+` WHERE m.id = ?`, userID, orgID, before).Scan(&beforeAt)
+		if errors.Is(err, sql.ErrNoRows) {
+			return nil, "", apperr.New(apperr.Invalid, "before must be a message of one's conversations")
+		}
+		if err != nil {
+			return nil, "", internal("search before", err)
+		}
+	}
+	out, err := r.messages(ctx, s.searchSQL(before != ""), s.searchArgs(orgID, userID, q, beforeAt, before, limit+1)...)
+	if err != nil {
+		return nil, "", err
+	}
+	next := ""
+	if len(out) > limit {
+		out = out[:limit]
+		next = out[limit-1].ID
+	}
+	return out, next, nil
+}
