@@ -242,5 +242,5 @@ func (s *Store) SessionExists(ctx context.Context, id string) (bool, error) {
 // SearchSQLForTest is the statement SearchMessages runs, and its arguments
 // for a first page.
 func (s *Store) SearchSQLForTest(orgID, userID string, q chat.Query, limit int) (string, []any) {
-	return s.searchSQL(false), s.searchArgs(orgID, userID, q, 0, "", limit)
+	return s.searchSQL(false), s.searchArgs(orgID, userID, q, nil, limit)
 }

@@ -80,7 +80,9 @@ const searchScopeSQL = ` JOIN conversation_members cm ON cm.conversation_id = m.
 
 // searchSQL is the statement SearchMessages runs; paged adds the bound of
 // the before message. Its arguments: userID, orgID, the match
-// expression, [before's created_at and id], limit.
+// expression, [before's created_at, conversation and seq], limit. Newest
+// first: by time sent, then (for one millisecond's) by conversation and
+// its own order.
 func (s *Store) searchSQL(paged bool) string {
 	q := `SELECT ` + msgCols
 	if s.dialect == Postgres {
@@ -91,22 +93,29 @@ func (s *Store) searchSQL(paged bool) string {
 	}
 	q += ` AND m.deleted_at IS NULL`
 	if paged {
-		q += ` AND (m.created_at, m.id) < (?, ?)`
+		q += ` AND (m.created_at, m.conversation_id, m.seq) < (?, ?, ?)`
 	}
-	return q + ` ORDER BY m.created_at DESC, m.id DESC LIMIT ?`
+	return q + ` ORDER BY m.created_at DESC, m.conversation_id DESC, m.seq DESC LIMIT ?`
+}
+
+// msgPlace is a message's place in search results.
+type msgPlace struct {
+	at     int64
+	convID string
+	seq    int64
 }
 
 // searchArgs are searchSQL's arguments.
-func (s *Store) searchArgs(orgID, userID string, q chat.Query, beforeAt int64, beforeID string, limit int) []any {
+func (s *Store) searchArgs(orgID, userID string, q chat.Query, before *msgPlace, limit int) []any {
 	args := []any{userID, orgID, s.matchExpr(q)}
-	if beforeID != "" {
-		args = append(args, beforeAt, beforeID)
+	if before != nil {
+		args = append(args, before.at, before.convID, before.seq)
 	}
 	return append(args, limit)
 }
 
-// SearchMessages implements chat.Store: newest first (by time sent, then
-// id), paged by the id of the page's oldest message.
+// SearchMessages implements chat.Store, paged by the id of the page's
+// oldest message.
 func (s *Store) SearchMessages(ctx context.Context, orgID, userID string, q chat.Query, before string, limit int) ([]chat.Message, string, error) {
 	if len(q.Words) == 0 {
 		return nil, "", apperr.New(apperr.Invalid, "q must hold at least one word")
@@ -117,9 +126,11 @@ func (s *Store) SearchMessages(ctx context.Context, orgID, userID string, q chat
 	}
 	defer tx.Rollback()
 	r := reader{s, tx}
-	var beforeAt int64
+	var key *msgPlace
 	if before != "" {
-		err := r.queryRow(ctx, `SELECT m.created_at FROM messages m`+searchScopeSQL+` WHERE m.id = ?`, userID, orgID, before).Scan(&beforeAt)
+		key = &msgPlace{}
+		err := r.queryRow(ctx, `SELECT m.created_at, m.conversation_id, m.seq FROM messages m`+searchScopeSQL+` WHERE m.id = ?`,
+			userID, orgID, before).Scan(&key.at, &key.convID, &key.seq)
 		if errors.Is(err, sql.ErrNoRows) {
 			return nil, "", apperr.New(apperr.Invalid, "before must be a message of one's conversations")
 		}
@@ -127,7 +138,7 @@ func (s *Store) SearchMessages(ctx context.Context, orgID, userID string, q chat
 			return nil, "", internal("search before", err)
 		}
 	}
-	out, err := r.messages(ctx, s.searchSQL(before != ""), s.searchArgs(orgID, userID, q, beforeAt, before, limit+1)...)
+	out, err := r.messages(ctx, s.searchSQL(before != ""), s.searchArgs(orgID, userID, q, key, limit+1)...)
 	if err != nil {
 		return nil, "", err
 	}
