@@ -149,3 +149,47 @@ func (s *Store) SearchMessages(ctx context.Context, orgID, userID string, q chat
 	}
 	return out, next, nil
 }
+
+// indexPendingMessages writes the search column of the PostgreSQL messages
+// that have none: those sent before migration 00009. It runs at Open, in
+// batches; a message edited or deleted meanwhile has its own, and keeps it.
+func (s *Store) indexPendingMessages(ctx context.Context) error {
+	if s.dialect != Postgres {
+		return nil
+	}
+	for {
+		rows, err := s.w.QueryContext(ctx, s.rebind(`SELECT id, text FROM messages WHERE search IS NULL AND deleted_at IS NULL ORDER BY id LIMIT 500`))
+		if err != nil {
+			return internal("index pending messages", err)
+		}
+		type pending struct{ id, text string }
+		var batch []pending
+		for rows.Next() {
+			var p pending
+			if err := rows.Scan(&p.id, &p.text); err != nil {
+				rows.Close()
+				return internal("index pending messages", err)
+			}
+			batch = append(batch, p)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return internal("index pending messages", err)
+		}
+		if len(batch) == 0 {
+			return nil
+		}
+		err = s.tx(ctx, func(t *Tx) error {
+			for _, p := range batch {
+				if _, err := t.exec(ctx, `UPDATE messages SET search = to_tsvector('simple', ?) WHERE id = ? AND search IS NULL AND deleted_at IS NULL`,
+					searchDoc(p.text), p.id); err != nil {
+					return internal("index pending messages", err)
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+}

@@ -306,3 +306,37 @@ func TestSearchQueryPlan(t *testing.T) {
 		}
 	})
 }
+
+// Messages that PostgreSQL holds without a search column (sent before
+// migration 00009) are indexed when the store opens, accents folded.
+func TestSearchIndexesOlderMessages(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	dsn := storetest.DSN(t, "postgres")
+	s, err := store.Open(ctx, store.Options{DSN: dsn, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := newOrg(t, s, "acme")
+	us := mustCreate(t, s, o.ID, nu("Ann", "ann@acme.test", "101", ""), nu("Bob", "bob@acme.test", "102", ""))
+	c := newConv(t, s, us[0], "", us[1])
+	old := say(t, s, clk, us[0], c.ID, "Un café crème?")
+	gone := say(t, s, clk, us[0], c.ID, "deleted café")
+	if err := s.DeleteMessage(ctx, o.ID, us[0].ID, gone.ID); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.WriterForTest().ExecContext(ctx, `UPDATE messages SET search = NULL`); err != nil {
+		t.Fatal(err)
+	}
+	wantFound(t, s, us[1], "cafe")
+	s.Close()
+	s, err = store.Open(ctx, store.Options{DSN: dsn, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	wantFound(t, s, us[1], "cafe", old.Text)
+	wantFound(t, s, us[1], "CREME un", old.Text)
+	wantFound(t, s, us[1], "deleted")
+}

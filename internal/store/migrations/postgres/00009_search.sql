@@ -5,13 +5,14 @@
 -- letters and digits only; NULL for a deleted message, which is then
 -- never found. The GIN index answers a query's words.
 --
--- Messages sent before this migration are indexed here by PostgreSQL's
--- 'simple' configuration, which folds case but not accents: until edited,
--- such a message with "Café" is found by "café", not by "cafe".
+-- Messages sent before this migration start with search NULL: Store.Open
+-- indexes them in Go (indexPendingMessages), found by the small partial
+-- index messages_search_pending, which is empty once they all are.
 ALTER TABLE messages ADD COLUMN search tsvector;
-UPDATE messages SET search = to_tsvector('simple', text) WHERE deleted_at IS NULL;
 CREATE INDEX messages_search ON messages USING GIN (search);
+CREATE INDEX messages_search_pending ON messages (id) WHERE search IS NULL AND deleted_at IS NULL;
 
 -- +goose Down
+DROP INDEX messages_search_pending;
 DROP INDEX messages_search;
 ALTER TABLE messages DROP COLUMN search;
