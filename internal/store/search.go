@@ -3,8 +3,11 @@ package store
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"strings"
+
+	"modernc.org/sqlite"
 
 	"vo/internal/apperr"
 	"vo/internal/chat"
@@ -14,14 +17,33 @@ import (
 // from a full-text index, never by reading every message:
 //
 //   - SQLite: the FTS5 table message_fts, which triggers keep in step with
-//     messages (migration 00009); its tokenizer folds case and accents.
+//     messages (migration 00009), indexing vo_search_doc(text).
 //   - PostgreSQL: the tsvector column messages.search (GIN index), which
-//     the store writes with each insert, edit and delete from
-//     chat.SearchWords: PostgreSQL's own parser folds case, not accents,
-//     and the unaccent extension may not be installed.
+//     the store writes with each insert, edit and delete.
+//
+// Both index a message's chat.SearchWords (searchDoc), the words a query
+// is split into: neither engine folds accents of every script by itself
+// (unicode61 folds Latin ones; PostgreSQL needs the unaccent extension,
+// which may not be installed).
 //
 // A query's words are only letters and digits (chat.SearchWords), and each
 // is still quoted as one token, so no query syntax gets through.
+
+// vo_search_doc is searchDoc for SQLite's triggers.
+func init() {
+	err := sqlite.RegisterDeterministicScalarFunction("vo_search_doc", 1, func(_ *sqlite.FunctionContext, args []driver.Value) (driver.Value, error) {
+		switch v := args[0].(type) {
+		case string:
+			return searchDoc(v), nil
+		case []byte:
+			return searchDoc(string(v)), nil
+		}
+		return "", nil
+	})
+	if err != nil {
+		panic(err)
+	}
+}
 
 // searchSet returns the column, placeholder and argument that an INSERT
 // into messages adds for the search index: none on SQLite, whose triggers
@@ -45,8 +67,8 @@ func (s *Store) searchUpdate(text string) (set string, args []any) {
 	return ", search = to_tsvector('simple', ?)", []any{searchDoc(text)}
 }
 
-// searchDoc is the text PostgreSQL indexes for a message: its search
-// words, folded, one space apart.
+// searchDoc is the text indexed for a message: its search words, folded,
+// one space apart.
 func searchDoc(text string) string { return strings.Join(chat.SearchWords(text), " ") }
 
 // matchExpr is the engine's full-text query for q: every word, the last

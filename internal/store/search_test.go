@@ -97,6 +97,7 @@ func TestSearchMessages(t *testing.T) {
 			say(t, s, clk, bob, bobCid.ID, "secret lunch plans for Ann's birthday")
 			say(t, s, clk, dan, danSelf.ID, "lunch café in the other org")
 			say(t, s, clk, cid, team.ID, "I'll bring the teapot")
+			say(t, s, clk, cid, team.ID, "नमस्ते दुनिया, Ελληνικά")
 
 			t.Run("case, accents and word order", func(t *testing.T) {
 				for _, q := range []string{"cafe", "CAFÉ", "Café", "café", "tomorrow lunch", "LUNCH café tomorrow", "the at lunch"} {
@@ -104,6 +105,10 @@ func TestSearchMessages(t *testing.T) {
 				}
 				wantFound(t, s, ann, "creme brulee", "CRÈME brûlée after lunch")
 				wantFound(t, s, ann, "brûlée", "CRÈME brûlée after lunch")
+				// Marks that are part of a letter in other scripts count.
+				wantFound(t, s, ann, "दुनिया", "नमस्ते दुनिया, Ελληνικά")
+				wantFound(t, s, ann, "नमस्ते ", "नमस्ते दुनिया, Ελληνικά")
+				wantFound(t, s, ann, "ελληνικα", "नमस्ते दुनिया, Ελληνικά")
 			})
 			t.Run("all words", func(t *testing.T) {
 				wantFound(t, s, ann, "lunch dinner")
