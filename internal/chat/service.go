@@ -61,6 +61,12 @@ type Store interface {
 	MarkRead(ctx context.Context, orgID, userID, convID, msgID string) error
 	// MemberIDs returns the members of a conversation of the caller's.
 	MemberIDs(ctx context.Context, orgID, userID, convID string) ([]string, error)
+	// SearchMessages lists the messages of the conversations the caller is
+	// a member of that have every word of q, newest first, those before
+	// the message before ("" for the newest; Invalid when it is not a
+	// message of the caller's conversations). Deleted messages are never
+	// found. An index answers it, never a scan of the messages.
+	SearchMessages(ctx context.Context, orgID, userID string, q Query, before string, limit int) ([]Message, string, error)
 }
 
 // Live publishes an event to the given users' sessions without logging it

@@ -185,6 +185,7 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "DELETE /api/v1/messages/{id}", authed: s.deleteMessage},
 		{pattern: "PUT /api/v1/messages/{id}/reactions/{emoji}", authed: s.react(true)},
 		{pattern: "DELETE /api/v1/messages/{id}/reactions/{emoji}", authed: s.react(false)},
+		{pattern: "GET /api/v1/search/messages", authed: s.searchMessages},
 		{pattern: "POST /api/v1/admin/users", authed: s.adminCreateUser},
 		{pattern: "DELETE /api/v1/admin/users/{id}", authed: s.adminDeactivate},
 		{pattern: "GET /api/v1/openapi.json", public: openAPI},

@@ -686,8 +686,9 @@ func (s *Store) SendMessage(ctx context.Context, orgID, userID, convID string, n
 		if _, err := t.exec(ctx, `UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ?`, m.Seq, ms(now), convID); err != nil {
 			return internal("conversation seq", err)
 		}
-		if _, err := t.exec(ctx, `INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, text, reply_to, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			m.ID, convID, m.Seq, userID, nm.ClientID, m.Text, nullable(nm.ReplyTo), ms(now)); err != nil {
+		col, val, arg := s.searchSet(m.Text)
+		if _, err := t.exec(ctx, `INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, text, reply_to, created_at`+col+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?`+val+`)`,
+			append([]any{m.ID, convID, m.Seq, userID, nm.ClientID, m.Text, nullable(nm.ReplyTo), ms(now)}, arg...)...); err != nil {
 			return internal("send", err)
 		}
 		if err := t.setMentions(ctx, m.ID, m.Mentions); err != nil {
@@ -786,7 +787,8 @@ func (s *Store) EditMessage(ctx context.Context, orgID, userID, msgID, text stri
 		}
 		now := s.clock.Now()
 		m.Text, m.EditedAt, m.Mentions = text, fromMS(ms(now)), chat.Mentions(text, users)
-		if _, err := t.exec(ctx, `UPDATE messages SET text = ?, edited_at = ? WHERE id = ?`, text, ms(now), msgID); err != nil {
+		set, arg := s.searchUpdate(text)
+		if _, err := t.exec(ctx, `UPDATE messages SET text = ?, edited_at = ?`+set+` WHERE id = ?`, append(append([]any{text, ms(now)}, arg...), msgID)...); err != nil {
 			return internal("edit", err)
 		}
 		if err := t.setMentions(ctx, msgID, m.Mentions); err != nil {
@@ -807,7 +809,8 @@ func (s *Store) DeleteMessage(ctx context.Context, orgID, userID, msgID string) 
 			return err
 		}
 		now := s.clock.Now()
-		if _, err := t.exec(ctx, `UPDATE messages SET text = '', deleted_at = ? WHERE id = ?`, ms(now), msgID); err != nil {
+		set, arg := s.searchUpdate("")
+		if _, err := t.exec(ctx, `UPDATE messages SET text = '', deleted_at = ?`+set+` WHERE id = ?`, append(append([]any{ms(now)}, arg...), msgID)...); err != nil {
 			return internal("delete", err)
 		}
 		if err := t.setMentions(ctx, msgID, nil); err != nil {

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"vo/internal/account"
+	"vo/internal/chat"
 	"vo/internal/events"
 )
 
@@ -236,4 +237,10 @@ func (s *Store) SessionExists(ctx context.Context, id string) (bool, error) {
 	var n int
 	err := s.queryRow(ctx, `SELECT COUNT(*) FROM sessions WHERE id = ?`, id).Scan(&n)
 	return n > 0, internal("session exists", err)
+}
+
+// SearchSQLForTest is the statement SearchMessages runs, and its arguments
+// for a first page.
+func (s *Store) SearchSQLForTest(orgID, userID string, q chat.Query, limit int) (string, []any) {
+	return s.searchSQL(false), s.searchArgs(orgID, userID, q, nil, limit)
 }
