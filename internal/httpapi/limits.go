@@ -260,6 +260,25 @@ func (c *limitedConn) SyscallConn() (syscall.RawConn, error) {
 	return nil, errNoSyscallConn
 }
 
+// ReadFrom is the wrapped connection's, so that net/http still sends a
+// file's bytes with sendfile (it looks for an io.ReaderFrom on the
+// connection) rather than copying them through a buffer.
+func (c *limitedConn) ReadFrom(r io.Reader) (int64, error) {
+	if rf, ok := c.Conn.(io.ReaderFrom); ok {
+		return rf.ReadFrom(r)
+	}
+	return io.Copy(c.Conn, r)
+}
+
+// CloseWrite is the wrapped connection's, which net/http calls to end
+// its side cleanly before closing a connection it answered an error on.
+func (c *limitedConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return nil
+}
+
 // Limit wraps the server's listener with Config.ConnLimit, if any.
 func (s *Server) Limit(ln net.Listener) net.Listener {
 	if s.cfg.ConnLimit == nil {

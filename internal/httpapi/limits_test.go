@@ -169,7 +169,8 @@ func TestSlowBodyIsCut(t *testing.T) {
 // gives its raw socket, which the event stream writes to without blocking;
 // hidden, every stream's every event went through a blocking write in a
 // goroutine of its own (a fan-out cost 2.6 times the server CPU). A write
-// made through it reaches the client, and closing gives the place back.
+// made through it reaches the client; so do net/http's sendfile (ReadFrom)
+// and half-close (CloseWrite); and closing gives the place back.
 func TestLimitedConnKeepsItsSocket(t *testing.T) {
 	t.Parallel()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
@@ -211,6 +212,31 @@ func TestLimitedConnKeepsItsSocket(t *testing.T) {
 	got := make([]byte, len(msg))
 	if _, err := io.ReadFull(client, got); err != nil || string(got) != string(msg) {
 		t.Fatalf("client read %q, %v; want %q", got, err, msg)
+	}
+	// net/http sends files through the connection's ReadFrom (sendfile),
+	// and half-closes through its CloseWrite: the wrapper keeps both.
+	if _, ok := c.(io.ReaderFrom); !ok {
+		t.Errorf("%T hides its ReadFrom", c)
+	}
+	f, err := os.CreateTemp(t.TempDir(), "file")
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.WriteString("a file's bytes")
+	f.Seek(0, io.SeekStart)
+	if n, err := c.(io.ReaderFrom).ReadFrom(f); n != 14 || err != nil {
+		t.Fatalf("ReadFrom: %d, %v; want 14, nil", n, err)
+	}
+	f.Close()
+	cw, ok := c.(interface{ CloseWrite() error })
+	if !ok {
+		t.Fatalf("%T hides its CloseWrite", c)
+	}
+	if err := cw.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	if rest, err := io.ReadAll(client); err != nil || string(rest) != "a file's bytes" {
+		t.Fatalf("client read %q, %v after CloseWrite; want the file, then EOF", rest, err)
 	}
 	c.Close()
 	limit.mu.Lock()
