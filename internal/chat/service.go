@@ -190,11 +190,14 @@ func (s *Service) Send(ctx context.Context, orgID, userID, convID string, m NewM
 	if err := CheckClientID(m.ClientID); err != nil {
 		return Message{}, false, err
 	}
-	t, err := NormalizeText(m.Text)
+	t, err := NormalizeMessageText(m.Text, len(m.AttachmentIDs))
 	if err != nil {
 		return Message{}, false, err
 	}
 	m.Text = t
+	if err := CheckAttachmentIDs(m.AttachmentIDs); err != nil {
+		return Message{}, false, err
+	}
 	if old, err := s.store.MessageByClientID(ctx, orgID, userID, m.ClientID); err == nil {
 		if old.ConversationID != convID {
 			// Whether convID exists for the caller decides 404 or 409.
