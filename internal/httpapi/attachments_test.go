@@ -12,6 +12,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -24,21 +25,25 @@ import (
 
 // The attachments of SPEC §8 over HTTP, on both engines.
 
+// attachmentDirs maps a test's store to the folder its attachments are in.
+var attachmentDirs sync.Map
+
 // withAttachments enables the attachment endpoints, storing files in a
-// temp folder whose path it writes to *dir.
-func withAttachments(dir *string) func(testing.TB, *Config) {
-	return func(t testing.TB, cfg *Config) {
-		d := t.TempDir()
-		files, err := blobs.NewDir(d)
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { files.Close() })
-		cfg.Attachments = chat.NewAttachments(cfg.Store, files, cfg.Clock, 1)
-		if dir != nil {
-			*dir = d
-		}
+// temp folder (attachmentDir).
+func withAttachments(t testing.TB, cfg *Config) {
+	d := t.TempDir()
+	files, err := blobs.NewDir(d)
+	if err != nil {
+		t.Fatal(err)
 	}
+	t.Cleanup(func() { files.Close() })
+	cfg.Attachments = chat.NewAttachments(cfg.Store, files, cfg.Clock, 1)
+	attachmentDirs.Store(cfg.Store, d)
+}
+
+func attachmentDir(fx *fixture) string {
+	d, _ := attachmentDirs.Load(fx.st)
+	return d.(string)
 }
 
 // storedFiles lists the files under a blob folder.
@@ -209,7 +214,7 @@ func TestAttachments(t *testing.T) {
 		for _, p := range []*person{fx.ann, fx.bob} {
 			checkError(t, fx.fetch(t, p, pic.ID, ""), http.StatusNotFound, apperr.NotFound)
 		}
-	}, withAttachments(nil))
+	}, withAttachments)
 }
 
 // countingReader yields n bytes of 'x' and counts what was read of it.
@@ -237,7 +242,6 @@ func (c *countingReader) Read(p []byte) (int, error) {
 // whole, announced or not; a corrupt image 415; a form without the file
 // 400; none of them stores anything.
 func TestAttachmentRefusals(t *testing.T) {
-	var dir string
 	eachEngine(t, func(t *testing.T, fx *fixture) {
 		over := int64(chat.MaxAttachmentBytes + 1)
 		for _, announced := range []bool{true, false} {
@@ -269,17 +273,16 @@ func TestAttachmentRefusals(t *testing.T) {
 		checkError(t, fx.upload(t, fx.ann, "image/png", "", []byte("\x89PNG\r\n\x1a\nnot really")), http.StatusUnsupportedMediaType, apperr.UnsupportedMediaType)
 		checkError(t, fx.multipartUpload(t, fx.ann, "photo", "x.txt", []byte("hi")), http.StatusBadRequest, apperr.Invalid)
 		checkError(t, fx.upload(t, fx.ann, "text/plain", `attachment; filename="`+strings.Repeat("n", 300)+`"`, []byte("hi")), http.StatusBadRequest, apperr.Invalid)
-		if files := storedFiles(t, dir); len(files) != 0 {
+		if files := storedFiles(t, attachmentDir(fx)); len(files) != 0 {
 			t.Fatalf("refused uploads stored %v", files)
 		}
-	}, withAttachments(&dir))
+	}, withAttachments)
 }
 
 // TestAttachmentSweep: after a day, an attachment never posted and the
 // files of a deleted message's are gone; a posted one stays.
 func TestAttachmentSweep(t *testing.T) {
-	var dir string
-	fx := sqliteFixture(t, withAttachments(&dir))
+	fx := sqliteFixture(t, withAttachments)
 	att := fx.api.cfg.Attachments
 	kept := mustJSON[apitypes.Attachment](t, fx.upload(t, fx.ann, "text/plain", "", []byte("kept")), http.StatusCreated)
 	dropped := mustJSON[apitypes.Attachment](t, fx.upload(t, fx.ann, "text/plain", "", []byte("dropped")), http.StatusCreated)
@@ -308,7 +311,7 @@ func TestAttachmentSweep(t *testing.T) {
 	if r := fx.fetch(t, fx.bob, kept.ID, ""); r.Status != http.StatusOK || string(r.Body) != "kept" {
 		t.Fatalf("posted attachment after the sweep: %s", r)
 	}
-	if files := storedFiles(t, dir); len(files) != 1 || !strings.Contains(files[0], kept.ID) {
+	if files := storedFiles(t, attachmentDir(fx)); len(files) != 1 || !strings.Contains(files[0], kept.ID) {
 		t.Fatalf("files after the sweep: %v", files)
 	}
 }
