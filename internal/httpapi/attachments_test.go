@@ -138,6 +138,15 @@ func TestAttachments(t *testing.T) {
 			t.Fatalf("PNG attachment: %+v", png)
 		}
 
+		// A file that claims to be an image but is none is no image.
+		fake := mustJSON[apitypes.Attachment](t, fx.upload(t, fx.ann, "image/jpeg", "", []byte("just text")), http.StatusCreated)
+		if fake.ContentType != "application/octet-stream" || fake.Width != nil || fake.Name != "file" {
+			t.Fatalf("a text declared image/jpeg: %+v", fake)
+		}
+		if r := fx.fetch(t, fx.ann, fake.ID, ""); !strings.HasPrefix(r.Header.Get("Content-Disposition"), "attachment") {
+			t.Fatalf("a text declared image/jpeg is served %q", r.Header.Get("Content-Disposition"))
+		}
+
 		// Until posted, the uploader's alone.
 		if r := fx.fetch(t, fx.ann, doc.ID, ""); r.Status != http.StatusOK || !bytes.Equal(r.Body, html) {
 			t.Fatalf("uploader's own file before posting: %s", r)
