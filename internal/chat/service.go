@@ -251,13 +251,18 @@ func (s *Service) pushMessage(ctx context.Context, orgID string, m Message) {
 			sender = mb.Name
 		}
 	}
-	title, body := sender, truncate(m.Text, pushBody)
+	text := m.Text
+	if text == "" && len(m.Attachments) > 0 {
+		// A message of attachments alone is shown by the first one's name.
+		text = "📎 " + m.Attachments[0].Name
+	}
+	title, body := sender, truncate(text, pushBody)
 	if kind == Group {
 		title = name
 		if title == "" {
 			title = "Group chat"
 		}
-		body = truncate(sender+": "+m.Text, pushBody)
+		body = truncate(sender+": "+text, pushBody)
 	}
 	p := notify.Push{Type: notify.Message, Title: title, Body: body, URL: "/chats/" + m.ConversationID, Tag: "chat-" + m.ConversationID}
 	for _, mb := range members {

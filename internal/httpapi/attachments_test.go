@@ -215,6 +215,15 @@ func TestAttachments(t *testing.T) {
 		// The unposted PNG is still Ann's alone.
 		checkError(t, fx.fetch(t, fx.bob, png.ID, ""), http.StatusNotFound, apperr.NotFound)
 
+		// A member removed from a group loses its attachments at once.
+		g := fx.newConv(t, fx.ann, "Team", http.StatusCreated, fx.bob, fx.carla)
+		fx.wantStatus(t, fx.ann, "POST", "/api/v1/conversations/"+g.ID+"/messages", map[string]any{"client_id": "g1", "text": "see", "attachment_ids": []string{png.ID}}, http.StatusCreated)
+		if r := fx.fetch(t, fx.carla, png.ID, "?size=256"); r.Status != http.StatusOK {
+			t.Fatalf("carla, a member, fetching the group's image: %s", r)
+		}
+		fx.wantStatus(t, fx.ann, "DELETE", "/api/v1/conversations/"+g.ID+"/members/"+fx.carla.ID, nil, http.StatusNoContent)
+		checkError(t, fx.fetch(t, fx.carla, png.ID, ""), http.StatusNotFound, apperr.NotFound)
+
 		// A deleted message drops its attachments.
 		fx.wantStatus(t, fx.ann, "DELETE", "/api/v1/messages/"+m.ID, nil, http.StatusNoContent)
 		if h := fx.history(t, fx.bob, d.ID, ""); len(h.Items[0].Attachments) != 0 {
