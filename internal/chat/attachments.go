@@ -291,7 +291,7 @@ func ReadUpload(contentType, disposition string, contentLength int64, body io.Re
 			return Upload{}, apperr.New(apperr.Invalid, "unreadable Content-Disposition")
 		}
 	}
-	data, err := readLimited(body, MaxAttachmentBytes)
+	data, err := readLimited(body, MaxAttachmentBytes, contentLength)
 	if err != nil {
 		return Upload{}, err
 	}
@@ -323,7 +323,7 @@ func readMultipart(boundary string, contentLength int64, body io.Reader) (Upload
 		if part.FormName() != "file" {
 			continue
 		}
-		data, err := readLimited(part, MaxAttachmentBytes)
+		data, err := readLimited(part, MaxAttachmentBytes, -1)
 		if capped.over {
 			return Upload{}, tooLarge()
 		}
@@ -338,9 +338,13 @@ func readMultipart(boundary string, contentLength int64, body io.Reader) (Upload
 }
 
 // readLimited reads r to its end, refusing with TooLarge as soon as more
-// than max bytes arrive.
-func readLimited(r io.Reader, max int64) ([]byte, error) {
+// than max bytes arrive. An announced size (n >= 0, at most max) is
+// allocated at once, so the buffer is not grown by copies.
+func readLimited(r io.Reader, max, announced int64) ([]byte, error) {
 	var buf bytes.Buffer
+	if announced >= 0 && announced <= max {
+		buf.Grow(int(announced) + bytes.MinRead)
+	}
 	n, err := buf.ReadFrom(io.LimitReader(r, max+1))
 	if n > max {
 		return nil, tooLarge()

@@ -115,3 +115,28 @@ func TestMessageText(t *testing.T) {
 		t.Errorf("too many attachments: %v", err)
 	}
 }
+
+// FuzzReadUpload: whatever the headers and body, reading an upload never
+// panics, never keeps more than the limit, and refuses only with a code
+// the client is to blame for.
+func FuzzReadUpload(f *testing.F) {
+	f.Add("text/plain", `attachment; filename="a.txt"`, "hi")
+	f.Add("multipart/form-data; boundary=b", "", "--b\r\nContent-Disposition: form-data; name=\"file\"; filename=\"z\"\r\n\r\nxyz\r\n--b--\r\n")
+	f.Add("multipart/form-data; boundary=b", "", "--b\r\nContent-Disposition: form-data; name=\"file\"\r\n\r\nxyz")
+	f.Add("", `attachment; filename*=UTF-8''%E2%82`, "")
+	f.Fuzz(func(t *testing.T, contentType, disposition, body string) {
+		up, err := chat.ReadUpload(contentType, disposition, int64(len(body)), strings.NewReader(body))
+		if err != nil {
+			if c := apperr.CodeOf(err); c != apperr.Invalid && c != apperr.TooLarge {
+				t.Fatalf("refused with %s: %v", c, err)
+			}
+			return
+		}
+		if len(up.Data) > len(body) {
+			t.Fatalf("read %d bytes of a %d-byte body", len(up.Data), len(body))
+		}
+		if _, err := chat.NormalizeFileName(up.Name); err != nil && apperr.CodeOf(err) != apperr.Invalid {
+			t.Fatalf("name %q: %v", up.Name, err)
+		}
+	})
+}
