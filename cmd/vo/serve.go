@@ -96,7 +96,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		mets = metrics.New()
 		st.RecordTx(mets) // the node gives the hub its recorder
 	}
-	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files, clock.Real{}),
+	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files, clock.Real{}), Blobs: files,
 		Clock: clock.Real{}, Logger: lg, Metrics: mets, PushSubject: *pushSubject})
 	if err != nil {
 		st.Close()

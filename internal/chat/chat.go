@@ -84,6 +84,7 @@ type Message struct {
 	DeletedAt      time.Time // zero: not deleted
 	Mentions       []string  // user ids
 	Reactions      []Reaction
+	Attachments    []Attachment // in the order they were posted
 }
 
 // Reaction is one emoji and who reacted with it.
@@ -97,12 +98,20 @@ type NewMessage struct {
 	ClientID string
 	Text     string
 	ReplyTo  string
+	// AttachmentIDs are the sender's own attachments not yet posted.
+	AttachmentIDs []string
 }
 
 // NormalizeText checks a message's text: 1 to MaxTextLen code points after
 // trimming, no control characters but newline and tab, something visible.
 func NormalizeText(s string) (string, error) {
 	return text.Normalize(s, text.Rules{Field: "text", Max: MaxTextLen, Required: true, Multiline: true})
+}
+
+// NormalizeMessageText is NormalizeText for a message with attachments:
+// with at least one, the text may be empty.
+func NormalizeMessageText(s string, attachments int) (string, error) {
+	return text.Normalize(s, text.Rules{Field: "text", Max: MaxTextLen, Required: attachments == 0, Multiline: true})
 }
 
 // NormalizeName checks a group's name: at most MaxNameLen code points on

@@ -196,11 +196,14 @@ func (s *Service) Send(ctx context.Context, orgID, userID, convID string, m NewM
 	if err := CheckClientID(m.ClientID); err != nil {
 		return Message{}, false, err
 	}
-	t, err := NormalizeText(m.Text)
+	t, err := NormalizeMessageText(m.Text, len(m.AttachmentIDs))
 	if err != nil {
 		return Message{}, false, err
 	}
 	m.Text = t
+	if err := CheckAttachmentIDs(m.AttachmentIDs); err != nil {
+		return Message{}, false, err
+	}
 	if old, err := s.store.MessageByClientID(ctx, orgID, userID, m.ClientID); err == nil {
 		if old.ConversationID != convID {
 			// Whether convID exists for the caller decides 404 or 409.
@@ -254,13 +257,18 @@ func (s *Service) pushMessage(ctx context.Context, orgID string, m Message) {
 			sender = mb.Name
 		}
 	}
-	title, body := sender, truncate(m.Text, pushBody)
+	text := m.Text
+	if text == "" && len(m.Attachments) > 0 {
+		// A message of attachments alone is shown by the first one's name.
+		text = "📎 " + m.Attachments[0].Name
+	}
+	title, body := sender, truncate(text, pushBody)
 	if kind == Group {
 		title = name
 		if title == "" {
 			title = "Group chat"
 		}
-		body = truncate(sender+": "+m.Text, pushBody)
+		body = truncate(sender+": "+text, pushBody)
 	}
 	p := notify.Push{Type: notify.Message, Title: title, Body: body, URL: "/chats/" + m.ConversationID, Tag: "chat-" + m.ConversationID}
 	for _, mb := range members {

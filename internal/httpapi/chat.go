@@ -236,8 +236,6 @@ func (s *Server) removeMember(w http.ResponseWriter, r *http.Request, a account.
 }
 
 // decodeNewMessage reads a POST /conversations/{id}/messages body.
-// Attachments come with a later change: attachment_ids may only be absent,
-// null or empty for now.
 func decodeNewMessage(b []byte) (chat.NewMessage, error) {
 	var in struct {
 		ClientID      *string   `json:"client_id"`
@@ -254,10 +252,10 @@ func decodeNewMessage(b []byte) (chat.NewMessage, error) {
 	if in.Text == nil {
 		return chat.NewMessage{}, apperr.New(apperr.Invalid, "text is needed")
 	}
-	if in.AttachmentIDs != nil && len(*in.AttachmentIDs) > 0 {
-		return chat.NewMessage{}, apperr.New(apperr.Invalid, "attachments are not supported yet: attachment_ids must be empty")
-	}
 	m := chat.NewMessage{ClientID: *in.ClientID, Text: *in.Text}
+	if in.AttachmentIDs != nil {
+		m.AttachmentIDs = *in.AttachmentIDs
+	}
 	if in.ReplyTo != nil {
 		if *in.ReplyTo == "" {
 			return chat.NewMessage{}, apperr.New(apperr.Invalid, "reply_to must be a message id or null")

@@ -86,5 +86,12 @@ func TestNewMessagesArePushed(t *testing.T) {
 		if len(got) != 3 || got[2].Title != "Launch" || got[2].Body != "Ann Lee: Draft is up" || got[2].URL != "/chats/"+group.ID {
 			t.Fatalf("group push: %+v", got)
 		}
-	})
+
+		// A message of attachments alone is told by the first one's name.
+		a := mustJSON[apitypes.Attachment](t, fx.upload(t, fx.ann, "application/pdf", `attachment; filename="plan.pdf"`, []byte("%PDF-1.7")), http.StatusCreated)
+		fx.wantStatus(t, fx.ann, "POST", "/api/v1/conversations/"+group.ID+"/messages", map[string]any{"client_id": "p5", "text": "", "attachment_ids": []string{a.ID}}, http.StatusCreated)
+		if got = received(fx.bob); len(got) != 4 || got[3].Body != "Ann Lee: 📎 plan.pdf" {
+			t.Fatalf("push of an attachment: %+v", got)
+		}
+	}, withAttachments)
 }

@@ -37,15 +37,18 @@ type Config struct {
 	Auth  *auth.Service
 	// Directory and Admin answer the directory and admin endpoints; nil
 	// means one built on Store.
-	Directory  *directory.Service
-	Admin      *admin.Service
-	Presence   *presence.Service
-	Chat       *chat.Service // nil: the chat endpoints answer 404
-	Hub        *events.Hub
-	Photos     PhotoService // nil: photo endpoints answer 404
-	Push       PushService  // nil: push endpoints answer 404
-	Clock      clock.Clock
-	HashParams account.HashParams
+	Directory *directory.Service
+	Admin     *admin.Service
+	Presence  *presence.Service
+	Chat      *chat.Service // nil: the chat endpoints answer 404
+	// Attachments stores chat attachments; nil, the attachment endpoints
+	// answer 404.
+	Attachments *chat.Attachments
+	Hub         *events.Hub
+	Photos      PhotoService // nil: photo endpoints answer 404
+	Push        PushService  // nil: push endpoints answer 404
+	Clock       clock.Clock
+	HashParams  account.HashParams
 	// Web is the built app, served at "/"; nil serves nothing there.
 	Web fs.FS
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
@@ -186,6 +189,8 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "PUT /api/v1/messages/{id}/reactions/{emoji}", authed: s.react(true)},
 		{pattern: "DELETE /api/v1/messages/{id}/reactions/{emoji}", authed: s.react(false)},
 		{pattern: "GET /api/v1/search/messages", authed: s.searchMessages},
+		{pattern: "POST /api/v1/attachments", authed: s.uploadAttachment},
+		{pattern: "GET /api/v1/attachments/{id}", authed: s.attachment},
 		{pattern: "POST /api/v1/admin/users", authed: s.adminCreateUser},
 		{pattern: "DELETE /api/v1/admin/users/{id}", authed: s.adminDeactivate},
 		{pattern: "GET /api/v1/openapi.json", public: openAPI},

@@ -18,6 +18,7 @@ import (
 	"vo/internal/account"
 	"vo/internal/admin"
 	"vo/internal/auth"
+	"vo/internal/blobs"
 	"vo/internal/chat"
 	"vo/internal/clock"
 	"vo/internal/demo"
@@ -44,7 +45,9 @@ type Config struct {
 	// Demo creates the demo org once.
 	Demo bool
 	// Photos stores profile photos; nil, there are none (404).
-	Photos     *profile.Photos
+	Photos *profile.Photos
+	// Blobs keeps chat attachments; nil, there are none (404).
+	Blobs      blobs.Store
 	Clock      clock.Clock  // nil: the wall clock
 	Logger     *slog.Logger // nil: slog.Default()
 	Metrics    *metrics.Metrics
@@ -72,6 +75,8 @@ type Node struct {
 	Admin     *admin.Service
 	Chat      *chat.Service
 	Photos    *profile.Photos // nil: none
+	// Attachments keeps chat attachments in Config.Blobs; nil without.
+	Attachments *chat.Attachments
 	// Notify queues and sends Web Pushes (SPEC §9); its Notify is what
 	// the domains call.
 	Notify *notify.Service
@@ -177,6 +182,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		publish([]events.Event{events.ToUsersLive(orgID, typ, data, userIDs...)})
 	})
 	n.Chat.SetPusher(n.Notify)
+	if cfg.Blobs != nil {
+		n.Attachments = chat.NewAttachments(st, cfg.Blobs, cfg.Clock, 0)
+	}
 	// Registrations on the services (routes of the stream, say) belong
 	// here, before a transport is built over the node.
 	return n, nil
@@ -248,6 +256,11 @@ func (n *Node) housekeeping(ctx context.Context) {
 		}
 		if _, err := n.Store.PruneEvents(ctx); err != nil && ctx.Err() == nil {
 			n.lg.Warn("housekeeping: events", slog.Any("err", err))
+		}
+		if n.Attachments != nil {
+			if _, err := n.Attachments.Sweep(ctx); err != nil && ctx.Err() == nil {
+				n.lg.Warn("housekeeping: attachments", slog.Any("err", err))
+			}
 		}
 		select {
 		case n.housekept <- struct{}{}:

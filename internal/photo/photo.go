@@ -30,7 +30,6 @@ import (
 	"golang.org/x/sync/semaphore"
 
 	"vo/internal/apperr"
-	"vo/internal/photo/exif"
 )
 
 const (
@@ -119,45 +118,11 @@ func (p *Processor) Process(ctx context.Context, data []byte, declared string) (
 	if err := checkType(data, declared); err != nil {
 		return nil, err
 	}
-	cfg, err := decodeConfig(declared, data)
+	cfg, orientation, release, err := p.admit(ctx, data, declared)
 	if err != nil {
 		return nil, err
 	}
-	if cfg.Width <= 0 || cfg.Height <= 0 {
-		return nil, apperr.New(apperr.UnsupportedMediaType, "photo: the image has no pixels")
-	}
-	if int64(cfg.Width)*int64(cfg.Height) > MaxPixels {
-		return nil, apperr.New(apperr.Invalid, "photo: %d×%d pixels is more than the %d megapixels allowed",
-			cfg.Width, cfg.Height, MaxPixels/1_000_000)
-	}
-	orientation := 1
-	if declared == TypeJPEG {
-		if orientation, err = exif.Orientation(data); err != nil {
-			return nil, apperr.New(apperr.UnsupportedMediaType, "photo: %v", err)
-		}
-	}
-
-	need := decodeBytes(declared, data, cfg)
-	if need > p.budget {
-		return nil, apperr.New(apperr.Invalid, "photo: decoding this %d×%d %s would take about %d MB, more than the %d MB allowed; save it with 8 bits per channel or fewer pixels",
-			cfg.Width, cfg.Height, typeName[declared], need/1_000_000, p.budget/1_000_000)
-	}
-	select {
-	case p.slots <- struct{}{}:
-	case <-ctx.Done():
-		return nil, ctx.Err()
-	}
-	defer func() { <-p.slots }()
-	// Memory is taken after a slot, so that the uploads waiting for a CPU
-	// hold none of it.
-	if err := p.memory.Acquire(ctx, need); err != nil {
-		return nil, err
-	}
-	defer p.memory.Release(need)
-	if p.decoding != nil {
-		defer p.decoding(need)()
-	}
-
+	defer release()
 	img, err := decode(declared, data, cfg)
 	if err != nil {
 		return nil, err
@@ -238,11 +203,17 @@ type decoded struct {
 // largest stored size (see turbojpeg.go; without cgo, image/jpeg decodes it
 // at full size and render box-shrinks it in YCbCr first).
 func decode(typ string, data []byte, cfg image.Config) (d decoded, err error) {
+	return decodeAt(typ, data, cfg, largest)
+}
+
+// decodeAt is decode with a JPEG decoded at the smallest scale whose
+// shorter side is at least minSide.
+func decodeAt(typ string, data []byte, cfg image.Config, minSide int) (d decoded, err error) {
 	defer recoverDecoder(typ, &err)
 	r := bytes.NewReader(data)
 	switch typ {
 	case TypeJPEG:
-		d.img, err = decodeJPEG(data, largest)
+		d.img, err = decodeJPEG(data, minSide)
 	case TypePNG:
 		d.img, err = png.Decode(r)
 	case TypeGIF:

@@ -105,6 +105,9 @@ func (r reader) messages(ctx context.Context, query string, args ...any) ([]chat
 	if err := rows.Err(); err != nil {
 		return nil, internal("mentions rows", err)
 	}
+	if err := r.attachmentsOf(ctx, out, at, in, idArgs); err != nil {
+		return nil, err
+	}
 	rows, err = r.query(ctx, `SELECT message_id, emoji, user_id FROM message_reactions WHERE message_id IN (`+in+`) ORDER BY message_id, created_at, emoji, user_id`, idArgs...)
 	if err != nil {
 		return nil, internal("reactions", err)
@@ -694,6 +697,11 @@ func (s *Store) SendMessage(ctx context.Context, orgID, userID, convID string, n
 		if err := t.setMentions(ctx, m.ID, m.Mentions); err != nil {
 			return err
 		}
+		if len(nm.AttachmentIDs) > 0 {
+			if m.Attachments, err = t.attach(ctx, orgID, userID, m.ID, nm.AttachmentIDs); err != nil {
+				return err
+			}
+		}
 		out = m
 		return t.announceMessage(ctx, orgID, m, userIDs(users))
 	})
@@ -801,7 +809,7 @@ func (s *Store) EditMessage(ctx context.Context, orgID, userID, msgID, text stri
 }
 
 // DeleteMessage implements chat.Store: the message keeps its place, with
-// no text, mentions or reactions.
+// no text, mentions, reactions or attachments.
 func (s *Store) DeleteMessage(ctx context.Context, orgID, userID, msgID string) error {
 	return s.tx(ctx, func(t *Tx) error {
 		m, err := t.ownMessage(ctx, orgID, userID, msgID, "delete")
@@ -819,7 +827,11 @@ func (s *Store) DeleteMessage(ctx context.Context, orgID, userID, msgID string) 
 		if _, err := t.exec(ctx, `DELETE FROM message_reactions WHERE message_id = ?`, msgID); err != nil {
 			return internal("delete reactions", err)
 		}
-		m.Text, m.DeletedAt, m.Mentions, m.Reactions = "", fromMS(ms(now)), nil, nil
+		// The files go with the next sweep (chat.Attachments.Sweep).
+		if _, err := t.exec(ctx, `DELETE FROM attachments WHERE message_id = ?`, msgID); err != nil {
+			return internal("delete attachments", err)
+		}
+		m.Text, m.DeletedAt, m.Mentions, m.Reactions, m.Attachments = "", fromMS(ms(now)), nil, nil, nil
 		users, err := t.reader().memberUsers(ctx, m.ConversationID)
 		if err != nil {
 			return err

@@ -32,18 +32,39 @@ type ReadMarker struct {
 // Message is one message. A deleted one keeps its place with empty text
 // and no attachments.
 type Message struct {
-	ID             string     `json:"id"`
-	ConversationID string     `json:"conversation_id"`
-	SenderID       string     `json:"sender_id"`
-	ClientID       string     `json:"client_id"`
-	Text           string     `json:"text"`
-	CreatedAt      time.Time  `json:"created_at"`
-	EditedAt       *time.Time `json:"edited_at"`
-	DeletedAt      *time.Time `json:"deleted_at"`
-	ReplyTo        *string    `json:"reply_to"`
-	Mentions       []string   `json:"mentions"`
-	Reactions      []Reaction `json:"reactions"`
-	Attachments    []struct{} `json:"attachments"`
+	ID             string       `json:"id"`
+	ConversationID string       `json:"conversation_id"`
+	SenderID       string       `json:"sender_id"`
+	ClientID       string       `json:"client_id"`
+	Text           string       `json:"text"`
+	CreatedAt      time.Time    `json:"created_at"`
+	EditedAt       *time.Time   `json:"edited_at"`
+	DeletedAt      *time.Time   `json:"deleted_at"`
+	ReplyTo        *string      `json:"reply_to"`
+	Mentions       []string     `json:"mentions"`
+	Reactions      []Reaction   `json:"reactions"`
+	Attachments    []Attachment `json:"attachments"`
+}
+
+// Attachment is a file posted with a message, or waiting to be (SPEC §8);
+// Width and Height only for an image.
+type Attachment struct {
+	ID          string `json:"id"`
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+	Width       *int   `json:"width,omitempty"`
+	Height      *int   `json:"height,omitempty"`
+}
+
+// AttachmentOf renders an attachment.
+func AttachmentOf(a chat.Attachment) Attachment {
+	out := Attachment{ID: a.ID, Name: a.Name, ContentType: a.ContentType, Size: a.Size}
+	if a.IsImage() {
+		w, h := a.Width, a.Height
+		out.Width, out.Height = &w, &h
+	}
+	return out
 }
 
 // Reaction is one emoji and who reacted with it.
@@ -77,7 +98,10 @@ func ConversationOf(c chat.Conversation) Conversation {
 func MessageOf(m chat.Message) Message {
 	out := Message{ID: m.ID, ConversationID: m.ConversationID, SenderID: m.SenderID, ClientID: m.ClientID, Text: m.Text,
 		CreatedAt: m.CreatedAt.UTC(), EditedAt: optionalTime(m.EditedAt), DeletedAt: optionalTime(m.DeletedAt), ReplyTo: optional(m.ReplyTo),
-		Mentions: m.Mentions, Reactions: make([]Reaction, len(m.Reactions)), Attachments: []struct{}{}}
+		Mentions: m.Mentions, Reactions: make([]Reaction, len(m.Reactions)), Attachments: make([]Attachment, len(m.Attachments))}
+	for i, a := range m.Attachments {
+		out.Attachments[i] = AttachmentOf(a)
+	}
 	if out.Mentions == nil {
 		out.Mentions = []string{}
 	}

@@ -428,6 +428,42 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/attachments": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Upload a file to post with a message (SPEC §8); only its uploader sees it until a message takes it, and one never posted is deleted after a day. An image (JPEG, PNG, GIF or WebP, judged by its bytes) is decoded, turned upright, shrunk to at most 2048 pixels a side and re-encoded without any metadata (JPEG, or PNG when it may be transparent); any other file is kept as it came. */
+        post: operations["uploadAttachment"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/attachments/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        /** An attachment's bytes, for its uploader before it is posted and for the members of the conversation it was posted in after; to anyone else it does not exist (404). A file that is no image is always a download (`Content-Disposition: attachment`), never sniffed, and sandboxed; an image is the server's re-encoded copy, shown inline. */
+        get: operations["getAttachment"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/admin/users": {
         parameters: {
             query?: never;
@@ -845,7 +881,7 @@ export interface components {
             emoji: string;
             user_ids: string[];
         };
-        /** @description A file posted with a message. */
+        /** @description A file posted with a message, or uploaded to be. width and height (the stored picture's, upright) only for an image, which has a preview at ?size=256. */
         Attachment: {
             id: string;
             name: string;
@@ -860,7 +896,7 @@ export interface components {
             conversation_id: string;
             sender_id: string;
             client_id: string;
-            /** @description 1 to 4,000 code points, trimmed; no control characters but newline and tab (empty once deleted). */
+            /** @description 1 to 4,000 code points, trimmed; no control characters but newline and tab (empty once deleted, and may be empty when the message has attachments). */
             text: string;
             /** Format: date-time */
             created_at: string;
@@ -920,7 +956,7 @@ export interface components {
             text: string;
             /** @description A message of the same conversation. */
             reply_to?: string | null;
-            /** @description Not supported yet: absent, null or empty. */
+            /** @description The sender's own attachments not posted yet (400 for any other), in the order shown; with at least one, text may be empty. */
             attachment_ids?: string[] | null;
         };
         MessageEdit: {
@@ -1990,6 +2026,76 @@ export interface operations {
             403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["Conflict"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    uploadAttachment: {
+        parameters: {
+            query?: never;
+            header?: {
+                /** @description For a raw body: `attachment; filename="..."` or `filename*=UTF-8''...` (RFC 5987) names the file; without it the file is named "file". */
+                "Content-Disposition"?: string;
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /** @description The file itself with its Content-Type, or a form with the field `file` (with a file name); at most 25 MiB, and an image at most 40 megapixels. */
+        requestBody: {
+            content: {
+                "multipart/form-data": {
+                    file: string;
+                };
+                "*/*": string;
+            };
+        };
+        responses: {
+            /** @description Stored. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Attachment"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    getAttachment: {
+        parameters: {
+            query?: {
+                /** @description 256: an image's preview, a JPEG of at most 256 pixels a side (404 for a file that is no image). */
+                size?: 256;
+            };
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file, of the attachment's content_type (or image/jpeg for a preview). */
+            200: {
+                headers: {
+                    /** @description `attachment` for a file that is no image, `inline` for an image; with the file name. */
+                    "Content-Disposition": string;
+                    "Content-Security-Policy": "sandbox; default-src 'none'";
+                    [name: string]: unknown;
+                };
+                content: {
+                    "*/*": string;
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
         };
     };

@@ -23,7 +23,7 @@ type ActivityFrame struct {
 
 // Attachment is the document's Attachment.
 //
-// A file posted with a message.
+// A file posted with a message, or uploaded to be. width and height (the stored picture's, upright) only for an image, which has a preview at ?size=256.
 type Attachment struct {
 	ID          string `json:"id"`
 	Name        string `json:"name"`
