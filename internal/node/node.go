@@ -7,6 +7,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -59,6 +60,9 @@ type Config struct {
 	// network with the default client (tests give one with their push
 	// service's TLS client).
 	PushSender notify.Sender
+	// SendRate and SendBurst replace chat's per-user send limit (messages
+	// a second, and at once); zero keeps chat.SendRate and chat.SendBurst.
+	SendRate, SendBurst int
 }
 
 // Node is one wired server, without its transports.
@@ -177,6 +181,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		publish([]events.Event{events.ToUsersLive(orgID, typ, data, userIDs...)})
 	})
 	n.Chat.SetPusher(n.Notify)
+	if cfg.SendRate > 0 || cfg.SendBurst > 0 {
+		n.Chat.SetSendLimit(cmp.Or(cfg.SendRate, chat.SendRate), cmp.Or(cfg.SendBurst, chat.SendBurst))
+	}
 	// Registrations on the services (routes of the stream, say) belong
 	// here, before a transport is built over the node.
 	return n, nil
