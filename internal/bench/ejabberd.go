@@ -90,6 +90,7 @@ modules:
 // ejabberd is a running ejabberd of its own.
 type ejabberd struct {
 	cmd      *exec.Cmd
+	ctl      []string // ejabberdctl and its node options
 	c2s, api string
 	log      string
 }
@@ -145,7 +146,7 @@ func (r ChatRun) startEjabberd(ctx context.Context, dir string) (*ejabberd, erro
 	if err := cmd.Start(); err != nil {
 		return nil, err
 	}
-	e := &ejabberd{cmd: cmd, c2s: c2s, api: "http://" + api + "/api/", log: logPath}
+	e := &ejabberd{cmd: cmd, ctl: []string{r.Ejabberd, "--node", node, "--config-dir", dir}, c2s: c2s, api: "http://" + api + "/api/", log: logPath}
 	deadline := time.Now().Add(90 * time.Second)
 	for {
 		if e.call(ctx, "status", `{}`) == nil {
@@ -179,8 +180,12 @@ func (e *ejabberd) call(ctx context.Context, command, body string) error {
 	return nil
 }
 
-// stop ends ejabberd's whole process group.
+// stop stops the node (su runs the Erlang VM in a session of its own,
+// out of reach of the process group) and ends the process group.
 func (e *ejabberd) stop() {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	_ = exec.CommandContext(ctx, e.ctl[0], append(e.ctl[1:], "stop")...).Run()
+	cancel()
 	_ = syscall.Kill(-e.cmd.Process.Pid, syscall.SIGTERM)
 	done := make(chan struct{})
 	go func() {
@@ -254,13 +259,8 @@ func (r ChatRun) measureEjabberd(ctx context.Context, dir string) (ChatFigures, 
 				err := s.Serve(xmpp.HandlerFunc(func(tr xmlstream.TokenReadEncoder, start *xml.StartElement) error {
 					switch start.Name.Local {
 					case "message":
-						var m struct {
-							Body string `xml:"body"`
-						}
-						if err := xml.NewTokenDecoder(tr).DecodeElement(&m, start); err != nil {
-							return err
-						}
-						if seq, ok := strings.CutPrefix(m.Body, "m"); ok {
+						body := messageBody(tr)
+						if seq, ok := strings.CutPrefix(body, "m"); ok {
 							if i, err := strconv.Atoi(seq); err == nil {
 								t.arrived(i, t.now())
 							}
@@ -276,7 +276,9 @@ func (r ChatRun) measureEjabberd(ctx context.Context, dir string) (ChatFigures, 
 				}))
 				once.Do(joined.Done)
 				if err != nil && ctx.Err() == nil && !errors.Is(err, net.ErrClosed) {
-					dropped.Add(1)
+					if dropped.Add(1) == 1 {
+						fmt.Fprintf(r.Log, "ejabberd: %s: %v\n", nick, err)
+					}
 				}
 			})
 			join := stanza.Presence{To: jid.MustParse(room.String() + "/" + nick)}
@@ -286,7 +288,9 @@ func (r ChatRun) measureEjabberd(ctx context.Context, dir string) (ChatFigures, 
 			}
 		}
 	}
-	joined.Wait()
+	if !waitTimeout(&joined, 30*time.Second) {
+		return fig, errors.New("not every resource joined the room within 30 s")
+	}
 	if dropped.Load() > 0 {
 		return fig, errors.New("a connection closed before it joined the room")
 	}
@@ -305,4 +309,41 @@ func (r ChatRun) measureEjabberd(ctx context.Context, dir string) (ChatFigures, 
 	fmt.Fprintf(r.Log, "ejabberd: sent at %.0f/s; p50 %v, p99 %v, max %v until all %d resources; %d failed, %d lost\n", fig.SendRate(),
 		fig.Quantile(0.5).Round(time.Microsecond), fig.Quantile(0.99).Round(time.Microsecond), fig.Quantile(1).Round(time.Microsecond), fig.Conns, fig.Failed, fig.Lost)
 	return fig, nil
+}
+
+func waitTimeout(wg *sync.WaitGroup, d time.Duration) bool {
+	done := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(done)
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
+}
+
+// messageBody reads a message stanza's inner tokens (to their end) and
+// returns the text of its body.
+func messageBody(tr xml.TokenReader) string {
+	var body strings.Builder
+	in := false
+	for {
+		tok, err := tr.Token()
+		if err != nil {
+			return body.String()
+		}
+		switch tok := tok.(type) {
+		case xml.StartElement:
+			in = tok.Name.Local == "body"
+		case xml.EndElement:
+			in = false
+		case xml.CharData:
+			if in {
+				body.Write(tok)
+			}
+		}
+	}
 }
