@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"os"
 	"os/exec"
+	"time"
 
 	"vo/internal/bench"
 )
@@ -21,11 +22,13 @@ const pinnedEnv = "VO_BENCH_PINNED"
 // starts as its yardstick: `vo bench bare-server --addr ADDR`).
 func benchCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"bench: presence is the only benchmark\n" + usage}
+		return usageError{"bench: presence or chat\n" + usage}
 	}
 	switch args[0] {
 	case "presence":
 		return benchPresence(ctx, args[1:], stdin, stdout, stderr)
+	case "chat":
+		return benchChat(ctx, args[1:], stdin, stdout, stderr)
 	case "bare-server", "floor-server":
 		fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
 		fs.SetOutput(stderr)
@@ -103,4 +106,71 @@ func benchPresence(ctx context.Context, args []string, stdin io.Reader, stdout, 
 		return errors.New("bench: a target was missed (see the table)")
 	}
 	return nil
+}
+
+func benchChat(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench chat", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var r bench.ChatRun
+	fs.StringVar(&r.Engine, "engine", "sqlite", "database engine: sqlite or postgres")
+	fs.StringVar(&r.Postgres, "postgres", os.Getenv("VO_TEST_POSTGRES_URL"), "PostgreSQL server URL, for --engine postgres: the run creates its own database there and drops it")
+	fs.IntVar(&r.Members, "members", 50, "members of the one group")
+	fs.IntVar(&r.Devices, "devices", 2, "connected devices (sessions with a stream) per member")
+	fs.IntVar(&r.Rate, "rate", 1000, "messages a second into the group, spread over the members")
+	fs.DurationVar(&r.Duration, "duration", 10*time.Second, "how long the fixed rate is sent (and the back-to-back and bare insert loops run)")
+	fs.StringVar(&r.Ejabberd, "ejabberd", "", "also measure Debian's ejabberd the same way: the ejabberdctl binary (say /usr/sbin/ejabberdctl)")
+	fs.BoolVar(&r.Keep, "keep", false, "keep the data folder, the database and the server logs")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if _, err := bench.RaiseFileLimit(); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cpu, again, err := pinning(stderr)
+	if err != nil {
+		return err
+	}
+	if again >= 0 {
+		if err := bench.RunPinned(ctx, again, []string{pinnedEnv + "=" + fmt.Sprint(cpu)}, stdin, stdout, stderr, exe, append([]string{"bench", "chat"}, args...)...); err != nil {
+			return fmt.Errorf("bench chat: %w", err)
+		}
+		return nil
+	}
+	r.Exe, r.Log, r.ServerCPU = exe, stderr, cpu
+	res, err := r.Go(ctx)
+	if err != nil {
+		return err
+	}
+	if r.ServerCPU >= 0 {
+		fmt.Fprintf(stdout, "servers on core %d, load generator on another\n", r.ServerCPU)
+	}
+	if err := bench.ReportChat(stdout, res); err != nil {
+		return err
+	}
+	if !res.Met() {
+		return errors.New("bench: a target was missed (see the table)")
+	}
+	return nil
+}
+
+// pinning decides where the servers run: cpu is their core (-1: unpinned);
+// again, when not -1, is the core this load generator must be run again on.
+func pinning(stderr io.Writer) (cpu, again int, err error) {
+	if v := os.Getenv(pinnedEnv); v != "" {
+		_, err := fmt.Sscan(v, &cpu)
+		return cpu, -1, err
+	}
+	cpus, err := bench.CPUs()
+	if err != nil {
+		return 0, 0, err
+	}
+	if _, lookErr := exec.LookPath("taskset"); lookErr == nil && len(cpus) >= 2 {
+		return cpus[0], cpus[1], nil
+	}
+	fmt.Fprintln(stderr, "vo bench: taskset or a second core is missing: the servers and the load share the cores")
+	return -1, -1, nil
 }

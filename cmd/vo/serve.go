@@ -14,6 +14,7 @@ import (
 	"strings"
 	"time"
 
+	"vo/internal/chat"
 	"vo/internal/clock"
 	"vo/internal/demo"
 	"vo/internal/httpapi"
@@ -58,11 +59,16 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	logFormat := fs.String("log-format", env("VO_LOG_FORMAT", "text"), "log format: text or json (VO_LOG_FORMAT)")
 	metricsAddr := fs.String("metrics-addr", env("VO_METRICS_ADDR", ""), "address serving Prometheus metrics at /metrics, never the public one; empty: off (VO_METRICS_ADDR)")
 	pushSubject := fs.String("push-subject", env("VO_PUSH_SUBJECT", ""), "contact for Web Push services (RFC 8292 VAPID sub), a mailto: or https: URL; Apple's push service refuses a localhost one; empty: mailto:admin@localhost (VO_PUSH_SUBJECT)")
+	sendLimit := fs.String("send-limit", env("VO_SEND_LIMIT", fmt.Sprintf("%d/%d", chat.SendRate, chat.SendBurst)), "chat messages one user may send: RATE/BURST, a second and at once; raise it only for a load benchmark (VO_SEND_LIMIT)")
 	logLevel := fs.String("log-level", env("VO_LOG_LEVEL", "info"), "log level: debug, info, warn or error (VO_LOG_LEVEL)")
 	if err := fs.Parse(args); err != nil {
 		return usageError{err.Error()}
 	}
 	lg, err := logger(stderr, *logFormat, *logLevel)
+	if err != nil {
+		return err
+	}
+	sendRate, sendBurst, err := parseSendLimit(*sendLimit)
 	if err != nil {
 		return err
 	}
@@ -97,7 +103,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		st.RecordTx(mets) // the node gives the hub its recorder
 	}
 	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files, clock.Real{}), Blobs: files,
-		Clock: clock.Real{}, Logger: lg, Metrics: mets, PushSubject: *pushSubject})
+		Clock: clock.Real{}, Logger: lg, Metrics: mets, PushSubject: *pushSubject,
+		SendRate: sendRate, SendBurst: sendBurst})
 	if err != nil {
 		st.Close()
 		return err
@@ -146,4 +153,15 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		slog.Warn("shutdown", slog.Any("err", err))
 	}
 	return nil
+}
+
+// parseSendLimit reads --send-limit: RATE/BURST, both at least 1.
+func parseSendLimit(v string) (rate, burst int, err error) {
+	r, b, ok := strings.Cut(v, "/")
+	rate, err1 := strconv.Atoi(r)
+	burst, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || rate < 1 || burst < 1 {
+		return 0, 0, usageError{"--send-limit must be RATE/BURST, two numbers of at least 1 (say 10/30)"}
+	}
+	return rate, burst, nil
 }

@@ -279,3 +279,14 @@ func TestServeMetrics(t *testing.T) {
 		t.Fatalf("the public address serves metrics: %d", res.StatusCode)
 	}
 }
+
+func TestParseSendLimit(t *testing.T) {
+	if r, b, err := parseSendLimit("1000/3000"); err != nil || r != 1000 || b != 3000 {
+		t.Fatalf("1000/3000: %d, %d, %v", r, b, err)
+	}
+	for _, bad := range []string{"", "10", "10/", "/30", "0/30", "10/0", "a/b", "-1/5"} {
+		if _, _, err := parseSendLimit(bad); err == nil {
+			t.Errorf("%q accepted", bad)
+		}
+	}
+}

@@ -52,15 +52,24 @@ func Seed(ctx context.Context, st *store.Store, n int) (Seeded, error) {
 	}
 	now := time.Now().UTC().Truncate(time.Millisecond)
 	for _, id := range out.UserIDs {
-		token, csrf := randomToken(), randomToken()
-		s := account.Session{ID: account.NewID("s"), UserID: id, OrgID: org.ID, DeviceName: "bench",
-			Platform: account.PlatformMobile, CreatedAt: now, LastSeenAt: now}
-		if err := st.CreateSession(ctx, s, auth.HashToken(token), auth.HashToken(csrf)); err != nil {
-			return Seeded{}, fmt.Errorf("bench: create session: %w", err)
+		token, err := newSession(ctx, st, org.ID, id, now)
+		if err != nil {
+			return Seeded{}, err
 		}
 		out.Tokens = append(out.Tokens, token)
 	}
 	return out, nil
+}
+
+// newSession logs a user in on a mobile device and returns the token.
+func newSession(ctx context.Context, st *store.Store, orgID, userID string, now time.Time) (string, error) {
+	token, csrf := randomToken(), randomToken()
+	s := account.Session{ID: account.NewID("s"), UserID: userID, OrgID: orgID, DeviceName: "bench",
+		Platform: account.PlatformMobile, CreatedAt: now, LastSeenAt: now}
+	if err := st.CreateSession(ctx, s, auth.HashToken(token), auth.HashToken(csrf)); err != nil {
+		return "", fmt.Errorf("bench: create session: %w", err)
+	}
+	return token, nil
 }
 
 // randomToken is a session token as auth issues them: 32 random bytes in

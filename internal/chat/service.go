@@ -117,6 +117,11 @@ const (
 	SendBurst = 30
 )
 
+// SetSendLimit replaces the send limit with rate a second and burst at
+// once (`vo serve --send-limit`, for a load benchmark); call it before
+// serving.
+func (s *Service) SetSendLimit(rate, burst int) { s.sends = NewLimiter(s.clock, rate, burst) }
+
 // TypingEvery is how often one member's typing in one conversation is
 // passed on at most.
 const TypingEvery = 3 * time.Second

@@ -383,6 +383,20 @@ func TestChatSendLimit(t *testing.T) {
 	fx.send(t, fx.ann, d.ID, "over", "now it fits")
 }
 
+// A raised send limit (vo serve --send-limit, for a load benchmark)
+// holds back only past its own burst.
+func TestChatSendLimitRaised(t *testing.T) {
+	fx := sqliteFixture(t, func(_ testing.TB, c *Config) { c.Chat.SetSendLimit(100, 40) })
+	d := fx.newConv(t, fx.ann, "", http.StatusCreated, fx.bob)
+	for i := range 40 {
+		fx.send(t, fx.ann, d.ID, fmt.Sprintf("b%d", i), "burst")
+	}
+	r := fx.call(t, "POST", "/api/v1/conversations/"+d.ID+"/messages", fx.ann.token(), map[string]any{"client_id": "over", "text": "one too many"})
+	checkError(t, r, http.StatusTooManyRequests, apperr.RateLimited)
+	fx.clk.Advance(10 * time.Millisecond) // a token at 100 a second
+	fx.send(t, fx.ann, d.ID, "over", "now it fits")
+}
+
 // nextOf returns the next frame of type typ, skipping others (presence).
 func (w *wsClient) nextOf(t *testing.T, typ string) map[string]any {
 	t.Helper()

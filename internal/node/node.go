@@ -7,6 +7,7 @@
 package node
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -62,6 +63,9 @@ type Config struct {
 	// network with the default client (tests give one with their push
 	// service's TLS client).
 	PushSender notify.Sender
+	// SendRate and SendBurst replace chat's per-user send limit (messages
+	// a second, and at once); zero keeps chat.SendRate and chat.SendBurst.
+	SendRate, SendBurst int
 }
 
 // Node is one wired server, without its transports.
@@ -184,6 +188,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	n.Chat.SetPusher(n.Notify)
 	if cfg.Blobs != nil {
 		n.Attachments = chat.NewAttachments(st, cfg.Blobs, cfg.Clock, 0)
+	}
+	if cfg.SendRate > 0 || cfg.SendBurst > 0 {
+		n.Chat.SetSendLimit(cmp.Or(cfg.SendRate, chat.SendRate), cmp.Or(cfg.SendBurst, chat.SendBurst))
 	}
 	// Registrations on the services (routes of the stream, say) belong
 	// here, before a transport is built over the node.
