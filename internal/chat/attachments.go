@@ -307,11 +307,11 @@ func readMultipart(boundary string, contentLength int64, body io.Reader) (Upload
 	if contentLength > MaxAttachmentBytes+multipartOverhead {
 		return Upload{}, tooLarge()
 	}
-	capped := &capReader{r: body, left: MaxAttachmentBytes + multipartOverhead}
+	capped := &photo.CapReader{R: body, Left: MaxAttachmentBytes + multipartOverhead}
 	mr := multipart.NewReader(capped, boundary)
 	for {
 		part, err := mr.NextPart()
-		if capped.over {
+		if capped.Over {
 			return Upload{}, tooLarge()
 		}
 		if err == io.EOF {
@@ -324,7 +324,7 @@ func readMultipart(boundary string, contentLength int64, body io.Reader) (Upload
 			continue
 		}
 		data, err := readLimited(part, MaxAttachmentBytes, -1)
-		if capped.over {
+		if capped.Over {
 			return Upload{}, tooLarge()
 		}
 		if err != nil && apperr.CodeOf(err) == apperr.Internal {
@@ -350,7 +350,7 @@ func readLimited(r io.Reader, max, announced int64) ([]byte, error) {
 		return nil, tooLarge()
 	}
 	if err != nil {
-		if errors.Is(err, errCapped) {
+		if errors.Is(err, photo.ErrCapped) {
 			return nil, tooLarge()
 		}
 		if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -359,33 +359,4 @@ func readLimited(r io.Reader, max, announced int64) ([]byte, error) {
 		return nil, fmt.Errorf("chat: reading upload: %w", err)
 	}
 	return buf.Bytes(), nil
-}
-
-// errCapped ends a multipart body that grew past its cap.
-var errCapped = errors.New("chat: multipart body over its cap")
-
-// capReader passes at most left bytes of r through and then fails, noting
-// that the cap was hit.
-type capReader struct {
-	r    io.Reader
-	left int64
-	over bool
-}
-
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
-		var one [1]byte
-		n, err := c.r.Read(one[:])
-		if n > 0 {
-			c.over = true
-			return 0, errCapped
-		}
-		return 0, err
-	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
-	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
-	return n, err
 }

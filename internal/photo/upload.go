@@ -69,11 +69,11 @@ func readMultipart(boundary string, contentLength int64, body io.Reader) ([]byte
 	if contentLength > MaxUploadBytes+multipartOverhead {
 		return nil, "", tooLarge()
 	}
-	capped := &capReader{r: body, left: MaxUploadBytes + multipartOverhead}
+	capped := &CapReader{R: body, Left: MaxUploadBytes + multipartOverhead}
 	mr := multipart.NewReader(capped, boundary)
 	for {
 		part, err := mr.NextPart()
-		if capped.over {
+		if capped.Over {
 			return nil, "", tooLarge()
 		}
 		if err == io.EOF {
@@ -93,7 +93,7 @@ func readMultipart(boundary string, contentLength int64, body io.Reader) ([]byte
 			return nil, "", unsupportedType(part.Header.Get("Content-Type"))
 		}
 		data, err := readLimited(part, -1)
-		if capped.over {
+		if capped.Over {
 			return nil, "", tooLarge()
 		}
 		if err != nil && apperr.CodeOf(err) == apperr.Internal {
@@ -134,7 +134,7 @@ func readLimited(r io.Reader, n int64) ([]byte, error) {
 			return buf, nil
 		}
 		if err != nil {
-			if errors.Is(err, errCapped) {
+			if errors.Is(err, ErrCapped) {
 				return nil, tooLarge()
 			}
 			if errors.Is(err, io.ErrUnexpectedEOF) {
@@ -145,33 +145,33 @@ func readLimited(r io.Reader, n int64) ([]byte, error) {
 	}
 }
 
-// errCapped ends a multipart body that grew past its cap.
-var errCapped = errors.New("photo: multipart body over its cap")
+// ErrCapped ends a body that grew past its CapReader's cap.
+var ErrCapped = errors.New("upload: body over its cap")
 
-// capReader passes at most left bytes of r through and then fails, noting
-// that the cap was hit, so that a multipart body cannot stream forever in
-// fields other than the photo.
-type capReader struct {
-	r    io.Reader
-	left int64
-	over bool
+// CapReader passes at most Left bytes of R through and then fails with
+// ErrCapped, noting Over, so that a multipart body cannot stream forever in
+// fields other than the file (photo and chat uploads).
+type CapReader struct {
+	R    io.Reader
+	Left int64
+	Over bool
 }
 
-func (c *capReader) Read(p []byte) (int, error) {
-	if c.left <= 0 {
+func (c *CapReader) Read(p []byte) (int, error) {
+	if c.Left <= 0 {
 		// Probe one byte: only a body that really continues is over.
 		var one [1]byte
-		n, err := c.r.Read(one[:])
+		n, err := c.R.Read(one[:])
 		if n > 0 {
-			c.over = true
-			return 0, errCapped
+			c.Over = true
+			return 0, ErrCapped
 		}
 		return 0, err
 	}
-	if int64(len(p)) > c.left {
-		p = p[:c.left]
+	if int64(len(p)) > c.Left {
+		p = p[:c.Left]
 	}
-	n, err := c.r.Read(p)
-	c.left -= int64(n)
+	n, err := c.R.Read(p)
+	c.Left -= int64(n)
 	return n, err
 }
