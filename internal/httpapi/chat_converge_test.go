@@ -13,10 +13,34 @@ import (
 
 // chatView is one device's view of its user's conversations, built as a
 // client builds it: the REST list, then the stream's conversation frames,
-// each kept when its version is at least the one held.
+// each kept when its version is at least the one held, and its message
+// frames, each counted in when its conversation_version is above it (the
+// rule of MessageFrame in the OpenAPI document).
 type chatView struct {
+	me    string
 	mu    sync.Mutex
 	convs map[string]apitypes.Conversation
+}
+
+func (v *chatView) message(f apitypes.MessageFrame) {
+	v.mu.Lock()
+	defer v.mu.Unlock()
+	m := f.Message
+	c, ok := v.convs[m.ConversationID]
+	if !ok || f.ConversationVersion == nil || *f.ConversationVersion <= c.Version {
+		return
+	}
+	c.Version = *f.ConversationVersion
+	if m.EditedAt == nil && m.DeletedAt == nil {
+		c.LastMessage = &m
+		if m.SenderID == v.me {
+			id := m.ID
+			c.UnreadCount, c.LastReadMessageID = 0, &id
+		} else {
+			c.UnreadCount++
+		}
+	}
+	v.convs[m.ConversationID] = c
 }
 
 func (v *chatView) apply(c apitypes.Conversation) {
@@ -35,12 +59,22 @@ func (v *chatView) get(id string) (apitypes.Conversation, bool) {
 }
 
 // watchChat opens a device's stream, then reads the REST list.
-func watchChat(t *testing.T, fx *fixture, token string) *chatView {
+func watchChat(t *testing.T, fx *fixture, me, token string) *chatView {
 	t.Helper()
 	w := dialStream(t, fx.testEnv, token)
-	v := &chatView{convs: map[string]apitypes.Conversation{}}
+	v := &chatView{me: me, convs: map[string]apitypes.Conversation{}}
 	go func() {
 		for f := range w.frames {
+			if f["type"] == "message" {
+				b, _ := json.Marshal(f)
+				var mf apitypes.MessageFrame
+				if err := json.Unmarshal(b, &mf); err != nil {
+					t.Errorf("message frame: %v", err)
+					continue
+				}
+				v.message(mf)
+				continue
+			}
 			if f["type"] != "conversation" || f["conversation"] == nil {
 				continue
 			}
@@ -68,8 +102,8 @@ func TestChatUnreadConvergence(t *testing.T) {
 		g := fx.newConv(t, fx.ann, "G", http.StatusCreated, fx.bob, fx.carla)
 		d := fx.newConv(t, fx.bob, "", http.StatusCreated, fx.ann)
 		phoneToken := fx.login(t, fx.ann.Email, "Phone", "mobile").Token
-		laptop := watchChat(t, fx, fx.ann.token())
-		phone := watchChat(t, fx, phoneToken)
+		laptop := watchChat(t, fx, fx.ann.ID, fx.ann.token())
+		phone := watchChat(t, fx, fx.ann.ID, phoneToken)
 		var wg sync.WaitGroup
 		sender := func(p *person, conv string, n int) {
 			defer wg.Done()

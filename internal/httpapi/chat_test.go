@@ -452,12 +452,15 @@ func TestChatEvents(t *testing.T) {
 		}
 		m := fx.send(t, fx.bob, g.ID, "b1", "hello")
 		for _, w := range []*wsClient{laptop, phone, bob, carla} {
-			if f := w.nextOf(t, "message")["message"].(map[string]any); f["id"] != m.ID {
+			f := w.nextOf(t, "message")
+			if mm := f["message"].(map[string]any); mm["id"] != m.ID {
 				t.Fatalf("message frame %v", f)
 			}
-		}
-		if c := laptop.nextOf(t, "conversation")["conversation"].(map[string]any); c["unread_count"] != float64(1) {
-			t.Fatalf("Ann's conversation after Bob's message: %v", c)
+			// The message alone tells each member's client its conversation's
+			// new version (no conversation frame follows a new message).
+			if f["conversation_version"] != float64(g.Version+1) {
+				t.Fatalf("message frame's conversation_version %v, want %d", f["conversation_version"], g.Version+1)
+			}
 		}
 		fx.wantStatus(t, fx.ann, "POST", "/api/v1/conversations/"+g.ID+"/read", map[string]string{"message_id": m.ID}, http.StatusNoContent)
 		for _, w := range []*wsClient{laptop, phone, bob, carla} {
@@ -578,4 +581,25 @@ func TestChatTyping(t *testing.T) {
 			t.Fatal("a typing event was logged")
 		}
 	}
+}
+
+// Sending marks what came before as read: the sender's marker moves to the
+// new message, on the server as on the sender's devices (MessageFrame).
+func TestSendMovesSendersMarker(t *testing.T) {
+	eachEngine(t, func(t *testing.T, fx *fixture) {
+		g := fx.newConv(t, fx.ann, "G", http.StatusCreated, fx.bob, fx.carla)
+		fx.send(t, fx.bob, g.ID, "b1", "one")
+		fx.send(t, fx.carla, g.ID, "c1", "two")
+		if c := fx.conv(t, fx.ann, g.ID); c.UnreadCount != 2 {
+			t.Fatalf("Ann's unread before she writes: %d, want 2", c.UnreadCount)
+		}
+		m := fx.send(t, fx.ann, g.ID, "a1", "three")
+		c := fx.conv(t, fx.ann, g.ID)
+		if c.UnreadCount != 0 || deref(c.LastReadMessageID) != m.ID {
+			t.Fatalf("Ann's view after she wrote: unread %d marker %q, want 0 %q", c.UnreadCount, deref(c.LastReadMessageID), m.ID)
+		}
+		if b := fx.conv(t, fx.bob, g.ID); b.UnreadCount != 2 {
+			t.Fatalf("Bob's unread: %d, want 2 (Carla's and Ann's)", b.UnreadCount)
+		}
+	})
 }

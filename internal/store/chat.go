@@ -290,6 +290,7 @@ type lockedConv struct {
 	id      string
 	kind    chat.Kind
 	lastSeq int64
+	version int64 // after this transaction's bump
 }
 
 // lockConv locks the org's conversation for this transaction and bumps its
@@ -299,7 +300,7 @@ func (t *Tx) lockConv(ctx context.Context, orgID, userID, convID string) (locked
 	var kind string
 	err := t.queryRow(ctx, `UPDATE conversations SET version = version + 1 WHERE id = ? AND org_id = ?
 		AND EXISTS (SELECT 1 FROM conversation_members cm WHERE cm.conversation_id = conversations.id AND cm.user_id = ?)
-		RETURNING kind, last_seq`, convID, orgID, userID).Scan(&kind, &c.lastSeq)
+		RETURNING kind, last_seq, version`, convID, orgID, userID).Scan(&kind, &c.lastSeq, &c.version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, errNoConversation
 	}
@@ -342,11 +343,19 @@ func (t *Tx) announceViews(ctx context.Context, orgID, convID string, viewers []
 	return vs, nil
 }
 
-// announceMessage logs a message event to the members, and each member's
-// new view of the conversation.
-func (t *Tx) announceMessage(ctx context.Context, orgID string, m chat.Message, members []string) error {
-	if err := t.emit(wire.MessageChanged(orgID, m, members)); err != nil {
+// announceMessage logs a message event to the members, and with views each
+// member's new view of the conversation. A new or edited message needs no
+// views: every client counts it from the message event alone (the sender's
+// marker moves to it, anyone else's unread count grows by one), and that
+// keeps a send into a group of 50 at one event, not 51 with 50 unread
+// counts to work out. A delete changes counts a client cannot work out,
+// so it sends the views.
+func (t *Tx) announceMessage(ctx context.Context, orgID string, c lockedConv, m chat.Message, members []string, views bool) error {
+	if err := t.emit(wire.MessageChanged(orgID, m, c.version, members)); err != nil {
 		return err
+	}
+	if !views {
+		return nil
 	}
 	_, err := t.announceViews(ctx, orgID, m.ConversationID, members)
 	return err
@@ -702,8 +711,13 @@ func (s *Store) SendMessage(ctx context.Context, orgID, userID, convID string, n
 				return err
 			}
 		}
+		// Sending marks what came before as read, as in every chat app.
+		if _, err := t.exec(ctx, `UPDATE conversation_members SET last_read_seq = ?, last_read_message_id = ? WHERE conversation_id = ? AND user_id = ? AND last_read_seq < ?`,
+			m.Seq, m.ID, convID, userID, m.Seq); err != nil {
+			return internal("sender's read marker", err)
+		}
 		out = m
-		return t.announceMessage(ctx, orgID, m, userIDs(users))
+		return t.announceMessage(ctx, orgID, c, m, userIDs(users), false)
 	})
 	switch {
 	case errors.Is(err, errSameClientID):
@@ -767,22 +781,22 @@ func (s *Store) Messages(ctx context.Context, orgID, userID, convID, before stri
 
 // ownMessage locks a message's conversation and checks that the caller
 // sent it.
-func (t *Tx) ownMessage(ctx context.Context, orgID, userID, msgID, what string) (chat.Message, error) {
-	_, m, err := t.lockMessageConv(ctx, orgID, userID, msgID)
+func (t *Tx) ownMessage(ctx context.Context, orgID, userID, msgID, what string) (lockedConv, chat.Message, error) {
+	c, m, err := t.lockMessageConv(ctx, orgID, userID, msgID)
 	if err != nil {
-		return m, err
+		return c, m, err
 	}
 	if m.SenderID != userID {
-		return m, apperr.New(apperr.Forbidden, "only its sender may %s a message", what)
+		return c, m, apperr.New(apperr.Forbidden, "only its sender may %s a message", what)
 	}
-	return m, nil
+	return c, m, nil
 }
 
 // EditMessage implements chat.Store.
 func (s *Store) EditMessage(ctx context.Context, orgID, userID, msgID, text string) (chat.Message, error) {
 	var out chat.Message
 	err := s.tx(ctx, func(t *Tx) error {
-		m, err := t.ownMessage(ctx, orgID, userID, msgID, "edit")
+		c, m, err := t.ownMessage(ctx, orgID, userID, msgID, "edit")
 		if err != nil {
 			return err
 		}
@@ -803,7 +817,7 @@ func (s *Store) EditMessage(ctx context.Context, orgID, userID, msgID, text stri
 			return err
 		}
 		out = m
-		return t.announceMessage(ctx, orgID, m, userIDs(users))
+		return t.announceMessage(ctx, orgID, c, m, userIDs(users), false)
 	})
 	return out, err
 }
@@ -812,7 +826,7 @@ func (s *Store) EditMessage(ctx context.Context, orgID, userID, msgID, text stri
 // no text, mentions, reactions or attachments.
 func (s *Store) DeleteMessage(ctx context.Context, orgID, userID, msgID string) error {
 	return s.tx(ctx, func(t *Tx) error {
-		m, err := t.ownMessage(ctx, orgID, userID, msgID, "delete")
+		c, m, err := t.ownMessage(ctx, orgID, userID, msgID, "delete")
 		if err != nil || !m.DeletedAt.IsZero() {
 			return err
 		}
@@ -836,7 +850,7 @@ func (s *Store) DeleteMessage(ctx context.Context, orgID, userID, msgID string) 
 		if err != nil {
 			return err
 		}
-		return t.announceMessage(ctx, orgID, m, userIDs(users))
+		return t.announceMessage(ctx, orgID, c, m, userIDs(users), true)
 	})
 }
 

@@ -4,8 +4,10 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"fmt"
 	"maps"
 	"slices"
+	"strings"
 	"time"
 
 	"vo/internal/account"
@@ -91,25 +93,92 @@ func (t *Tx) sequence(ctx context.Context) error {
 		}
 		afterOrg[i] = h
 	}
-	for _, u := range slices.Sorted(maps.Keys(users)) {
-		refs := users[u]
-		n := int64(len(refs))
-		var last int64
-		if err := t.queryRow(ctx, `INSERT INTO user_streams (user_id, org_id, pos) VALUES (?, ?, ?)
-			ON CONFLICT (user_id) DO UPDATE SET pos = user_streams.pos + excluded.pos RETURNING pos`, u, t.events[refs[0][0]].OrgID, n).Scan(&last); err != nil {
+	ids := slices.Sorted(maps.Keys(users))
+	for len(ids) > 0 {
+		n := min(len(ids), streamBatch)
+		if err := t.appendUserEvents(ctx, ids[:n], users, afterOrg, now); err != nil {
+			return err
+		}
+		ids = ids[n:]
+	}
+	return nil
+}
+
+// streamBatch is how many recipients' streams, or events, one statement
+// advances or stores: a message to a group of 50 takes two statements, not
+// a hundred, and a statement stays well under either engine's limit of
+// parameters (8 × 500).
+const streamBatch = 500
+
+// appendUserEvents advances the streams of ids (sorted, so rows are locked
+// in id order) by their events in this transaction, and stores each event
+// once per recipient, in one upsert and one insert.
+func (t *Tx) appendUserEvents(ctx context.Context, ids []string, users map[string][][2]int, afterOrg []int64, now int64) error {
+	var q strings.Builder
+	args := make([]any, 0, 3*len(ids))
+	q.WriteString(`INSERT INTO user_streams (user_id, org_id, pos) VALUES `)
+	for i, u := range ids {
+		if i > 0 {
+			q.WriteByte(',')
+		}
+		q.WriteString(`(?, ?, ?)`)
+		args = append(args, u, t.events[users[u][0][0]].OrgID, len(users[u]))
+	}
+	q.WriteString(` ON CONFLICT (user_id) DO UPDATE SET pos = user_streams.pos + excluded.pos RETURNING user_id, pos`)
+	rows, err := t.query(ctx, q.String(), args...)
+	if err != nil {
+		return internal("user stream seq", err)
+	}
+	last := make(map[string]int64, len(ids))
+	for rows.Next() {
+		var u string
+		var pos int64
+		if err := rows.Scan(&u, &pos); err != nil {
+			rows.Close()
 			return internal("user stream seq", err)
+		}
+		last[u] = pos
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return internal("user stream seq", err)
+	}
+	rowsIn := 0
+	flush := func() error {
+		if rowsIn == 0 {
+			return nil
+		}
+		_, err := t.exec(ctx, q.String(), args...)
+		rowsIn = 0
+		return internal("append user event", err)
+	}
+	for _, u := range ids {
+		refs := users[u]
+		l, ok := last[u]
+		if !ok {
+			return internal("user stream seq", fmt.Errorf("no position for a recipient"))
 		}
 		for k, r := range refs {
 			e := &t.events[r[0]]
-			pos := last - n + 1 + int64(k)
+			pos := l - int64(len(refs)) + 1 + int64(k)
 			e.Pos[r[1]] = pos
-			if _, err := t.exec(ctx, `INSERT INTO user_events (user_id, pos, org_id, type, session_id, data, created_at, after_org) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-				u, pos, e.OrgID, e.Type, nullable(e.SessionID), string(e.Data), now, afterOrg[r[0]]); err != nil {
-				return internal("append user event", err)
+			if rowsIn == 0 {
+				q.Reset()
+				args = args[:0]
+				q.WriteString(`INSERT INTO user_events (user_id, pos, org_id, type, session_id, data, created_at, after_org) VALUES `)
+			} else {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?)`)
+			args = append(args, u, pos, e.OrgID, e.Type, nullable(e.SessionID), string(e.Data), now, afterOrg[r[0]])
+			if rowsIn++; rowsIn == streamBatch {
+				if err := flush(); err != nil {
+					return err
+				}
 			}
 		}
 	}
-	return nil
+	return flush()
 }
 
 // emit logs an event the domain built (wire.MessageChanged and the like),

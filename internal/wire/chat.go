@@ -131,11 +131,16 @@ func ConversationRemoved(orgID, convID, memberID string) (events.Event, error) {
 	return events.ToUsers(orgID, chat.TypeConversation, b, memberID), err
 }
 
-// MessageChanged announces a new, edited or deleted message to the members.
-func MessageChanged(orgID string, m chat.Message, members []string) (events.Event, error) {
+// MessageChanged announces a new, edited or deleted message to the members,
+// with the conversation's version after it: a client whose copy of the
+// conversation is older counts the message into it (unread count, last
+// message, the sender's read marker); one whose copy is at that version or
+// newer already has it counted.
+func MessageChanged(orgID string, m chat.Message, version int64, members []string) (events.Event, error) {
 	b, err := encode(struct {
 		Message Message `json:"message"`
-	}{MessageOf(m)})
+		Version int64   `json:"conversation_version"`
+	}{MessageOf(m), version})
 	return events.ToUsers(orgID, chat.TypeMessage, b, members...), err
 }
 

@@ -965,14 +965,19 @@ export interface components {
         ReadRequest: {
             message_id: string;
         };
-        /** @description A message was sent, edited or deleted; to every session of every member. */
+        /** @description A message was sent, edited or deleted; to every session of every member. A new message comes with no ConversationFrame: a client counts it into its copy of the conversation when conversation_version is above the copy's version (last_message; unread_count + 1 when someone else sent it; the sender's read marker moves to it, since sending marks what came before as read), and then holds that version. At or below the copy's version, the copy has it already. */
         MessageFrame: {
             /** @constant */
             type: "message";
             cursor: string;
             message: components["schemas"]["Message"];
+            /**
+             * Format: int64
+             * @description The conversation's version after this change (absent from frames logged before it was added).
+             */
+            conversation_version?: number;
         };
-        /** @description The receiver's view of a conversation changed: created, renamed, members changed, a new, edited or deleted message (unread_count, last_message), the receiver's read marker or mute. Keep it when its version is above the one held. */
+        /** @description The receiver's view of a conversation changed: created, renamed, members changed, a deleted message (unread_count, last_message), the receiver's read marker or mute. Keep it when its version is above the one held. */
         ConversationFrame: {
             /** @constant */
             type: "conversation";

@@ -147,6 +147,21 @@ describe('messages from pages and events', () => {
 });
 
 describe('unread counts and read markers', () => {
+  it('counts a message event into a copy older than its conversation_version, and only then', () => {
+    // The list was read at version 5, after m1 was sent at version 5: m1's event (which the
+    // stream may deliver after the list) is counted in already.
+    let s = withConv(conv({ version: 5, unread_count: 1 }));
+    s = applyChatFrame(s, { type: 'message', cursor: 'e1', message: msg('m1', 1), conversation_version: 5 } as never, ME, 0);
+    expect(s.conversations.c1).toMatchObject({ unread_count: 1, version: 5 });
+    s = applyChatFrame(s, { type: 'message', cursor: 'e2', message: msg('m2', 2, BOB), conversation_version: 7 } as never, ME, 0);
+    expect(s.conversations.c1).toMatchObject({ unread_count: 2, version: 7 });
+    expect(s.conversations.c1.last_message?.id).toBe('m2');
+    // Sending marks read: Bob's marker is at his message ("Seen by" under an older one of mine).
+    expect(s.conversations.c1.read_markers).toContainEqual({ user_id: BOB, message_id: 'm2' });
+    // A full copy of an older version changes nothing.
+    expect(applyConversation(s, conv({ version: 6, unread_count: 1 }), ME)).toBe(s);
+  });
+
   it('counts a new message from someone else once, and never the own or an edit', () => {
     let s = withConv();
     s = applyMessage(s, msg('m1', 1), ME);

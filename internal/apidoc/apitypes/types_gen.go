@@ -110,7 +110,7 @@ type Conversation struct {
 
 // ConversationFrame is the document's ConversationFrame.
 //
-// The receiver's view of a conversation changed: created, renamed, members changed, a new, edited or deleted message (unread_count, last_message), the receiver's read marker or mute. Keep it when its version is above the one held.
+// The receiver's view of a conversation changed: created, renamed, members changed, a deleted message (unread_count, last_message), the receiver's read marker or mute. Keep it when its version is above the one held.
 type ConversationFrame struct {
 	Type         string       `json:"type"`
 	Cursor       string       `json:"cursor"`
@@ -283,11 +283,12 @@ type MessageEdit struct {
 
 // MessageFrame is the document's MessageFrame.
 //
-// A message was sent, edited or deleted; to every session of every member.
+// A message was sent, edited or deleted; to every session of every member. A new message comes with no ConversationFrame: a client counts it into its copy of the conversation when conversation_version is above the copy's version (last_message; unread_count + 1 when someone else sent it; the sender's read marker moves to it, since sending marks what came before as read), and then holds that version. At or below the copy's version, the copy has it already.
 type MessageFrame struct {
-	Type    string  `json:"type"`
-	Cursor  string  `json:"cursor"`
-	Message Message `json:"message"`
+	Type                string  `json:"type"`
+	Cursor              string  `json:"cursor"`
+	Message             Message `json:"message"`
+	ConversationVersion *int64  `json:"conversation_version,omitempty"`
 }
 
 // MessageList is the document's MessageList.
@@ -469,28 +470,29 @@ type Role = string
 // A text frame the event stream sends. Frames of later features have other types; a client takes their cursor and ignores the rest.
 // Any of HelloFrame, SnapshotFrame, CaughtUpFrame, PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, MessageFrame, ConversationFrame, ConversationRemovedFrame, ReadFrame, ReactionFrame, TypingFrame, ErrorFrame, with the fields of all of them.
 type ServerFrame struct {
-	Type             string          `json:"type"`
-	Cursor           string          `json:"cursor"`
-	Presence         []PresenceItem  `json:"presence"`
-	Me               *Presence       `json:"me"`
-	UserID           string          `json:"user_id"`
-	Shown            Shown           `json:"shown"`
-	Activity         *Activity       `json:"activity"`
-	Message          json.RawMessage `json:"message,omitempty"`
-	Version          int64           `json:"version"`
-	Status           Status          `json:"status"`
-	StatusUntil      *time.Time      `json:"status_until"`
-	MessageExpiresAt *time.Time      `json:"message_expires_at"`
-	User             *Contact        `json:"user"`
-	Removed          bool            `json:"removed"`
-	SessionID        string          `json:"session_id"`
-	Conversation     *Conversation   `json:"conversation"`
-	ConversationID   string          `json:"conversation_id"`
-	MessageID        string          `json:"message_id"`
-	Emoji            string          `json:"emoji"`
-	Added            bool            `json:"added"`
-	Code             string          `json:"code"`
-	Ref              json.RawMessage `json:"ref"`
+	Type                string          `json:"type"`
+	Cursor              string          `json:"cursor"`
+	Presence            []PresenceItem  `json:"presence"`
+	Me                  *Presence       `json:"me"`
+	UserID              string          `json:"user_id"`
+	Shown               Shown           `json:"shown"`
+	Activity            *Activity       `json:"activity"`
+	Message             json.RawMessage `json:"message,omitempty"`
+	Version             int64           `json:"version"`
+	Status              Status          `json:"status"`
+	StatusUntil         *time.Time      `json:"status_until"`
+	MessageExpiresAt    *time.Time      `json:"message_expires_at"`
+	User                *Contact        `json:"user"`
+	Removed             bool            `json:"removed"`
+	SessionID           string          `json:"session_id"`
+	ConversationVersion int64           `json:"conversation_version"`
+	Conversation        *Conversation   `json:"conversation"`
+	ConversationID      string          `json:"conversation_id"`
+	MessageID           string          `json:"message_id"`
+	Emoji               string          `json:"emoji"`
+	Added               bool            `json:"added"`
+	Code                string          `json:"code"`
+	Ref                 json.RawMessage `json:"ref"`
 }
 
 // Session is the document's Session.

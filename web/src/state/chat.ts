@@ -217,8 +217,13 @@ export function applyConversation(state: ChatState, c: Conversation, meId: strin
   return { ...state, conversations: { ...state.conversations, [c.id]: merged } };
 }
 
-/** Applies a message: new, edited or deleted, from a page, an answer or an event. */
-export function applyMessage(state: ChatState, m: Message, meId: string): ChatState {
+/**
+ * Applies a message: new, edited or deleted, from a page, an answer or an event. An event
+ * carries the conversation's version after it (`version`): a new message comes with no
+ * conversation event, so the held copy counts it in when it is older than that version,
+ * and holds that version after; a copy at that version or newer has it counted already.
+ */
+export function applyMessage(state: ChatState, m: Message, meId: string, version?: number): ChatState {
   const cid = m.conversation_id;
   const conv = state.conversations[cid];
   const known = findMessage(state, cid, m.id) !== undefined;
@@ -235,12 +240,16 @@ export function applyMessage(state: ChatState, m: Message, meId: string): ChatSt
     if (!c.last_message || (c.last_message.id === m.id ? replaces(c.last_message, m) : compareMessages(m, c.last_message) > 0)) {
       c = { ...c, last_message: m };
     }
-    const fresh = !known && !m.edited_at && !m.deleted_at && m.sender_id !== meId;
+    const counted = known || (version !== undefined && version <= conv.version);
+    if (version !== undefined && version > c.version) c = { ...c, version };
+    const isNew = !counted && !m.edited_at && !m.deleted_at;
     const readMarker = c.last_read_message_id ? findMessage(state, cid, c.last_read_message_id) : undefined;
-    if (fresh && !(readMarker && compareMessages(readMarker, m) >= 0)) c = { ...c, unread_count: c.unread_count + 1 };
-    if (m.sender_id === meId && !known) {
-      // Sending a message marks what came before as read (the server moves the marker too).
-      c = { ...c, last_read_message_id: m.id, unread_count: 0, read_markers: setMarker(c.read_markers, meId, m.id) };
+    if (isNew && m.sender_id !== meId && !(readMarker && compareMessages(readMarker, m) >= 0)) c = { ...c, unread_count: c.unread_count + 1 };
+    if (isNew) {
+      // Sending a message marks what came before as read, on the server too: the sender's
+      // marker moves to it ("Seen by …"), and for the user the count starts again at zero.
+      c = { ...c, read_markers: setMarker(c.read_markers, m.sender_id, m.id) };
+      if (m.sender_id === meId) c = { ...c, last_read_message_id: m.id, unread_count: 0 };
     }
     if (c !== conv) next = { ...next, conversations: { ...next.conversations, [cid]: c } };
   }
@@ -389,7 +398,7 @@ export function applyChatFrame(state: ChatState, frame: { type: string }, meId: 
   const f = frame as ChatFrame;
   switch (f.type) {
     case 'message':
-      return f.message ? applyMessage(state, f.message, meId) : state;
+      return f.message ? applyMessage(state, f.message, meId, f.conversation_version) : state;
     case 'conversation':
       if ('removed' in f) return f.removed ? dropConversation(state, f.conversation_id) : state;
       return f.conversation ? applyConversation(state, f.conversation, meId) : state;

@@ -1,0 +1,40 @@
+package store_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+
+	"vo/internal/account"
+	"vo/internal/chat"
+	"vo/internal/clock"
+	"vo/internal/storetest"
+)
+
+// BenchmarkSendMessage50 sends into one group of 50 members, one message
+// per iteration from a rotating sender: the store's share of issue 11's
+// chat bench (`vo bench chat`), without HTTP or streams.
+func BenchmarkSendMessage50(b *testing.B) {
+	for _, engine := range storetest.Engines {
+		b.Run(engine, func(b *testing.B) {
+			clk := clock.NewFake(t0)
+			s := storetest.Open(b, engine, clk)
+			o := newOrg(b, s, "bench")
+			in := make([]account.HashedUser, 50)
+			for i := range in {
+				in[i] = nu(fmt.Sprintf("User %d", i), fmt.Sprintf("u%d@example.test", i), fmt.Sprint(2000+i), "")
+			}
+			us := mustCreate(b, s, o.ID, in...)
+			c := newConv(b, s, us[0], "Bench", us[1:]...)
+			ctx := context.Background()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				u := us[i%len(us)]
+				if _, _, err := s.SendMessage(ctx, o.ID, u.ID, c.ID, chat.NewMessage{ClientID: fmt.Sprintf("c%d", i), Text: "hello team, the budget is ready"}); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "msgs/s")
+		})
+	}
+}
