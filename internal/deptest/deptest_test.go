@@ -70,6 +70,7 @@ var forbidden = []string{
 	"github.com/minio",
 	"github.com/coder/websocket",
 	"github.com/prometheus",
+	"github.com/pion",
 	"net/http",
 	"vo/internal/httpapi",
 	"vo/internal/stream",

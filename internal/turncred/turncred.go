@@ -12,6 +12,7 @@ import (
 	"crypto/sha1" //nolint:gosec // the scheme is HMAC-SHA1; HMAC does not rest on SHA-1's collision resistance
 	"encoding/base64"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -91,4 +92,37 @@ func Check(now time.Time, username string) (expiry time.Time, id string, err err
 		return expiry, id, ErrExpired
 	}
 	return expiry, id, nil
+}
+
+// Config is where a node's TURN servers are and the secret their
+// credentials are minted with.
+type Config struct {
+	// URLs are the TURN URLs the app is told of; none, no relay.
+	URLs []string
+	// Secret is shared with the TURN servers; none, no relay.
+	Secret []byte
+	// TTL is how long a credential lasts; zero, DefaultTTL.
+	TTL time.Duration
+}
+
+// Mint is ICEServers over the configuration.
+func (c Config) Mint(now time.Time, id string) ([]ICEServer, time.Time) {
+	return ICEServers(now, c.TTL, c.Secret, id, c.URLs)
+}
+
+// CheckURL tells whether u is a TURN URL (RFC 7065): turn: or turns:, a
+// host, an optional port and an optional ?transport=udp|tcp.
+func CheckURL(u string) error {
+	scheme, rest, ok := strings.Cut(u, ":")
+	if !ok || (scheme != "turn" && scheme != "turns") || rest == "" || strings.HasPrefix(rest, "//") {
+		return fmt.Errorf("TURN URL %q: want turn:HOST[:PORT][?transport=udp|tcp] or turns:…", u)
+	}
+	hostport, query, _ := strings.Cut(rest, "?")
+	if query != "" && query != "transport=udp" && query != "transport=tcp" {
+		return fmt.Errorf("TURN URL %q: the only query is transport=udp or transport=tcp", u)
+	}
+	if hostport == "" || strings.ContainsAny(hostport, " /@") {
+		return fmt.Errorf("TURN URL %q: no host", u)
+	}
+	return nil
 }

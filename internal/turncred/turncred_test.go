@@ -58,3 +58,16 @@ func TestCheckMalformed(t *testing.T) {
 		t.Errorf("id with a colon: %q %v", id, err)
 	}
 }
+
+func TestCheckURL(t *testing.T) {
+	for _, u := range []string{"turn:turn.example.com", "turn:1.2.3.4:3478", "turn:[::1]:3478?transport=tcp", "turns:turn.example.com:5349?transport=tcp"} {
+		if err := CheckURL(u); err != nil {
+			t.Errorf("%q: %v", u, err)
+		}
+	}
+	for _, u := range []string{"", "stun:x", "turn:", "turn://x", "http://x", "turn:x?transport=sctp", "turn:user@x", "turn:?transport=udp"} {
+		if err := CheckURL(u); err == nil {
+			t.Errorf("%q accepted", u)
+		}
+	}
+}

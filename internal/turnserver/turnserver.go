@@ -142,12 +142,16 @@ func (s *Server) relays() turn.RelayAddressGenerator {
 func (s *Server) UDPAddr() *net.UDPAddr { return s.udp.LocalAddr().(*net.UDPAddr) }
 func (s *Server) TCPAddr() *net.TCPAddr { return s.tcp.Addr().(*net.TCPAddr) }
 
-// URLs are the TURN URLs of the server for clients that reach it at host
-// (a name or address; empty, the listen address).
+// URLs are the TURN URLs of the server, UDP and TCP, for clients that
+// reach it at host (a name or address; empty, the listen address, or the
+// relay address when it listens on every address).
 func (s *Server) URLs(host string) []string {
 	port := s.UDPAddr().Port
 	if host == "" {
 		host = s.UDPAddr().IP.String()
+		if s.UDPAddr().IP.IsUnspecified() {
+			host = s.cfg.RelayIP.String()
+		}
 	}
 	hp := net.JoinHostPort(host, fmt.Sprint(port))
 	return []string{"turn:" + hp + "?transport=udp", "turn:" + hp + "?transport=tcp"}
