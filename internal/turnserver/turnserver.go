@@ -38,7 +38,8 @@ type Config struct {
 	PortMin, PortMax uint16
 	// Clock judges expiry and rate limits; nil, the wall clock.
 	Clock clock.Clock
-	// Logger takes refused requests (never a credential); nil,
+	// Logger takes refused requests (never a credential; a flood's
+	// rate-limited requests at debug level only); nil,
 	// slog.Default().
 	Logger *slog.Logger
 	// AllocRate and AllocBurst limit the allocations one source IP may
@@ -176,7 +177,7 @@ func sourceIP(a net.Addr) string {
 func (s *Server) authenticate(username, realm string, src net.Addr) ([]byte, bool) {
 	ip := sourceIP(src)
 	if s.authLim.Take(ip) > 0 {
-		s.cfg.Logger.Warn("turn: request rate limited", slog.String("source", ip))
+		s.cfg.Logger.Debug("turn: request rate limited", slog.String("source", ip))
 		return nil, false
 	}
 	if _, _, err := turncred.Check(s.cfg.Clock.Now(), username); err != nil {
@@ -191,7 +192,7 @@ func (s *Server) authenticate(username, realm string, src net.Addr) ([]byte, boo
 func (s *Server) quota(_, _ string, src net.Addr) bool {
 	ip := sourceIP(src)
 	if s.allocs.Take(ip) > 0 {
-		s.cfg.Logger.Warn("turn: allocation rate limited", slog.String("source", ip))
+		s.cfg.Logger.Debug("turn: allocation rate limited", slog.String("source", ip))
 		return false
 	}
 	return true
@@ -210,4 +211,3 @@ func (s *Server) permit(_ net.Addr, peer net.IP) bool {
 	}
 	return true
 }
-
