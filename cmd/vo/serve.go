@@ -51,6 +51,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs.SetOutput(stderr)
 	var c commonFlags
 	c.register(fs)
+	var tf turnFlags
+	tf.register(fs)
 	addr := fs.String("addr", env("VO_ADDR", "127.0.0.1:8080"), "HTTP listen address (VO_ADDR)")
 	natsURL := fs.String("nats", env("VO_NATS", ""), "NATS URL joining several nodes on one PostgreSQL database (VO_NATS)")
 	withDemo := fs.Bool("demo", env("VO_DEMO", "") == "1", "create the demo org once and print how to log in")
@@ -82,6 +84,10 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if *metricsAddr != "" && *metricsAddr == *addr {
 		return usageError{"--metrics-addr must not be the public --addr"}
 	}
+	turnCfg, iceCfg, err := tf.config(*addr)
+	if err != nil {
+		return err
+	}
 	trusted, err := httpapi.ParseTrustedProxies(*proxies)
 	if err != nil {
 		return usageError{err.Error()}
@@ -104,7 +110,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files, clock.Real{}), Blobs: files,
 		Clock: clock.Real{}, Logger: lg, Metrics: mets, PushSubject: *pushSubject,
-		SendRate: sendRate, SendBurst: sendBurst})
+		SendRate: sendRate, SendBurst: sendBurst, TURN: turnCfg, ICE: iceCfg})
 	if err != nil {
 		st.Close()
 		return err

@@ -29,6 +29,7 @@ var domain = []string{
 	"vo/internal/presence",
 	"vo/internal/profile",
 	"vo/internal/text",
+	"vo/internal/turncred", // TURN REST credentials: HMAC over a username, no I/O
 	"vo/internal/wire",
 }
 
@@ -54,6 +55,7 @@ var outer = []string{
 	"vo/internal/store",
 	"vo/internal/storetest",
 	"vo/internal/stream",
+	"vo/internal/turnserver",
 	"vo/internal/votest",
 }
 
@@ -68,6 +70,7 @@ var forbidden = []string{
 	"github.com/minio",
 	"github.com/coder/websocket",
 	"github.com/prometheus",
+	"github.com/pion",
 	"net/http",
 	"vo/internal/httpapi",
 	"vo/internal/stream",

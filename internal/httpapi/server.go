@@ -28,6 +28,7 @@ import (
 	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/stream"
+	"vo/internal/turncred"
 	"vo/internal/wire"
 )
 
@@ -75,6 +76,9 @@ type Config struct {
 	// Inbound are the client message types of the event stream beside
 	// activity, which the domains register.
 	Inbound []stream.Type
+	// ICE mints the TURN credentials of GET /api/v1/calls/ice; without
+	// URLs or a secret it answers an empty list.
+	ICE turncred.Config
 }
 
 // Pinger tells whether the node's store is reachable.
@@ -172,6 +176,7 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "GET /api/v1/users/{id}", authed: s.user},
 		{pattern: "GET /api/v1/users/{id}/photo", authed: s.userPhoto},
 		{pattern: "GET /api/v1/push/key", authed: s.pushKey},
+		{pattern: "GET /api/v1/calls/ice", authed: s.ice},
 		{pattern: "PUT /api/v1/push/subscription", authed: s.putPushSubscription},
 		{pattern: "DELETE /api/v1/push/subscription", authed: s.deletePushSubscription},
 		{pattern: "GET /api/v1/events", authed: s.streams.Serve},

@@ -9,6 +9,7 @@ package node
 import (
 	"cmp"
 	"context"
+	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -32,6 +33,8 @@ import (
 	"vo/internal/presence"
 	"vo/internal/profile"
 	"vo/internal/store"
+	"vo/internal/turncred"
+	"vo/internal/turnserver"
 )
 
 // Config is what a node is built from.
@@ -66,6 +69,15 @@ type Config struct {
 	// SendRate and SendBurst replace chat's per-user send limit (messages
 	// a second, and at once); zero keeps chat.SendRate and chat.SendBurst.
 	SendRate, SendBurst int
+	// TURN, when its Addr is set, runs the embedded TURN server (SPEC
+	// §10); its Secret, Clock and Logger default to the node's.
+	TURN turnserver.Config
+	// ICE is where the app is told to relay its media and the secret
+	// its TURN credentials are minted with: an external coturn
+	// (use-auth-secret) or, with TURN set, the embedded server. Without
+	// URLs the embedded server's own are used; without a secret, a random
+	// one made at start (the made-once secret of the store replaces it).
+	ICE turncred.Config
 }
 
 // Node is one wired server, without its transports.
@@ -84,6 +96,10 @@ type Node struct {
 	// Notify queues and sends Web Pushes (SPEC §9); its Notify is what
 	// the domains call.
 	Notify *notify.Service
+	// TURN is the embedded TURN server; nil when off.
+	TURN *turnserver.Server
+	// ICE mints the TURN credentials the app gets (GET /api/v1/calls/ice).
+	ICE turncred.Config
 	// Clock, HashParams, Metrics and Logger are the configuration's, with
 	// its defaults filled in.
 	Clock      clock.Clock
@@ -132,6 +148,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.Store = st
 	fail := func(err error) (*Node, error) {
+		if n.TURN != nil {
+			n.TURN.Close()
+		}
 		if n.bus != nil {
 			n.bus.Close()
 		}
@@ -192,9 +211,46 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.SendRate > 0 || cfg.SendBurst > 0 {
 		n.Chat.SetSendLimit(cmp.Or(cfg.SendRate, chat.SendRate), cmp.Or(cfg.SendBurst, chat.SendBurst))
 	}
+	if err := n.startTURN(); err != nil {
+		return fail(err)
+	}
 	// Registrations on the services (routes of the stream, say) belong
 	// here, before a transport is built over the node.
 	return n, nil
+}
+
+// startTURN fills n.ICE and starts the embedded TURN server when asked.
+func (n *Node) startTURN() error {
+	n.ICE = n.cfg.ICE
+	if n.cfg.TURN.Addr == "" {
+		return nil
+	}
+	if len(n.ICE.Secret) == 0 {
+		n.ICE.Secret = make([]byte, 32)
+		if _, err := rand.Read(n.ICE.Secret); err != nil {
+			return err
+		}
+	}
+	tc := n.cfg.TURN
+	if len(tc.Secret) == 0 {
+		tc.Secret = n.ICE.Secret
+	}
+	if tc.Clock == nil {
+		tc.Clock = n.cfg.Clock
+	}
+	if tc.Logger == nil {
+		tc.Logger = n.lg
+	}
+	ts, err := turnserver.New(tc)
+	if err != nil {
+		return err
+	}
+	n.TURN = ts
+	if len(n.ICE.URLs) == 0 {
+		n.ICE.URLs = ts.URLs("")
+	}
+	n.lg.Info("turn: listening", slog.String("addr", ts.UDPAddr().String()), slog.Any("urls", n.ICE.URLs))
+	return nil
 }
 
 // Run runs the background work (presence scheduler, push worker,
@@ -240,6 +296,9 @@ func (n *Node) Close() error {
 	if stop != nil {
 		stop()
 		<-done
+	}
+	if n.TURN != nil {
+		n.TURN.Close()
 	}
 	if n.bus != nil {
 		n.bus.Close()

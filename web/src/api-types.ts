@@ -232,6 +232,23 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/calls/ice": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /** The TURN servers to relay call media through, with a short-lived credential of this session (coturn's REST-API scheme: username "<unix expiry>:<session id>", credential base64 HMAC-SHA1 of it under the servers' shared secret). The app asks before each call; an empty list when the node has no TURN server. */
+        get: operations["callsICE"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/push/subscription": {
         parameters: {
             query?: never;
@@ -763,6 +780,20 @@ export interface components {
             /** @description member when absent. */
             role?: components["schemas"]["Role"];
             password: string;
+        };
+        ICEConfig: {
+            ice_servers: components["schemas"]["ICEServer"][];
+            /**
+             * Format: date-time
+             * @description When the credentials stop working; null with no server. Ask again before then.
+             */
+            expires_at: string | null;
+        };
+        /** @description An RTCIceServer. */
+        ICEServer: {
+            urls: string[];
+            username: string;
+            credential: string;
         };
         PushKey: {
             /** @description The uncompressed P-256 point, base64url without padding. */
@@ -1546,6 +1577,28 @@ export interface operations {
             };
             401: components["responses"]["Unauthenticated"];
             404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    callsICE: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The RTCConfiguration.iceServers entries and when their credential expires. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["ICEConfig"];
+                };
+            };
+            401: components["responses"]["Unauthenticated"];
             500: components["responses"]["Internal"];
         };
     };

@@ -189,6 +189,21 @@ type HelloFrame struct {
 	Cursor string `json:"cursor"`
 }
 
+// ICEConfig is the document's ICEConfig.
+type ICEConfig struct {
+	IceServers []ICEServer `json:"ice_servers"`
+	ExpiresAt  *time.Time  `json:"expires_at"`
+}
+
+// ICEServer is the document's ICEServer.
+//
+// An RTCIceServer.
+type ICEServer struct {
+	Urls       []string `json:"urls"`
+	Username   string   `json:"username"`
+	Credential string   `json:"credential"`
+}
+
 // InternalError is the document's InternalError.
 type InternalError = Error
 
