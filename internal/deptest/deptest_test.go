@@ -28,6 +28,7 @@ var domain = []string{
 	"vo/internal/photo/exif",
 	"vo/internal/presence",
 	"vo/internal/profile",
+	"vo/internal/telephony",
 	"vo/internal/text",
 	"vo/internal/turncred", // TURN REST credentials: HMAC over a username, no I/O
 	"vo/internal/wire",

@@ -19,6 +19,7 @@ import (
 	"vo/internal/admin"
 	"vo/internal/apperr"
 	"vo/internal/auth"
+	"vo/internal/blobs"
 	"vo/internal/chat"
 	"vo/internal/clock"
 	"vo/internal/directory"
@@ -47,9 +48,14 @@ type Config struct {
 	Attachments *chat.Attachments
 	Hub         *events.Hub
 	Photos      PhotoService // nil: photo endpoints answer 404
-	Push        PushService  // nil: push endpoints answer 404
-	Clock       clock.Clock
-	HashParams  account.HashParams
+	// Blobs holds voicemail audio; nil, voicemail audio answers 404.
+	Blobs blobs.Store
+	// SIPAddr is the registrar address GET /me/sip shows; empty means
+	// DefaultSIPAddr.
+	SIPAddr    string
+	Push       PushService // nil: push endpoints answer 404
+	Clock      clock.Clock
+	HashParams account.HashParams
 	// Web is the built app, served at "/"; nil serves nothing there.
 	Web fs.FS
 	// TrustedProxies are the reverse proxies whose X-Forwarded-For and
@@ -196,6 +202,15 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "GET /api/v1/search/messages", authed: s.searchMessages},
 		{pattern: "POST /api/v1/attachments", authed: s.uploadAttachment},
 		{pattern: "GET /api/v1/attachments/{id}", authed: s.attachment},
+		{pattern: "GET /api/v1/me/sip", authed: s.sipCredential(false)},
+		{pattern: "POST /api/v1/me/sip/password", authed: s.sipCredential(true)},
+		{pattern: "GET /api/v1/me/forwarding", authed: s.getForwarding},
+		{pattern: "PUT /api/v1/me/forwarding", authed: s.putForwarding},
+		{pattern: "GET /api/v1/calls", authed: s.listCalls},
+		{pattern: "GET /api/v1/voicemails", authed: s.listVoicemails},
+		{pattern: "PATCH /api/v1/voicemails/{id}", authed: s.patchVoicemail},
+		{pattern: "DELETE /api/v1/voicemails/{id}", authed: s.deleteVoicemail},
+		{pattern: "GET /api/v1/voicemails/{id}/audio", authed: s.voicemailAudio},
 		{pattern: "POST /api/v1/admin/users", authed: s.adminCreateUser},
 		{pattern: "DELETE /api/v1/admin/users/{id}", authed: s.adminDeactivate},
 		{pattern: "GET /api/v1/openapi.json", public: openAPI},

@@ -33,6 +33,30 @@ type Attachment struct {
 	Height      *int64 `json:"height,omitempty"`
 }
 
+// Call is the document's Call.
+type Call struct {
+	ID         string     `json:"id"`
+	Direction  string     `json:"direction"`
+	Peer       CallPeer   `json:"peer"`
+	StartedAt  time.Time  `json:"started_at"`
+	AnsweredAt *time.Time `json:"answered_at"`
+	EndedAt    *time.Time `json:"ended_at"`
+	Result     *string    `json:"result"`
+}
+
+// CallList is the document's CallList.
+type CallList struct {
+	Items      []Call  `json:"items"`
+	NextCursor *string `json:"next_cursor,omitempty"`
+}
+
+// CallPeer is the document's CallPeer.
+type CallPeer struct {
+	UserID *string `json:"user_id,omitempty"`
+	Number string  `json:"number"`
+	Name   *string `json:"name,omitempty"`
+}
+
 // CaughtUpFrame is the document's CaughtUpFrame.
 //
 // Ends a catch-up: every event after the client's cursor up to this one has been sent.
@@ -175,6 +199,12 @@ type ErrorFrame struct {
 
 // ForbiddenError is the document's ForbiddenError.
 type ForbiddenError = Error
+
+// Forwarding is the document's Forwarding.
+type Forwarding struct {
+	Mode   string  `json:"mode"`
+	Target *string `json:"target,omitempty"`
+}
 
 // Health is the document's Health.
 type Health struct {
@@ -480,6 +510,14 @@ type ReadRequest struct {
 // One of "admin", "member".
 type Role = string
 
+// SIPCredential is the document's SIPCredential.
+type SIPCredential struct {
+	Username  string `json:"username"`
+	Password  string `json:"password"`
+	Domain    string `json:"domain"`
+	Registrar string `json:"registrar"`
+}
+
 // ServerFrame is the document's ServerFrame.
 //
 // A text frame the event stream sends. Frames of later features have other types; a client takes their cursor and ignores the rest.
@@ -585,3 +623,23 @@ type UnauthenticatedError = Error
 
 // UnsupportedMediaTypeError is the document's UnsupportedMediaTypeError.
 type UnsupportedMediaTypeError = Error
+
+// Voicemail is the document's Voicemail.
+type Voicemail struct {
+	ID         string    `json:"id"`
+	From       CallPeer  `json:"from"`
+	CreatedAt  time.Time `json:"created_at"`
+	DurationMs int64     `json:"duration_ms"`
+	Heard      bool      `json:"heard"`
+}
+
+// VoicemailList is the document's VoicemailList.
+type VoicemailList struct {
+	Items      []Voicemail `json:"items"`
+	NextCursor *string     `json:"next_cursor,omitempty"`
+}
+
+// VoicemailPatch is the document's VoicemailPatch.
+type VoicemailPatch struct {
+	Heard bool `json:"heard"`
+}

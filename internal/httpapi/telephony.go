@@ -1,0 +1,260 @@
+package httpapi
+
+import (
+	"encoding/json"
+	"io"
+	"net/http"
+	"strconv"
+	"time"
+
+	"vo/internal/account"
+	"vo/internal/apperr"
+	"vo/internal/page"
+	"vo/internal/telephony"
+)
+
+// DefaultSIPAddr is where phones register when the node names no address.
+const DefaultSIPAddr = "127.0.0.1:5060"
+
+// sipRealm is the SIP domain of an org: its slug, which is unique in the
+// deployment and is what phones register under (sip:<extension>@<slug>).
+func sipRealm(o account.Org) string { return o.Slug }
+
+type sipBody struct {
+	Username  string `json:"username"`
+	Password  string `json:"password"`
+	Domain    string `json:"domain"`
+	Registrar string `json:"registrar"`
+}
+
+// sipCredential answers GET /me/sip and POST /me/sip/password (rotate).
+// A user without an extension has no SIP login: 409 conflict, as the
+// request conflicts with the account's state, not with its input.
+func (s *Server) sipCredential(rotate bool) authedHandler {
+	return func(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+		ctx := r.Context()
+		if account.ValidateExtension(a.User.Extension) != nil {
+			return apperr.New(apperr.Conflict, "you have no extension, so no SIP login")
+		}
+		org, err := s.cfg.Store.OrgByID(ctx, a.User.OrgID)
+		if err != nil {
+			return err
+		}
+		secret, err := s.cfg.Store.ServerSecret(ctx, telephony.SIPSecretName)
+		if err != nil {
+			return err
+		}
+		realm := sipRealm(org)
+		mk := func(gen int64) telephony.SIPCredential {
+			return telephony.NewSIPCredential(secret, a.User.ID, org.ID, realm, a.User.Extension, gen)
+		}
+		var c telephony.SIPCredential
+		if rotate {
+			c, err = s.cfg.Store.RotateSIPCredential(ctx, org.ID, a.User.ID, mk)
+		} else {
+			c, err = s.cfg.Store.SIPCredential(ctx, org.ID, a.User.ID, mk)
+		}
+		if err != nil {
+			return err
+		}
+		addr := s.cfg.SIPAddr
+		if addr == "" {
+			addr = DefaultSIPAddr
+		}
+		writeJSON(w, http.StatusOK, sipBody{Username: c.Username, Password: telephony.SIPPassword(secret, a.User.ID, c.Generation),
+			Domain: c.Realm, Registrar: addr})
+		return nil
+	}
+}
+
+type peerBody struct {
+	UserID string `json:"user_id,omitempty"`
+	Number string `json:"number"`
+	Name   string `json:"name,omitempty"`
+}
+
+type callBody struct {
+	ID         string     `json:"id"`
+	Direction  string     `json:"direction"`
+	Peer       peerBody   `json:"peer"`
+	StartedAt  time.Time  `json:"started_at"`
+	AnsweredAt *time.Time `json:"answered_at"`
+	EndedAt    *time.Time `json:"ended_at"`
+	Result     *string    `json:"result"`
+}
+
+type voicemailBody struct {
+	ID         string    `json:"id"`
+	From       peerBody  `json:"from"`
+	CreatedAt  time.Time `json:"created_at"`
+	DurationMS int64     `json:"duration_ms"`
+	Heard      bool      `json:"heard"`
+}
+
+func peerOf(p telephony.Peer) peerBody {
+	return peerBody{UserID: p.UserID, Number: p.Number, Name: p.Name}
+}
+
+func timeOrNil(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	u := t.UTC()
+	return &u
+}
+
+func callOf(c telephony.Call) callBody {
+	b := callBody{ID: c.ID, Direction: string(c.Direction), Peer: peerOf(c.Peer), StartedAt: c.StartedAt.UTC(),
+		AnsweredAt: timeOrNil(c.AnsweredAt), EndedAt: timeOrNil(c.EndedAt)}
+	if c.Result != "" {
+		r := string(c.Result)
+		b.Result = &r
+	}
+	return b
+}
+
+func voicemailOf(v telephony.Voicemail) voicemailBody {
+	return voicemailBody{ID: v.ID, From: peerOf(v.From), CreatedAt: v.CreatedAt.UTC(), DurationMS: v.DurationMS, Heard: v.Heard}
+}
+
+func checkedLimit(r *http.Request) (int, error) {
+	limit, err := pageLimit(r)
+	if err != nil {
+		return 0, err
+	}
+	return limit, page.Check(limit)
+}
+
+func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	limit, err := checkedLimit(r)
+	if err != nil {
+		return err
+	}
+	cs, next, err := s.cfg.Store.Calls(r.Context(), a.User.OrgID, a.User.ID, limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	out := make([]callBody, len(cs))
+	for i, c := range cs {
+		out[i] = callOf(c)
+	}
+	writeJSON(w, http.StatusOK, listBody(out, next))
+	return nil
+}
+
+func (s *Server) listVoicemails(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	limit, err := checkedLimit(r)
+	if err != nil {
+		return err
+	}
+	vs, next, err := s.cfg.Store.Voicemails(r.Context(), a.User.OrgID, a.User.ID, limit, r.URL.Query().Get("cursor"))
+	if err != nil {
+		return err
+	}
+	out := make([]voicemailBody, len(vs))
+	for i, v := range vs {
+		out[i] = voicemailOf(v)
+	}
+	writeJSON(w, http.StatusOK, listBody(out, next))
+	return nil
+}
+
+func (s *Server) patchVoicemail(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	b, err := readJSONBody(r)
+	if err != nil {
+		return err
+	}
+	f, err := fields(b)
+	if err != nil {
+		return err
+	}
+	v, ok := f["heard"]
+	if !ok || !v.present {
+		return apperr.New(apperr.Invalid, "field heard is required")
+	}
+	var heard bool
+	if err := json.Unmarshal(v.raw, &heard); err != nil || v.null() {
+		return apperr.New(apperr.Invalid, "field heard must be a boolean")
+	}
+	vm, err := s.cfg.Store.SetHeard(r.Context(), a.User.OrgID, a.User.ID, r.PathValue("id"), heard)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, voicemailOf(vm))
+	return nil
+}
+
+func (s *Server) deleteVoicemail(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	key, err := s.cfg.Store.DeleteVoicemail(r.Context(), a.User.OrgID, a.User.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if s.cfg.Blobs != nil {
+		// The row is gone, so the audio is unreachable; a failed delete
+		// only leaves an orphan file behind.
+		_ = s.cfg.Blobs.Delete(r.Context(), key)
+	}
+	w.WriteHeader(http.StatusNoContent)
+	return nil
+}
+
+// voicemailAudio is GET /voicemails/{id}/audio: the recording as stored,
+// only to its owner.
+func (s *Server) voicemailAudio(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	vm, err := s.cfg.Store.Voicemail(r.Context(), a.User.OrgID, a.User.ID, r.PathValue("id"))
+	if err != nil {
+		return err
+	}
+	if s.cfg.Blobs == nil {
+		return apperr.New(apperr.NotFound, "voicemail audio not found")
+	}
+	body, size, err := s.cfg.Blobs.Open(r.Context(), vm.BlobKey)
+	if err != nil {
+		return err
+	}
+	defer body.Close()
+	ct := vm.MediaType
+	if ct != "audio/ogg" {
+		ct = "audio/wav"
+	}
+	h := w.Header()
+	h.Set("Content-Type", ct)
+	h.Set("Content-Disposition", "inline")
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Cache-Control", "private, max-age=86400")
+	h.Set("Content-Length", strconv.FormatInt(size, 10))
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.Copy(w, body)
+	return nil
+}
+
+type forwardingBody struct {
+	Mode   string `json:"mode"`
+	Target string `json:"target,omitempty"`
+}
+
+func (s *Server) getForwarding(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	f, err := s.cfg.Store.Forwarding(r.Context(), a.User.OrgID, a.User.ID)
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, forwardingBody{Mode: string(f.Mode), Target: f.Target})
+	return nil
+}
+
+func (s *Server) putForwarding(w http.ResponseWriter, r *http.Request, a account.Auth) error {
+	b, err := readJSONBody(r)
+	if err != nil {
+		return err
+	}
+	var in forwardingBody
+	if err := decodeJSON(b, &in); err != nil {
+		return err
+	}
+	f, err := s.cfg.Store.SetForwarding(r.Context(), a.User.OrgID, a.User.ID, telephony.Forwarding{Mode: telephony.ForwardMode(in.Mode), Target: in.Target})
+	if err != nil {
+		return err
+	}
+	writeJSON(w, http.StatusOK, forwardingBody{Mode: string(f.Mode), Target: f.Target})
+	return nil
+}

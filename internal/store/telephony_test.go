@@ -1,0 +1,160 @@
+package store_test
+
+import (
+	"bytes"
+	"context"
+	"testing"
+	"time"
+
+	"vo/internal/account"
+	"vo/internal/apperr"
+	"vo/internal/clock"
+	"vo/internal/store"
+	"vo/internal/storetest"
+	"vo/internal/telephony"
+)
+
+func TestServerSecretOnce(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, clock.NewFake(t0), func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		a, err := s.ServerSecret(ctx, "sip_password")
+		if err != nil || len(a) != 32 {
+			t.Fatalf("secret: %x %v", a, err)
+		}
+		b, _ := s.ServerSecret(ctx, "sip_password")
+		c, _ := s.ServerSecret(ctx, "turn")
+		if !bytes.Equal(a, b) || bytes.Equal(a, c) {
+			t.Fatalf("secrets not made once per name: %x %x %x", a, b, c)
+		}
+	})
+}
+
+// TestSIPCredential: made once, found by login, rotated with the user's
+// sip sessions ended and no other session touched.
+func TestSIPCredential(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, clock.NewFake(t0), func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := newOrg(t, s, "acme")
+		us := mustCreate(t, s, o.ID, nu("Ann", "ann@acme.test", "101", ""), nu("Bob", "bob@acme.test", "102", ""))
+		ann := us[0]
+		secret := []byte("test secret")
+		mk := func(gen int64) telephony.SIPCredential {
+			return telephony.NewSIPCredential(secret, ann.ID, o.ID, o.Slug, ann.Extension, gen)
+		}
+		c1, err := s.SIPCredential(ctx, o.ID, ann.ID, mk)
+		if err != nil || c1.Generation != 1 || c1.Username != "101" {
+			t.Fatalf("first: %+v %v", c1, err)
+		}
+		if again, _ := s.SIPCredential(ctx, o.ID, ann.ID, mk); again != c1 {
+			t.Fatalf("second get differs: %+v", again)
+		}
+		if got, err := s.SIPLogin(ctx, o.Slug, "101"); err != nil || got != c1 {
+			t.Fatalf("login: %+v %v", got, err)
+		}
+		if _, err := s.SIPLogin(ctx, "other", "101"); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("other realm: %v", err)
+		}
+		if _, err := s.SIPCredential(ctx, "org-x", ann.ID, mk); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("cross org: %v", err)
+		}
+		sip, _ := login(t, s, ann, account.PlatformSIP, t0)
+		web, _ := login(t, s, ann, account.PlatformWeb, t0)
+		bobSIP, _ := login(t, s, us[1], account.PlatformSIP, t0)
+		c2, err := s.RotateSIPCredential(ctx, o.ID, ann.ID, mk)
+		if err != nil || c2.Generation != 2 || c2.HA1MD5 == c1.HA1MD5 || c2.HA1SHA256 == c1.HA1SHA256 {
+			t.Fatalf("rotate: %+v %v", c2, err)
+		}
+		for id, want := range map[string]bool{sip.ID: false, web.ID: true, bobSIP.ID: true} {
+			if ok, err := s.SessionExists(ctx, id); err != nil || ok != want {
+				t.Errorf("session %s exists = %v, want %v (%v)", id, ok, want, err)
+			}
+		}
+		if got, _ := s.SIPLogin(ctx, o.Slug, "101"); got != c2 {
+			t.Fatalf("login after rotate: %+v", got)
+		}
+	})
+}
+
+func TestCallsAndVoicemails(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, clock.NewFake(t0), func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := newOrg(t, s, "acme")
+		us := mustCreate(t, s, o.ID, nu("Ann", "ann@acme.test", "101", ""), nu("Bob", "bob@acme.test", "102", ""))
+		ann, bob := us[0], us[1]
+		for i := range 5 {
+			c := telephony.Call{ID: account.NewID("c"), OrgID: o.ID, OwnerID: ann.ID, Direction: telephony.In,
+				Peer: telephony.Peer{UserID: bob.ID, Number: "102", Name: "Bob"}, StartedAt: t0.Add(time.Duration(i) * time.Minute)}
+			if err := s.InsertCall(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			if i == 4 {
+				if err := s.FinishCall(ctx, ann.ID, c.ID, c.StartedAt.Add(time.Second), c.StartedAt.Add(time.Minute), telephony.Answered); err != nil {
+					t.Fatal(err)
+				}
+				if err := s.FinishCall(ctx, ann.ID, c.ID, time.Time{}, c.StartedAt, telephony.Missed); !apperr.Is(err, apperr.NotFound) {
+					t.Fatalf("finish twice: %v", err)
+				}
+				if err := s.FinishCall(ctx, bob.ID, c.ID, time.Time{}, c.StartedAt, telephony.Missed); !apperr.Is(err, apperr.NotFound) {
+					t.Fatalf("finish other's: %v", err)
+				}
+			}
+		}
+		p1, next, err := s.Calls(ctx, o.ID, ann.ID, 3, "")
+		if err != nil || len(p1) != 3 || next == "" || !p1[0].StartedAt.Equal(t0.Add(4*time.Minute)) || p1[0].Result != telephony.Answered || p1[0].AnsweredAt.IsZero() {
+			t.Fatalf("page 1: %+v %q %v", p1, next, err)
+		}
+		p2, next2, err := s.Calls(ctx, o.ID, ann.ID, 3, next)
+		if err != nil || len(p2) != 2 || next2 != "" || !p2[1].StartedAt.Equal(t0) || !p2[1].EndedAt.IsZero() {
+			t.Fatalf("page 2: %+v %q %v", p2, next2, err)
+		}
+		if bs, _, _ := s.Calls(ctx, o.ID, bob.ID, 10, ""); len(bs) != 0 {
+			t.Fatalf("bob sees ann's calls: %+v", bs)
+		}
+
+		vm := telephony.Voicemail{ID: account.NewID("v"), OrgID: o.ID, OwnerID: ann.ID, From: telephony.Peer{Number: "+14155550101"},
+			CreatedAt: t0, DurationMS: 4200, BlobKey: "vm/1", MediaType: "audio/wav"}
+		if err := s.InsertVoicemail(ctx, vm); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := s.SetHeard(ctx, o.ID, bob.ID, vm.ID, true); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("bob marks ann's: %v", err)
+		}
+		if _, err := s.DeleteVoicemail(ctx, o.ID, bob.ID, vm.ID); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("bob deletes ann's: %v", err)
+		}
+		got, err := s.SetHeard(ctx, o.ID, ann.ID, vm.ID, true)
+		if err != nil || !got.Heard || got.DurationMS != 4200 || got.From.Number != "+14155550101" {
+			t.Fatalf("heard: %+v %v", got, err)
+		}
+		list, _, err := s.Voicemails(ctx, o.ID, ann.ID, 10, "")
+		if err != nil || len(list) != 1 || list[0] != got {
+			t.Fatalf("list: %+v %v", list, err)
+		}
+		if key, err := s.DeleteVoicemail(ctx, o.ID, ann.ID, vm.ID); err != nil || key != "vm/1" {
+			t.Fatalf("delete: %q %v", key, err)
+		}
+		if _, err := s.Voicemail(ctx, o.ID, ann.ID, vm.ID); !apperr.Is(err, apperr.NotFound) {
+			t.Fatalf("after delete: %v", err)
+		}
+
+		if f, _ := s.Forwarding(ctx, o.ID, ann.ID); f.Mode != telephony.ForwardOff {
+			t.Fatalf("default forwarding %+v", f)
+		}
+		if _, err := s.SetForwarding(ctx, o.ID, ann.ID, telephony.Forwarding{Mode: "sometimes"}); !apperr.Is(err, apperr.Invalid) {
+			t.Fatalf("bad mode: %v", err)
+		}
+		want := telephony.Forwarding{Mode: telephony.ForwardUnanswered, Target: "102"}
+		if _, err := s.SetForwarding(ctx, o.ID, ann.ID, want); err != nil {
+			t.Fatal(err)
+		}
+		if f, _ := s.Forwarding(ctx, o.ID, ann.ID); f != want {
+			t.Fatalf("forwarding %+v", f)
+		}
+		if f, _ := s.Forwarding(ctx, o.ID, bob.ID); f.Mode != telephony.ForwardOff {
+			t.Fatalf("bob's forwarding %+v", f)
+		}
+	})
+}
