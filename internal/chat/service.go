@@ -87,7 +87,7 @@ type Service struct {
 // Pusher sends a notification to a user's sessions that have no live
 // stream (notify.Service).
 type Pusher interface {
-	Notify(ctx context.Context, orgID, userID string, p notify.Push) (int, error)
+	NotifyAll(ctx context.Context, orgID string, userIDs []string, p notify.Push) (int, error)
 }
 
 // PushStore is what pushing a new message needs of the store.
@@ -276,13 +276,15 @@ func (s *Service) pushMessage(ctx context.Context, orgID string, m Message) {
 		body = truncate(sender+": "+text, pushBody)
 	}
 	p := notify.Push{Type: notify.Message, Title: title, Body: body, URL: "/chats/" + m.ConversationID, Tag: "chat-" + m.ConversationID}
+	var to []string
 	for _, mb := range members {
 		if mb.UserID == m.SenderID || (mb.Muted && !slices.Contains(m.Mentions, mb.UserID)) {
 			continue
 		}
-		if _, err := s.push.Notify(ctx, orgID, mb.UserID, p); err != nil {
-			slog.Warn("chat: push not queued", slog.String("conversation", m.ConversationID), slog.String("user", mb.UserID), slog.Any("err", err))
-		}
+		to = append(to, mb.UserID)
+	}
+	if _, err := s.push.NotifyAll(ctx, orgID, to, p); err != nil {
+		slog.Warn("chat: push not queued", slog.String("conversation", m.ConversationID), slog.Any("err", err))
 	}
 }
 

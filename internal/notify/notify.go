@@ -63,9 +63,9 @@ type Store interface {
 	// PushKey returns the stored VAPID key, storing candidate if none is.
 	PushKey(ctx context.Context, candidate Key) (Key, error)
 	// EnqueuePush queues payload, worth sending until expires, for each
-	// subscribed session of the user but those in skip and those marked
-	// live by any node.
-	EnqueuePush(ctx context.Context, orgID, userID string, payload []byte, expires time.Time, skip []string) (int, error)
+	// subscribed session of the users but those in skip and those marked
+	// live by any node, in one write (none when nobody is subscribed).
+	EnqueuePush(ctx context.Context, orgID string, userIDs []string, payload []byte, expires time.Time, skip []string) (int, error)
 	// ClaimPushes claims up to limit due pushes for lease.
 	ClaimPushes(ctx context.Context, limit int, lease time.Duration) ([]Queued, error)
 	PushDone(ctx context.Context, id int64) error
@@ -225,6 +225,12 @@ func newKey() Key {
 // live event stream now, and returns how many pushes were queued. Invalid
 // when p has no known type or its payload is too large.
 func (s *Service) Notify(ctx context.Context, orgID, userID string, p Push) (int, error) {
+	return s.NotifyAll(ctx, orgID, []string{userID}, p)
+}
+
+// NotifyAll is Notify for several users of the org at once, as one write:
+// a message to a group of 50 queues its pushes in one transaction, not 49.
+func (s *Service) NotifyAll(ctx context.Context, orgID string, userIDs []string, p Push) (int, error) {
 	switch p.Type {
 	case Message, Call, MissedCall, Voicemail:
 	default:
@@ -243,9 +249,11 @@ func (s *Service) Notify(ctx context.Context, orgID, userID string, p Push) (int
 	}
 	var skip []string
 	if s.cfg.Streams != nil {
-		skip = s.cfg.Streams.Sessions(orgID, userID)
+		for _, u := range userIDs {
+			skip = append(skip, s.cfg.Streams.Sessions(orgID, u)...)
+		}
 	}
-	n, err := s.cfg.Store.EnqueuePush(ctx, orgID, userID, payload, s.cfg.Clock.Now().Add(ttl), skip)
+	n, err := s.cfg.Store.EnqueuePush(ctx, orgID, userIDs, payload, s.cfg.Clock.Now().Add(ttl), skip)
 	if err != nil {
 		return 0, err
 	}

@@ -81,18 +81,29 @@ func (s *Store) PushSubscriptionOf(ctx context.Context, sessionID string) (notif
 }
 
 // EnqueuePush queues payload, worth sending until expires, for every
-// subscribed session of the user that has no live event stream: none of skip (this node's live streams)
+// subscribed session of the users that has no live event stream: none of skip (this node's live streams)
 // and none marked live by another node (MarkLive) whose mark has not
 // expired. Returns how many pushes were queued.
-func (s *Store) EnqueuePush(ctx context.Context, orgID, userID string, payload []byte, expires time.Time, skip []string) (int, error) {
+func (s *Store) EnqueuePush(ctx context.Context, orgID string, userIDs []string, payload []byte, expires time.Time, skip []string) (int, error) {
+	if len(userIDs) == 0 {
+		return 0, nil
+	}
 	now := ms(s.clock.Now())
+	in, users := marks(userIDs)
+	// Most recipients have no subscription (a group's members on their
+	// desks): ask the readers before taking the writer.
+	var subscribed int
+	if err := s.queryRow(ctx, `SELECT COUNT(*) FROM (SELECT 1 FROM push_subscriptions WHERE org_id = ? AND user_id IN (`+in+`) LIMIT 1) x`,
+		append([]any{orgID}, users...)...).Scan(&subscribed); err != nil || subscribed == 0 {
+		return 0, internal("enqueue push", err)
+	}
 	var n int64
 	err := s.tx(ctx, func(t *Tx) error {
 		q := `INSERT INTO push_outbox (session_id, payload, attempts, next_attempt_at, expires_at, claimed_until)
 			SELECT p.session_id, ?, 0, ?, ?, 0 FROM push_subscriptions p
-			WHERE p.user_id = ? AND p.org_id = ?
+			WHERE p.org_id = ? AND p.user_id IN (` + in + `)
 			AND NOT EXISTS (SELECT 1 FROM push_live l WHERE l.session_id = p.session_id AND l.expires_at > ?)`
-		args := []any{payload, now, ms(expires), userID, orgID, now}
+		args := append(append([]any{payload, now, ms(expires), orgID}, users...), now)
 		if len(skip) > 0 {
 			q += ` AND p.session_id NOT IN (?` + strings.Repeat(`, ?`, len(skip)-1) + `)`
 			for _, id := range skip {

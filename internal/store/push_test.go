@@ -70,6 +70,37 @@ func TestPushKeyOnce(t *testing.T) {
 	})
 }
 
+// One enqueue reaches every subscribed session of several users, but the
+// skipped ones; users with no subscription cost no write.
+func TestEnqueuePushToSeveralUsers(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, clock.NewFake(t0), func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := newOrg(t, s, "acme")
+		us := mustCreate(t, s, o.ID, nu("Ann", "ann@x.test", "101", ""), nu("Ben", "ben@x.test", "102", ""), nu("Cy", "cy@x.test", "103", ""))
+		a1, _ := login(t, s, us[0], account.PlatformWeb, t0)
+		a2, _ := login(t, s, us[0], account.PlatformMobile, t0)
+		b1, _ := login(t, s, us[1], account.PlatformWeb, t0)
+		login(t, s, us[2], account.PlatformWeb, t0)
+		for _, x := range []account.Session{a1, a2, b1} {
+			subscribe(t, s, x, "https://push.example/"+x.ID)
+		}
+		if n, err := s.EnqueuePush(ctx, o.ID, []string{us[0].ID, us[1].ID, us[2].ID}, []byte(`{}`), t0.Add(time.Hour), []string{a2.ID}); err != nil || n != 2 {
+			t.Fatalf("enqueue to all three but a2: %d %v, want 2 (a1, b1)", n, err)
+		}
+		if n, err := s.EnqueuePush(ctx, o.ID, []string{us[2].ID}, []byte(`{}`), t0.Add(time.Hour), nil); err != nil || n != 0 {
+			t.Fatalf("enqueue to nobody subscribed: %d %v, want 0", n, err)
+		}
+		other := newOrg(t, s, "other")
+		if n, err := s.EnqueuePush(ctx, other.ID, []string{us[0].ID}, []byte(`{}`), t0.Add(time.Hour), nil); err != nil || n != 0 {
+			t.Fatalf("enqueue through another org: %d %v, want 0", n, err)
+		}
+		if qs, err := s.ClaimPushes(ctx, 10, time.Minute); err != nil || len(qs) != 2 {
+			t.Fatalf("claimed %d %v, want 2", len(qs), err)
+		}
+	})
+}
+
 // TestPushSubscriptionEndsWithSession: every way a session ends deletes
 // its subscription and queued pushes in the same transaction, and a
 // subscription is one per session.
@@ -91,10 +122,10 @@ func TestPushSubscriptionEndsWithSession(t *testing.T) {
 		if sub, err := s.PushSubscriptionOf(ctx, a1.ID); err != nil || sub.Endpoint != "https://push.example/"+a1.ID {
 			t.Fatalf("replaced subscription: %+v %v", sub, err)
 		}
-		if n, err := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{}`), t0.Add(time.Hour), nil); err != nil || n != 3 {
+		if n, err := s.EnqueuePush(ctx, o.ID, []string{ann.ID}, []byte(`{}`), t0.Add(time.Hour), nil); err != nil || n != 3 {
 			t.Fatalf("enqueue: %d %v, want 3", n, err)
 		}
-		if n, err := s.EnqueuePush(ctx, o.ID, ben.ID, []byte(`{}`), t0.Add(time.Hour), nil); err != nil || n != 1 {
+		if n, err := s.EnqueuePush(ctx, o.ID, []string{ben.ID}, []byte(`{}`), t0.Add(time.Hour), nil); err != nil || n != 1 {
 			t.Fatalf("enqueue: %d %v, want 1", n, err)
 		}
 		// Logout (own or remote).
@@ -157,7 +188,7 @@ func TestPushQueue(t *testing.T) {
 		if err := s.MarkLive(ctx, "n_dead", []string{ss[2].ID}, nil, c.Now(), false); err != nil {
 			t.Fatal(err)
 		}
-		n, err := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{"n":1}`), t0.Add(time.Hour), []string{ss[0].ID})
+		n, err := s.EnqueuePush(ctx, o.ID, []string{ann.ID}, []byte(`{"n":1}`), t0.Add(time.Hour), []string{ss[0].ID})
 		if err != nil || n != 2 {
 			t.Fatalf("enqueue: %d %v, want 2 (ss[2], ss[3])", n, err)
 		}
@@ -215,7 +246,7 @@ func TestPushQueue(t *testing.T) {
 		if err := s.MarkLive(ctx, "n_other", nil, []string{ss[1].ID}, c.Now().Add(time.Minute), true); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{}`), t0.Add(time.Hour), nil); n != 3 {
+		if n, _ := s.EnqueuePush(ctx, o.ID, []string{ann.ID}, []byte(`{}`), t0.Add(time.Hour), nil); n != 3 {
 			t.Fatalf("after unmark: %d queued, want 3", n)
 		}
 		if err := s.MarkLive(ctx, "n_x", []string{ss[0].ID, ss[1].ID}, nil, c.Now().Add(time.Minute), false); err != nil {
@@ -224,7 +255,7 @@ func TestPushQueue(t *testing.T) {
 		if err := s.ClearLive(ctx, "n_x"); err != nil {
 			t.Fatal(err)
 		}
-		if n, _ := s.EnqueuePush(ctx, o.ID, ann.ID, []byte(`{}`), t0.Add(time.Hour), nil); n != 3 {
+		if n, _ := s.EnqueuePush(ctx, o.ID, []string{ann.ID}, []byte(`{}`), t0.Add(time.Hour), nil); n != 3 {
 			t.Fatalf("after clear: %d queued, want 3", n)
 		}
 	})
