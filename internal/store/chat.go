@@ -53,7 +53,7 @@ func (r reader) query(ctx context.Context, query string, args ...any) (*sql.Rows
 	return r.x.QueryContext(ctx, r.s.rebind(query), args...)
 }
 
-func (t *Tx) reader() reader { return reader{t.s, t.tx} }
+func (t *Tx) reader() reader { return reader{t.s, t} }
 
 // marks returns n placeholders and the ids as arguments.
 func marks(ids []string) (string, []any) {
@@ -665,72 +665,97 @@ func (r reader) byClientID(ctx context.Context, orgID, userID, clientID string) 
 }
 
 // SendMessage implements chat.Store. The message is committed when it
-// returns. Two sends of one client_id that race both return the one
-// message: the loser's insert breaks the unique (sender, client_id), and
-// it reads the winner's.
+// returns: sends wait in a lane (sendLanes), whose worker commits all the
+// sends waiting for it in one transaction (see sendBatch). Two sends of one
+// client_id that race both return the one message: in one lane, the
+// second finds the first; across lanes (a client_id reused for another
+// conversation), the loser's insert breaks the unique (sender, client_id),
+// and it reads the winner's.
 func (s *Store) SendMessage(ctx context.Context, orgID, userID, convID string, nm chat.NewMessage) (chat.Message, bool, error) {
-	var out chat.Message
-	err := s.tx(ctx, func(t *Tx) error {
-		c, err := t.lockConv(ctx, orgID, userID, convID)
-		if err != nil {
-			return err
-		}
-		if old, err := t.reader().byClientID(ctx, orgID, userID, nm.ClientID); err == nil {
-			out = old
-			return errSameClientID
-		} else if !apperr.Is(err, apperr.NotFound) {
-			return err
-		}
-		if nm.ReplyTo != "" {
-			if _, err := t.reader().message(ctx, convID, nm.ReplyTo); apperr.Is(err, apperr.NotFound) {
-				return apperr.New(apperr.Invalid, "reply_to must be a message of this conversation")
-			} else if err != nil {
-				return err
-			}
-		}
-		users, err := t.reader().memberUsers(ctx, convID)
-		if err != nil {
-			return err
-		}
-		now := s.clock.Now()
-		m := chat.Message{ID: account.NewID("m"), ConversationID: convID, Seq: c.lastSeq + 1, SenderID: userID, ClientID: nm.ClientID,
-			Text: nm.Text, ReplyTo: nm.ReplyTo, CreatedAt: fromMS(ms(now)), Mentions: chat.Mentions(nm.Text, users)}
-		if _, err := t.exec(ctx, `UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ?`, m.Seq, ms(now), convID); err != nil {
-			return internal("conversation seq", err)
-		}
-		col, val, arg := s.searchSet(m.Text)
-		if _, err := t.exec(ctx, `INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, text, reply_to, created_at`+col+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?`+val+`)`,
-			append([]any{m.ID, convID, m.Seq, userID, nm.ClientID, m.Text, nullable(nm.ReplyTo), ms(now)}, arg...)...); err != nil {
-			return internal("send", err)
-		}
-		if err := t.setMentions(ctx, m.ID, m.Mentions); err != nil {
-			return err
-		}
-		if len(nm.AttachmentIDs) > 0 {
-			if m.Attachments, err = t.attach(ctx, orgID, userID, m.ID, nm.AttachmentIDs); err != nil {
-				return err
-			}
-		}
-		// Sending marks what came before as read, as in every chat app.
-		if _, err := t.exec(ctx, `UPDATE conversation_members SET last_read_seq = ?, last_read_message_id = ? WHERE conversation_id = ? AND user_id = ? AND last_read_seq < ?`,
-			m.Seq, m.ID, convID, userID, m.Seq); err != nil {
-			return internal("sender's read marker", err)
-		}
-		out = m
-		return t.announceMessage(ctx, orgID, c, m, userIDs(users), false)
-	})
+	j := &sendJob{ctx: ctx, orgID: orgID, userID: userID, convID: convID, nm: nm, done: make(chan struct{})}
+	if err := s.enqueueSend(ctx, j); err != nil {
+		return chat.Message{}, false, err
+	}
+	<-j.done // never earlier: once queued, the send may commit
+	out, err := j.out, j.err
+	created := err == nil
 	switch {
 	case errors.Is(err, errSameClientID):
-		err = nil
+		err, created = nil, false
 	case isUnique(err):
 		out, err = s.MessageByClientID(ctx, orgID, userID, nm.ClientID)
-	default:
-		return out, err == nil, err
+		created = false
 	}
 	if err == nil && out.ConversationID != convID {
-		err = apperr.New(apperr.Conflict, "client_id was used for a message in another conversation")
+		return out, false, apperr.New(apperr.Conflict, "client_id was used for a message in another conversation")
 	}
-	return out, false, err
+	return out, created, err
+}
+
+// memberUsers is reader.memberUsers, read once per transaction: the sends
+// of a batch change no membership.
+func (t *Tx) memberUsers(ctx context.Context, convID string) ([]account.User, error) {
+	if us, ok := t.members[convID]; ok {
+		return us, nil
+	}
+	us, err := t.reader().memberUsers(ctx, convID)
+	if err != nil {
+		return nil, err
+	}
+	if t.members == nil {
+		t.members = map[string][]account.User{}
+	}
+	t.members[convID] = us
+	return us, nil
+}
+
+// send stores one new message in t and logs its event.
+func (t *Tx) send(ctx context.Context, orgID, userID, convID string, nm chat.NewMessage) (chat.Message, error) {
+	c, err := t.lockConv(ctx, orgID, userID, convID)
+	if err != nil {
+		return chat.Message{}, err
+	}
+	if old, err := t.reader().byClientID(ctx, orgID, userID, nm.ClientID); err == nil {
+		return old, errSameClientID
+	} else if !apperr.Is(err, apperr.NotFound) {
+		return chat.Message{}, err
+	}
+	if nm.ReplyTo != "" {
+		if _, err := t.reader().message(ctx, convID, nm.ReplyTo); apperr.Is(err, apperr.NotFound) {
+			return chat.Message{}, apperr.New(apperr.Invalid, "reply_to must be a message of this conversation")
+		} else if err != nil {
+			return chat.Message{}, err
+		}
+	}
+	users, err := t.memberUsers(ctx, convID)
+	if err != nil {
+		return chat.Message{}, err
+	}
+	now := t.s.clock.Now()
+	m := chat.Message{ID: account.NewID("m"), ConversationID: convID, Seq: c.lastSeq + 1, SenderID: userID, ClientID: nm.ClientID,
+		Text: nm.Text, ReplyTo: nm.ReplyTo, CreatedAt: fromMS(ms(now)), Mentions: chat.Mentions(nm.Text, users)}
+	if _, err := t.exec(ctx, `UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ?`, m.Seq, ms(now), convID); err != nil {
+		return chat.Message{}, internal("conversation seq", err)
+	}
+	col, val, arg := t.s.searchSet(m.Text)
+	if _, err := t.exec(ctx, `INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, text, reply_to, created_at`+col+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?`+val+`)`,
+		append([]any{m.ID, convID, m.Seq, userID, nm.ClientID, m.Text, nullable(nm.ReplyTo), ms(now)}, arg...)...); err != nil {
+		return chat.Message{}, internal("send", err)
+	}
+	if err := t.setMentions(ctx, m.ID, m.Mentions); err != nil {
+		return chat.Message{}, err
+	}
+	if len(nm.AttachmentIDs) > 0 {
+		if m.Attachments, err = t.attach(ctx, orgID, userID, m.ID, nm.AttachmentIDs); err != nil {
+			return chat.Message{}, err
+		}
+	}
+	// Sending marks what came before as read, as in every chat app.
+	if _, err := t.exec(ctx, `UPDATE conversation_members SET last_read_seq = ?, last_read_message_id = ? WHERE conversation_id = ? AND user_id = ? AND last_read_seq < ?`,
+		m.Seq, m.ID, convID, userID, m.Seq); err != nil {
+		return chat.Message{}, internal("sender's read marker", err)
+	}
+	return m, t.announceMessage(ctx, orgID, c, m, userIDs(users), false)
 }
 
 func (t *Tx) setMentions(ctx context.Context, msgID string, ids []string) error {

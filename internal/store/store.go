@@ -17,6 +17,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -24,6 +25,7 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver (no cgo)
 
+	"vo/internal/account"
 	"vo/internal/apperr"
 	"vo/internal/clock"
 	"vo/internal/events"
@@ -51,6 +53,13 @@ type Store struct {
 
 	onCommit func([]events.Event)
 	txRec    TxRecorder
+
+	// The send lanes (sends.go), started by the first send.
+	sendOnce  sync.Once
+	sendLanes []chan *sendJob
+	sendWG    sync.WaitGroup
+	closing   chan struct{}
+	closeOnce sync.Once
 }
 
 // TxRecorder learns how long each write transaction took, from begin to
@@ -86,7 +95,7 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 	if o.Clock == nil {
 		o.Clock = clock.Real{}
 	}
-	s := &Store{clock: o.Clock}
+	s := &Store{clock: o.Clock, closing: make(chan struct{})}
 	dsn := o.DSN
 	if strings.HasPrefix(dsn, "postgres://") || strings.HasPrefix(dsn, "postgresql://") {
 		s.dialect = Postgres
@@ -189,6 +198,8 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 // Close closes the connections; on SQLite it checkpoints the WAL first so
 // the database file is complete on its own.
 func (s *Store) Close() error {
+	s.closeOnce.Do(func() { close(s.closing) })
+	s.sendWG.Wait()
 	if s.dialect == SQLite && s.w != nil {
 		_, _ = s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	}
@@ -233,6 +244,9 @@ type Tx struct {
 	s      *Store
 	tx     *sql.Tx
 	events []events.Event
+
+	stmts   map[string]*sql.Stmt      // SQLite: statements prepared once per transaction
+	members map[string][]account.User // conversation id → members, for the sends of a batch
 }
 
 // tx runs f in a write transaction, committing when f returns nil.
@@ -264,15 +278,63 @@ func (s *Store) tx(ctx context.Context, f func(*Tx) error) error {
 }
 
 func (t *Tx) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
-	return t.tx.ExecContext(ctx, t.s.rebind(query), args...)
+	return t.ExecContext(ctx, t.s.rebind(query), args...)
 }
 
 func (t *Tx) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return t.tx.QueryRowContext(ctx, t.s.rebind(query), args...)
+	return t.QueryRowContext(ctx, t.s.rebind(query), args...)
 }
 
 func (t *Tx) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return t.tx.QueryContext(ctx, t.s.rebind(query), args...)
+	return t.QueryContext(ctx, t.s.rebind(query), args...)
+}
+
+// ExecContext, QueryRowContext and QueryContext make a Tx the q of a
+// reader; query is rebound already (a no-op on SQLite, the only engine
+// that caches).
+func (t *Tx) ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.ExecContext(ctx, args...)
+	}
+	return t.tx.ExecContext(ctx, query, args...)
+}
+
+func (t *Tx) QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryRowContext(ctx, args...)
+	}
+	return t.tx.QueryRowContext(ctx, query, args...)
+}
+
+func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return st.QueryContext(ctx, args...)
+	}
+	return t.tx.QueryContext(ctx, query, args...)
+}
+
+// stmt returns query prepared in the transaction, on SQLite, where every
+// statement is otherwise parsed again at each call: a batch of 50 sends
+// parses each of its statements once, not 50 times (sends.go). PostgreSQL's
+// driver keeps its own cache of prepared statements per connection. nil
+// when it is not cached, or could not be prepared (the plain call then
+// reports why).
+func (t *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.s.dialect != SQLite {
+		return nil
+	}
+	if st, ok := t.stmts[query]; ok {
+		return st
+	}
+	st, err := t.tx.PrepareContext(ctx, query)
+	if err != nil {
+		return nil
+	}
+	if t.stmts == nil {
+		t.stmts = map[string]*sql.Stmt{}
+	}
+	t.stmts[query] = st // closed with the transaction
+	return st
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
