@@ -92,7 +92,10 @@ type Pusher interface {
 
 // PushStore is what pushing a new message needs of the store.
 type PushStore interface {
-	PushAudience(ctx context.Context, convID string) (kind Kind, name string, members []PushMember, err error)
+	// PushAudience names the conversation and the members a push could
+	// reach (those with a push subscription), with the sender among them
+	// for the push's title.
+	PushAudience(ctx context.Context, convID, senderID string) (kind Kind, name string, members []PushMember, err error)
 }
 
 // PushMember is a member a new message may be pushed to.
@@ -251,7 +254,7 @@ func (s *Service) pushMessage(ctx context.Context, orgID string, m Message) {
 	if !ok {
 		return
 	}
-	kind, name, members, err := ps.PushAudience(ctx, m.ConversationID)
+	kind, name, members, err := ps.PushAudience(ctx, m.ConversationID, m.SenderID)
 	if err != nil {
 		slog.Warn("chat: push audience", slog.String("conversation", m.ConversationID), slog.Any("err", err))
 		return
@@ -282,6 +285,9 @@ func (s *Service) pushMessage(ctx context.Context, orgID string, m Message) {
 			continue
 		}
 		to = append(to, mb.UserID)
+	}
+	if len(to) == 0 {
+		return // nobody to push to: no write, and no question to the store
 	}
 	if _, err := s.push.NotifyAll(ctx, orgID, to, p); err != nil {
 		slog.Warn("chat: push not queued", slog.String("conversation", m.ConversationID), slog.Any("err", err))

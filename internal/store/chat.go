@@ -953,14 +953,17 @@ func (s *Store) MemberIDs(ctx context.Context, orgID, userID, convID string) ([]
 var _ chat.Store = (*Store)(nil)
 
 // PushAudience is who a new message in a conversation may be pushed to
-// (SPEC §9): its kind and name, and every active member with their name
-// and whether they muted it.
-func (s *Store) PushAudience(ctx context.Context, convID string) (kind chat.Kind, name string, members []chat.PushMember, err error) {
+// (SPEC §9): its kind and name, and every active member with a push
+// subscription, with their name and whether they muted it; and the sender,
+// whose name the push shows. A group whose members have no subscription
+// costs one small read, not a row per member.
+func (s *Store) PushAudience(ctx context.Context, convID, senderID string) (kind chat.Kind, name string, members []chat.PushMember, err error) {
 	if err := s.queryRow(ctx, `SELECT kind, name FROM conversations WHERE id = ?`, convID).Scan(&kind, &name); err != nil {
 		return "", "", nil, internal("push audience", err)
 	}
 	rows, err := s.query(ctx, `SELECT u.id, u.name, cm.muted FROM conversation_members cm JOIN users u ON u.id = cm.user_id
-		WHERE cm.conversation_id = ? AND u.active = 1`, convID)
+		WHERE cm.conversation_id = ? AND u.active = 1
+		AND (u.id = ? OR EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = u.id))`, convID, senderID)
 	if err != nil {
 		return "", "", nil, internal("push audience", err)
 	}
