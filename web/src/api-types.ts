@@ -1196,7 +1196,7 @@ export interface components {
             password: string;
             /** @description The SIP domain (realm) of the org. */
             domain: string;
-            /** @description host:port of the registrar (UDP and TCP). */
+            /** @description host:port of the registrar (UDP and TCP): the server's --sip-addr, or, when that listens on every address (0.0.0.0 or ::), the host this request came in on with the --sip-addr port. */
             registrar: string;
         };
         Forwarding: {
