@@ -108,6 +108,8 @@ func TestBinary(t *testing.T) {
 			{"metrics on the public address", seeded, "", []string{"serve", "--addr", "127.0.0.1:18080", "--metrics-addr", "127.0.0.1:18080"}, 2, "metrics-addr"},
 			{"no connection allowed per address", seeded, "", []string{"serve", "--max-conns-per-addr", "0"}, 2, "max-conns-per-addr"},
 			{"connections per address not a number", seeded, "", []string{"serve", "--max-conns-per-addr", "many"}, 2, "max-conns-per-addr"},
+			{"bad SIP address", seeded, "", []string{"serve", "--sip-addr", "bad"}, 2, `--sip-addr "bad": want HOST:PORT`},
+			{"SIP on the HTTP address", seeded, "", []string{"serve", "--addr", "127.0.0.1:18081", "--sip-addr", "127.0.0.1:18081"}, 2, "--sip-addr must not be the HTTP --addr"},
 		} {
 			t.Run(tc.name, func(t *testing.T) {
 				t.Parallel()

@@ -21,6 +21,7 @@ import (
 	"vo/internal/metrics"
 	"vo/internal/node"
 	"vo/internal/store"
+	"vo/internal/telephony"
 	"vo/web"
 )
 
@@ -54,6 +55,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	var tf turnFlags
 	tf.register(fs)
 	addr := fs.String("addr", env("VO_ADDR", "127.0.0.1:8080"), "HTTP listen address (VO_ADDR)")
+	sipAddr := fs.String("sip-addr", env("VO_SIP_ADDR", telephony.DefaultSIPAddr), "SIP registrar and call server, UDP and TCP, where desk phones and softphones register (say 0.0.0.0:5060); on every address, GET /api/v1/me/sip names the host the app reached (VO_SIP_ADDR)")
 	natsURL := fs.String("nats", env("VO_NATS", ""), "NATS URL joining several nodes on one PostgreSQL database (VO_NATS)")
 	withDemo := fs.Bool("demo", env("VO_DEMO", "") == "1", "create the demo org once and print how to log in")
 	proxies := fs.String("trusted-proxies", env("VO_TRUSTED_PROXIES", ""), "reverse proxies (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed (VO_TRUSTED_PROXIES)")
@@ -88,6 +90,9 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
+	if err := checkSIPAddr(*sipAddr, *addr, tf.addr); err != nil {
+		return err
+	}
 	trusted, err := httpapi.ParseTrustedProxies(*proxies)
 	if err != nil {
 		return usageError{err.Error()}
@@ -110,7 +115,7 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files, clock.Real{}), Blobs: files,
 		Clock: clock.Real{}, Logger: lg, Metrics: mets, PushSubject: *pushSubject,
-		SendRate: sendRate, SendBurst: sendBurst, TURN: turnCfg, ICE: iceCfg})
+		SendRate: sendRate, SendBurst: sendBurst, TURN: turnCfg, ICE: iceCfg, SIPAddr: *sipAddr})
 	if err != nil {
 		st.Close()
 		return err
@@ -170,4 +175,20 @@ func parseSendLimit(v string) (rate, burst int, err error) {
 		return 0, 0, usageError{"--send-limit must be RATE/BURST, two numbers of at least 1 (say 10/30)"}
 	}
 	return rate, burst, nil
+}
+
+// checkSIPAddr checks --sip-addr: HOST:PORT, not an address HTTP or TURN
+// listens on (SIP takes UDP and TCP).
+func checkSIPAddr(sip, httpAddr, turnAddr string) error {
+	_, port, err := net.SplitHostPort(sip)
+	if _, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil {
+		return usageError{fmt.Sprintf("--sip-addr %q: want HOST:PORT (say 0.0.0.0:5060)", sip)}
+	}
+	if sip == httpAddr {
+		return usageError{"--sip-addr must not be the HTTP --addr"}
+	}
+	if sip == turnAddr {
+		return usageError{"--sip-addr must not be the --turn-addr"}
+	}
+	return nil
 }

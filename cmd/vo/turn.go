@@ -23,7 +23,7 @@ func (f *turnFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.relayIP, "turn-relay-ip", env("VO_TURN_RELAY_IP", ""), "address the embedded TURN server relays on and tells clients; empty: the --turn-addr host (VO_TURN_RELAY_IP)")
 	fs.StringVar(&f.ports, "turn-ports", env("VO_TURN_PORTS", ""), "relay ports of the embedded TURN server, MIN-MAX (say 49152-65535); empty: any free port (VO_TURN_PORTS)")
 	fs.StringVar(&f.urls, "turn-url", env("VO_TURN_URL", ""), "TURN URLs the app is told of, comma-separated (turn:host:3478, turns:host:5349?transport=tcp): an external coturn run with --use-auth-secret, or the embedded server's public name; empty: the embedded server's own (VO_TURN_URL)")
-	fs.StringVar(&f.secret, "turn-secret", env("VO_TURN_SECRET", ""), "secret shared with the TURN server (coturn's static-auth-secret); prefer the environment variable, flags show in ps; empty with --turn-addr: a random one per start (VO_TURN_SECRET)")
+	fs.StringVar(&f.secret, "turn-secret", env("VO_TURN_SECRET", ""), "secret shared with the TURN server (coturn's static-auth-secret); prefer the environment variable, flags show in ps; empty with --turn-addr: one made once and kept in the database, shared by every node (VO_TURN_SECRET)")
 }
 
 // config checks the flags and returns the node's TURN configuration.

@@ -50,8 +50,9 @@ type Config struct {
 	Photos      PhotoService // nil: photo endpoints answer 404
 	// Blobs holds voicemail audio; nil, voicemail audio answers 404.
 	Blobs blobs.Store
-	// SIPAddr is the registrar address GET /me/sip shows; empty means
-	// DefaultSIPAddr.
+	// SIPAddr is the SIP listen address; GET /me/sip shows it as the
+	// registrar, with the request's host when it listens on every
+	// address. Empty means telephony.DefaultSIPAddr.
 	SIPAddr    string
 	Push       PushService // nil: push endpoints answer 404
 	Clock      clock.Clock

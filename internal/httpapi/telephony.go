@@ -3,8 +3,10 @@ package httpapi
 import (
 	"encoding/json"
 	"io"
+	"net"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"vo/internal/account"
@@ -12,9 +14,6 @@ import (
 	"vo/internal/page"
 	"vo/internal/telephony"
 )
-
-// DefaultSIPAddr is where phones register when the node names no address.
-const DefaultSIPAddr = "127.0.0.1:5060"
 
 // sipRealm is the SIP domain of an org: its slug, which is unique in the
 // deployment and is what phones register under (sip:<extension>@<slug>).
@@ -57,14 +56,36 @@ func (s *Server) sipCredential(rotate bool) authedHandler {
 		if err != nil {
 			return err
 		}
-		addr := s.cfg.SIPAddr
-		if addr == "" {
-			addr = DefaultSIPAddr
-		}
 		writeJSON(w, http.StatusOK, sipBody{Username: c.Username, Password: telephony.SIPPassword(secret, a.User.ID, c.Generation),
-			Domain: c.Realm, Registrar: addr})
+			Domain: c.Realm, Registrar: registrar(s.cfg.SIPAddr, r.Host)})
 		return nil
 	}
+}
+
+// registrar is the address phones should register at: the SIP address,
+// or, when it listens on every address (0.0.0.0, :: or no host), the host
+// the request came in on with the SIP port, as the phone reaches the
+// server where the app does.
+func registrar(sipAddr, requestHost string) string {
+	if sipAddr == "" {
+		sipAddr = telephony.DefaultSIPAddr
+	}
+	host, port, err := net.SplitHostPort(sipAddr)
+	if err != nil {
+		return sipAddr
+	}
+	if ip := net.ParseIP(host); host != "" && (ip == nil || !ip.IsUnspecified()) {
+		return sipAddr
+	}
+	h := requestHost
+	if rh, _, err := net.SplitHostPort(requestHost); err == nil {
+		h = rh
+	}
+	h = strings.TrimSuffix(strings.TrimPrefix(h, "["), "]")
+	if h == "" {
+		return sipAddr
+	}
+	return net.JoinHostPort(h, port)
 }
 
 type peerBody struct {

@@ -9,7 +9,6 @@ package node
 import (
 	"cmp"
 	"context"
-	"crypto/rand"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -33,6 +32,7 @@ import (
 	"vo/internal/presence"
 	"vo/internal/profile"
 	"vo/internal/store"
+	"vo/internal/telephony"
 	"vo/internal/turncred"
 	"vo/internal/turnserver"
 )
@@ -50,8 +50,12 @@ type Config struct {
 	Demo bool
 	// Photos stores profile photos; nil, there are none (404).
 	Photos *profile.Photos
-	// Blobs keeps chat attachments; nil, there are none (404).
-	Blobs      blobs.Store
+	// Blobs keeps chat attachments and voicemail audio; nil, there are
+	// none (404).
+	Blobs blobs.Store
+	// SIPAddr is where phones register and call (SPEC §10, UDP and TCP);
+	// empty means telephony.DefaultSIPAddr.
+	SIPAddr    string
 	Clock      clock.Clock  // nil: the wall clock
 	Logger     *slog.Logger // nil: slog.Default()
 	Metrics    *metrics.Metrics
@@ -75,8 +79,9 @@ type Config struct {
 	// ICE is where the app is told to relay its media and the secret
 	// its TURN credentials are minted with: an external coturn
 	// (use-auth-secret) or, with TURN set, the embedded server. Without
-	// URLs the embedded server's own are used; without a secret, a random
-	// one made at start (the made-once secret of the store replaces it).
+	// URLs the embedded server's own are used; without a secret, the
+	// store's made-once secret "turn", so that every node of a cluster
+	// mints credentials every other node's TURN server accepts.
 	ICE turncred.Config
 }
 
@@ -91,6 +96,11 @@ type Node struct {
 	Admin     *admin.Service
 	Chat      *chat.Service
 	Photos    *profile.Photos // nil: none
+	// Blobs is Config.Blobs: attachments and voicemail audio; nil: none.
+	Blobs blobs.Store
+	// SIPAddr is where phones register and call: Config.SIPAddr or
+	// telephony.DefaultSIPAddr.
+	SIPAddr string
 	// Attachments keeps chat attachments in Config.Blobs; nil without.
 	Attachments *chat.Attachments
 	// Notify queues and sends Web Pushes (SPEC §9); its Notify is what
@@ -135,8 +145,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.HousekeepEvery == 0 {
 		cfg.HousekeepEvery = time.Minute
 	}
-	n := &Node{cfg: cfg, lg: cfg.Logger, housekept: make(chan struct{}, 1), Photos: cfg.Photos,
-		Clock: cfg.Clock, HashParams: cfg.HashParams, Metrics: cfg.Metrics, Logger: cfg.Logger}
+	n := &Node{cfg: cfg, lg: cfg.Logger, housekept: make(chan struct{}, 1), Photos: cfg.Photos, Blobs: cfg.Blobs,
+		SIPAddr: cmp.Or(cfg.SIPAddr, telephony.DefaultSIPAddr),
+		Clock:   cfg.Clock, HashParams: cfg.HashParams, Metrics: cfg.Metrics, Logger: cfg.Logger}
 	st := cfg.Store
 	if st == nil {
 		var err error
@@ -211,7 +222,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if cfg.SendRate > 0 || cfg.SendBurst > 0 {
 		n.Chat.SetSendLimit(cmp.Or(cfg.SendRate, chat.SendRate), cmp.Or(cfg.SendBurst, chat.SendBurst))
 	}
-	if err := n.startTURN(); err != nil {
+	if err := n.startTURN(ctx); err != nil {
 		return fail(err)
 	}
 	// Registrations on the services (routes of the stream, say) belong
@@ -219,17 +230,22 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	return n, nil
 }
 
+// TURNSecretName is the store's made-once secret the embedded TURN server
+// and its credentials share when no secret is configured.
+const TURNSecretName = "turn"
+
 // startTURN fills n.ICE and starts the embedded TURN server when asked.
-func (n *Node) startTURN() error {
+func (n *Node) startTURN(ctx context.Context) error {
 	n.ICE = n.cfg.ICE
 	if n.cfg.TURN.Addr == "" {
 		return nil
 	}
 	if len(n.ICE.Secret) == 0 {
-		n.ICE.Secret = make([]byte, 32)
-		if _, err := rand.Read(n.ICE.Secret); err != nil {
-			return err
+		secret, err := n.Store.ServerSecret(ctx, TURNSecretName)
+		if err != nil {
+			return fmt.Errorf("turn secret: %w", err)
 		}
+		n.ICE.Secret = secret
 	}
 	tc := n.cfg.TURN
 	if len(tc.Secret) == 0 {

@@ -296,8 +296,10 @@ func (s *Store) Forwarding(ctx context.Context, orgID, userID string) (telephony
 	return f, internal("forwarding", err)
 }
 
-// SetForwarding stores the user's call forwarding, checked by Validate.
-// NotFound when the user is not an active user of the org.
+// SetForwarding stores the user's call forwarding, checked by Validate;
+// its target must be the extension of another active user of the org
+// (Invalid otherwise). NotFound when the user is not an active user of
+// the org.
 func (s *Store) SetForwarding(ctx context.Context, orgID, userID string, f telephony.Forwarding) (telephony.Forwarding, error) {
 	f, err := f.Validate()
 	if err != nil {
@@ -306,6 +308,19 @@ func (s *Store) SetForwarding(ctx context.Context, orgID, userID string, f telep
 	err = s.tx(ctx, func(t *Tx) error {
 		if err := t.activeUser(ctx, orgID, userID); err != nil {
 			return err
+		}
+		if f.Mode != telephony.ForwardOff {
+			var to string
+			err := t.queryRow(ctx, `SELECT id FROM users WHERE org_id = ? AND extension = ? AND active = 1`, orgID, f.Target).Scan(&to)
+			if errors.Is(err, sql.ErrNoRows) {
+				return apperr.New(apperr.Invalid, "target %s is not an extension of your org", f.Target)
+			}
+			if err != nil {
+				return internal("forwarding target", err)
+			}
+			if to == userID {
+				return apperr.New(apperr.Invalid, "target %s is your own extension", f.Target)
+			}
 		}
 		_, err := t.exec(ctx, `INSERT INTO call_forwarding (user_id, org_id, mode, target, updated_at) VALUES (?, ?, ?, ?, ?)
 			ON CONFLICT (user_id) DO UPDATE SET mode = excluded.mode, target = excluded.target, updated_at = excluded.updated_at`,

@@ -146,6 +146,14 @@ func TestCallsAndVoicemails(t *testing.T) {
 		if _, err := s.SetForwarding(ctx, o.ID, ann.ID, telephony.Forwarding{Mode: "sometimes"}); !apperr.Is(err, apperr.Invalid) {
 			t.Fatalf("bad mode: %v", err)
 		}
+		for _, target := range []string{"999", "101"} { // nobody's, and her own
+			if _, err := s.SetForwarding(ctx, o.ID, ann.ID, telephony.Forwarding{Mode: telephony.ForwardAlways, Target: target}); !apperr.Is(err, apperr.Invalid) {
+				t.Fatalf("forward to %s: %v", target, err)
+			}
+		}
+		if f, _ := s.Forwarding(ctx, o.ID, ann.ID); f.Mode != telephony.ForwardOff {
+			t.Fatalf("a refused forwarding was stored: %+v", f)
+		}
 		want := telephony.Forwarding{Mode: telephony.ForwardUnanswered, Target: "102"}
 		if _, err := s.SetForwarding(ctx, o.ID, ann.ID, want); err != nil {
 			t.Fatal(err)

@@ -12,6 +12,10 @@ import (
 	"vo/internal/apperr"
 )
 
+// DefaultSIPAddr is where phones register and call when the server names
+// no address (SPEC §10: vo serve --sip-addr).
+const DefaultSIPAddr = "127.0.0.1:5060"
+
 // RingTimeout is how long a call rings before it counts as unanswered.
 const RingTimeout = 20 * time.Second
 

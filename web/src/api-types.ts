@@ -524,7 +524,7 @@ export interface paths {
         };
         /** The caller's call forwarding (off when never set). */
         get: operations["getForwarding"];
-        /** Set the caller's call forwarding: always, when unanswered (after 20 s or with no device), or off. Do not disturb wins over forwarding. */
+        /** Set the caller's call forwarding: always, when unanswered (after 20 s or with no device), or off. Do not disturb wins over forwarding. The target must be the extension of another active user of the caller's org (400 otherwise). */
         put: operations["putForwarding"];
         post?: never;
         delete?: never;
@@ -1196,7 +1196,7 @@ export interface components {
             password: string;
             /** @description The SIP domain (realm) of the org. */
             domain: string;
-            /** @description host:port of the registrar (UDP and TCP). */
+            /** @description host:port of the registrar (UDP and TCP): the server's --sip-addr, or, when that listens on every address (0.0.0.0 or ::), the host this request came in on with the --sip-addr port. */
             registrar: string;
         };
         Forwarding: {
