@@ -93,10 +93,14 @@ func (t *Tx) sequence(ctx context.Context) error {
 		}
 		afterOrg[i] = h
 	}
+	bodies, err := t.shareBodies(ctx, now)
+	if err != nil {
+		return err
+	}
 	ids := slices.Sorted(maps.Keys(users))
 	for len(ids) > 0 {
 		n := min(len(ids), streamBatch)
-		if err := t.appendUserEvents(ctx, ids[:n], users, afterOrg, now); err != nil {
+		if err := t.appendUserEvents(ctx, ids[:n], users, afterOrg, bodies, now); err != nil {
 			return err
 		}
 		ids = ids[n:]
@@ -107,13 +111,13 @@ func (t *Tx) sequence(ctx context.Context) error {
 // streamBatch is how many recipients' streams, or events, one statement
 // advances or stores: a message to a group of 50 takes two statements, not
 // a hundred, and a statement stays well under either engine's limit of
-// parameters (8 × 500).
+// parameters (9 × 500).
 const streamBatch = 500
 
 // appendUserEvents advances the streams of ids (sorted, so rows are locked
 // in id order) by their events in this transaction, and stores each event
 // once per recipient, in one upsert and one insert.
-func (t *Tx) appendUserEvents(ctx context.Context, ids []string, users map[string][][2]int, afterOrg []int64, now int64) error {
+func (t *Tx) appendUserEvents(ctx context.Context, ids []string, users map[string][][2]int, afterOrg, bodies []int64, now int64) error {
 	var q strings.Builder
 	args := make([]any, 0, 3*len(ids))
 	q.WriteString(`INSERT INTO user_streams (user_id, org_id, pos) VALUES `)
@@ -165,12 +169,16 @@ func (t *Tx) appendUserEvents(ctx context.Context, ids []string, users map[strin
 			if rowsIn == 0 {
 				q.Reset()
 				args = args[:0]
-				q.WriteString(`INSERT INTO user_events (user_id, pos, org_id, type, session_id, data, created_at, after_org) VALUES `)
+				q.WriteString(`INSERT INTO user_events (user_id, pos, org_id, type, session_id, data, created_at, after_org, body_id) VALUES `)
 			} else {
 				q.WriteByte(',')
 			}
-			q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?)`)
-			args = append(args, u, pos, e.OrgID, e.Type, nullable(e.SessionID), string(e.Data), now, afterOrg[r[0]])
+			q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			data, body := string(e.Data), any(nil)
+			if bodies[r[0]] != 0 {
+				data, body = "", bodies[r[0]]
+			}
+			args = append(args, u, pos, e.OrgID, e.Type, nullable(e.SessionID), data, now, afterOrg[r[0]], body)
 			if rowsIn++; rowsIn == streamBatch {
 				if err := flush(); err != nil {
 					return err
@@ -180,6 +188,39 @@ func (t *Tx) appendUserEvents(ctx context.Context, ids []string, users map[strin
 	}
 	return flush()
 }
+
+// shareFrom is the audience from which an event's data is stored once, in
+// event_bodies, and its recipients' rows point at it: a message to a group
+// of 50 writes its text once, not 50 times.
+const shareFrom = 3
+
+// shareBodies stores the data of each private event of shareFrom
+// recipients or more once, and returns each event's body id (0: none).
+func (t *Tx) shareBodies(ctx context.Context, now int64) ([]int64, error) {
+	var ids []int64
+	for i := range t.events {
+		e := &t.events[i]
+		if e.OrgWide() || len(e.Audience) < shareFrom {
+			continue
+		}
+		if ids == nil {
+			ids = make([]int64, len(t.events))
+		}
+		if err := t.queryRow(ctx, `INSERT INTO event_bodies (data, created_at) VALUES (?, ?) RETURNING id`, string(e.Data), now).Scan(&ids[i]); err != nil {
+			return nil, internal("event body", err)
+		}
+	}
+	if ids == nil {
+		ids = make([]int64, len(t.events))
+	}
+	return ids, nil
+}
+
+// userEventCols are what a read of a user's stream selects, from
+// user_events e joined to its shared body b (userEventsFrom).
+const userEventCols = `e.pos, e.type, COALESCE(e.session_id, ''), COALESCE(b.data, e.data), e.after_org`
+
+const userEventsFrom = ` FROM user_events e LEFT JOIN event_bodies b ON b.id = e.body_id`
 
 // emit logs an event the domain built (wire.MessageChanged and the like),
 // or fails the transaction when it could not be built.
@@ -242,8 +283,8 @@ func (s *Store) UserEventsAfter(ctx context.Context, orgID, userID string, after
 	if _, ok, err := s.userLogHolds(ctx, tx, userID, after); err != nil || !ok {
 		return nil, false, err
 	}
-	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT pos, type, COALESCE(session_id, ''), data, after_org FROM user_events
-		WHERE user_id = ? AND org_id = ? AND pos > ? ORDER BY pos LIMIT ?`), userID, orgID, after, limit)
+	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT `+userEventCols+userEventsFrom+`
+		WHERE e.user_id = ? AND e.org_id = ? AND e.pos > ? ORDER BY e.pos LIMIT ?`), userID, orgID, after, limit)
 	evs, _, err = scanUserEvents(orgID, userID, rows, err)
 	return evs, err == nil, err
 }
@@ -278,8 +319,8 @@ func (s *Store) EventsFor(ctx context.Context, orgID, userID, sessionID string, 
 	if err != nil || len(orgEvs) > limit {
 		return nil, last, false, err
 	}
-	rows, err = tx.QueryContext(ctx, s.rebind(`SELECT pos, type, COALESCE(session_id, ''), data, after_org FROM user_events
-		WHERE user_id = ? AND org_id = ? AND pos > ? AND pos <= ? AND (session_id IS NULL OR session_id = ?) ORDER BY pos LIMIT ?`),
+	rows, err = tx.QueryContext(ctx, s.rebind(`SELECT `+userEventCols+userEventsFrom+`
+		WHERE e.user_id = ? AND e.org_id = ? AND e.pos > ? AND e.pos <= ? AND (e.session_id IS NULL OR e.session_id = ?) ORDER BY e.pos LIMIT ?`),
 		userID, orgID, after.User, last.User, sessionID, limit+1-len(orgEvs))
 	userEvs, userAfter, err := scanUserEvents(orgID, userID, rows, err)
 	if err != nil || len(orgEvs)+len(userEvs) > limit {
@@ -397,6 +438,17 @@ func (s *Store) PruneEvents(ctx context.Context) (int64, error) {
 		}
 		m, _ := res.RowsAffected()
 		n += m
+		// What survived of the old rows (each stream keeps its newest) takes
+		// its data back before the old bodies go. A body is as old as its
+		// rows: one transaction wrote them, at one instant.
+		cutoff := ms(s.clock.Now().Add(-EventRetention))
+		if _, err := t.exec(ctx, `UPDATE user_events SET data = (SELECT b.data FROM event_bodies b WHERE b.id = user_events.body_id), body_id = NULL
+			WHERE created_at < ? AND body_id IS NOT NULL`, cutoff); err != nil {
+			return internal("prune event bodies", err)
+		}
+		if _, err := t.exec(ctx, `DELETE FROM event_bodies WHERE created_at < ?`, cutoff); err != nil {
+			return internal("prune event bodies", err)
+		}
 		return nil
 	})
 	return n, err
