@@ -52,6 +52,7 @@ var outer = []string{
 	"vo/internal/node",
 	"vo/internal/notify/pushtest",
 	"vo/internal/notify/webpush",
+	"vo/internal/sipserver",
 	"vo/internal/photo/internal/testimg",
 	"vo/internal/store",
 	"vo/internal/storetest",
