@@ -8,11 +8,14 @@ import (
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"vo/internal/account"
+	"vo/internal/blobs"
 	"vo/internal/demo"
 	"vo/internal/store"
 	"vo/internal/storetest"
+	"vo/internal/telephony"
 )
 
 var cheap = account.HashParams{Memory: 64, Time: 1, Threads: 1}
@@ -142,6 +145,49 @@ func TestSeedChat(t *testing.T) {
 		}
 		if again := state(); again != first {
 			t.Fatalf("seeding again changed the chats:\n%s\n%s", first, again)
+		}
+	})
+}
+
+// The demo's call history and Ben's voicemail are made once, and the
+// recording is in the blob store as the voicemail names it.
+func TestSeedCalls(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, nil, func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		if _, err := demo.Seed(ctx, s, cheap); err != nil {
+			t.Fatal(err)
+		}
+		b, err := blobs.NewDir(t.TempDir())
+		if err != nil {
+			t.Fatal(err)
+		}
+		now := time.Date(2026, 12, 3, 12, 0, 0, 0, time.UTC)
+		for range 2 {
+			if err := demo.SeedCalls(ctx, s, b, now); err != nil {
+				t.Fatal(err)
+			}
+		}
+		ann, _ := s.UserByEmail(ctx, demo.Admin)
+		calls, _, err := s.Calls(ctx, ann.OrgID, ann.ID, 50, "")
+		if err != nil || len(calls) != 4 {
+			t.Fatalf("calls: %d %v, want 4", len(calls), err)
+		}
+		if c := calls[0]; c.Result != telephony.VoicemailLeft || c.Peer.Name != "Ben Ortiz" || c.Direction != telephony.In {
+			t.Fatalf("newest call %+v, want Ben's, to voicemail", c)
+		}
+		vms, _, err := s.Voicemails(ctx, ann.OrgID, ann.ID, 50, "")
+		if err != nil || len(vms) != 1 || vms[0].Heard || vms[0].From.Name != "Ben Ortiz" {
+			t.Fatalf("voicemails: %+v %v, want Ben's one, unheard", vms, err)
+		}
+		r, size, err := b.Open(ctx, vms[0].BlobKey)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer r.Close()
+		head := make([]byte, 12)
+		if _, err := io.ReadFull(r, head); err != nil || string(head[:4]) != "RIFF" || string(head[8:]) != "WAVE" || size < 8000*2*5 {
+			t.Fatalf("recording: %q, %d bytes, %v; want a WAV of several seconds", head, size, err)
 		}
 	})
 }

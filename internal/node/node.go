@@ -216,6 +216,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		publish([]events.Event{events.ToUsersLive(orgID, typ, data, userIDs...)})
 	})
 	n.Chat.SetPusher(n.Notify)
+	if cfg.Demo {
+		if err := demo.SeedCalls(ctx, st, cfg.Blobs, cfg.Clock.Now()); err != nil {
+			return fail(fmt.Errorf("demo calls: %w", err))
+		}
+	}
 	if cfg.Blobs != nil {
 		n.Attachments = chat.NewAttachments(st, cfg.Blobs, cfg.Clock, 0)
 	}

@@ -59,6 +59,34 @@ type Server struct {
 	authLim *chat.Limiter
 }
 
+// listenBoth listens on addr for UDP, and for TCP on the port UDP got, so
+// that one URL port serves both. With port 0, the port the system picks
+// for UDP may be taken for TCP: then it tries another, a few times.
+func listenBoth(host, addr string) (net.PacketConn, net.Listener, error) {
+	_, port, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, nil, err
+	}
+	tries := 1
+	if port == "0" {
+		tries = 20
+	}
+	for i := 0; ; i++ {
+		udp, err := net.ListenPacket("udp", addr)
+		if err != nil {
+			return nil, nil, err
+		}
+		tcp, err := net.Listen("tcp", net.JoinHostPort(host, fmt.Sprint(udp.LocalAddr().(*net.UDPAddr).Port)))
+		if err == nil {
+			return udp, tcp, nil
+		}
+		udp.Close()
+		if i+1 == tries {
+			return nil, nil, err
+		}
+	}
+}
+
 // New listens on cfg.Addr and serves until Close.
 func New(cfg Config) (*Server, error) {
 	if len(cfg.Secret) == 0 {
@@ -95,13 +123,7 @@ func New(cfg Config) (*Server, error) {
 	cfg.RelayIP = relayIP
 	s := &Server{cfg: cfg, allocs: chat.NewLimiter(cfg.Clock, cfg.AllocRate, cfg.AllocBurst),
 		authLim: chat.NewLimiter(cfg.Clock, cfg.AuthRate, cfg.AuthBurst)}
-	if s.udp, err = net.ListenPacket("udp", cfg.Addr); err != nil {
-		return nil, fmt.Errorf("turnserver: %w", err)
-	}
-	// TCP on the port UDP got, so that one URL port serves both.
-	tcpAddr := net.JoinHostPort(host, fmt.Sprint(s.udp.LocalAddr().(*net.UDPAddr).Port))
-	if s.tcp, err = net.Listen("tcp", tcpAddr); err != nil {
-		s.udp.Close()
+	if s.udp, s.tcp, err = listenBoth(host, cfg.Addr); err != nil {
 		return nil, fmt.Errorf("turnserver: %w", err)
 	}
 	quiet := logging.NewDefaultLoggerFactory()
