@@ -60,7 +60,6 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request, a account.Au
 		return err
 	}
 	defer body.Close()
-	h := w.Header()
 	ct, disposition := meta.ContentType, "attachment"
 	if meta.IsImage() {
 		disposition = "inline"
@@ -69,15 +68,24 @@ func (s *Server) attachment(w http.ResponseWriter, r *http.Request, a account.Au
 	if preview {
 		ct, name = "image/jpeg", "preview-"+meta.Name+".jpg"
 	}
-	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", mime.FormatMediaType(disposition, map[string]string{"filename": name}))
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	// An attachment never changes once uploaded; it is private to the
 	// members of its conversation.
+	serveStored(w, body, size, ct, mime.FormatMediaType(disposition, map[string]string{"filename": name}))
+	return nil
+}
+
+// serveStored answers with a file from the blob store that a user
+// uploaded or a call recorded: never run in the app's origin (nosniff, and
+// a sandbox with nothing allowed should it be opened as a page), cached by
+// the browser alone (it never changes under its id), its exact size.
+func serveStored(w http.ResponseWriter, body io.Reader, size int64, contentType, disposition string) {
+	h := w.Header()
+	h.Set("Content-Type", contentType)
+	h.Set("Content-Disposition", disposition)
+	h.Set("X-Content-Type-Options", "nosniff")
+	h.Set("Content-Security-Policy", "sandbox; default-src 'none'")
 	h.Set("Cache-Control", "private, max-age=86400")
 	h.Set("Content-Length", strconv.FormatInt(size, 10))
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.Copy(w, body)
-	return nil
 }

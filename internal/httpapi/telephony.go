@@ -2,10 +2,8 @@ package httpapi
 
 import (
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
-	"strconv"
 	"strings"
 	"time"
 
@@ -238,14 +236,7 @@ func (s *Server) voicemailAudio(w http.ResponseWriter, r *http.Request, a accoun
 	if ct != "audio/ogg" {
 		ct = "audio/wav"
 	}
-	h := w.Header()
-	h.Set("Content-Type", ct)
-	h.Set("Content-Disposition", "inline")
-	h.Set("X-Content-Type-Options", "nosniff")
-	h.Set("Cache-Control", "private, max-age=86400")
-	h.Set("Content-Length", strconv.FormatInt(size, 10))
-	w.WriteHeader(http.StatusOK)
-	_, _ = io.Copy(w, body)
+	serveStored(w, body, size, ct, "inline")
 	return nil
 }
 

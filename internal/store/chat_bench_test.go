@@ -9,8 +9,21 @@ import (
 	"vo/internal/account"
 	"vo/internal/chat"
 	"vo/internal/clock"
+	"vo/internal/store"
 	"vo/internal/storetest"
 )
+
+// benchGroup is a store on engine with one group of 50 members.
+func benchGroup(b *testing.B, engine string) (*store.Store, account.Org, []account.User, chat.Conversation) {
+	s := storetest.Open(b, engine, clock.NewFake(t0))
+	o := newOrg(b, s, "bench")
+	in := make([]account.HashedUser, 50)
+	for i := range in {
+		in[i] = nu(fmt.Sprintf("User %d", i), fmt.Sprintf("u%d@example.test", i), fmt.Sprint(2000+i), "")
+	}
+	us := mustCreate(b, s, o.ID, in...)
+	return s, o, us, newConv(b, s, us[0], "Bench", us[1:]...)
+}
 
 // BenchmarkSendMessage50 sends into one group of 50 members, one message
 // per iteration from a rotating sender: the store's share of issue 11's
@@ -18,15 +31,7 @@ import (
 func BenchmarkSendMessage50(b *testing.B) {
 	for _, engine := range storetest.Engines {
 		b.Run(engine, func(b *testing.B) {
-			clk := clock.NewFake(t0)
-			s := storetest.Open(b, engine, clk)
-			o := newOrg(b, s, "bench")
-			in := make([]account.HashedUser, 50)
-			for i := range in {
-				in[i] = nu(fmt.Sprintf("User %d", i), fmt.Sprintf("u%d@example.test", i), fmt.Sprint(2000+i), "")
-			}
-			us := mustCreate(b, s, o.ID, in...)
-			c := newConv(b, s, us[0], "Bench", us[1:]...)
+			s, o, us, c := benchGroup(b, engine)
 			ctx := context.Background()
 			b.ResetTimer()
 			for i := 0; i < b.N; i++ {
@@ -46,15 +51,7 @@ func BenchmarkSendMessage50(b *testing.B) {
 func BenchmarkSendMessage50Concurrent(b *testing.B) {
 	for _, engine := range storetest.Engines {
 		b.Run(engine, func(b *testing.B) {
-			clk := clock.NewFake(t0)
-			s := storetest.Open(b, engine, clk)
-			o := newOrg(b, s, "bench")
-			in := make([]account.HashedUser, 50)
-			for i := range in {
-				in[i] = nu(fmt.Sprintf("User %d", i), fmt.Sprintf("u%d@example.test", i), fmt.Sprint(2000+i), "")
-			}
-			us := mustCreate(b, s, o.ID, in...)
-			c := newConv(b, s, us[0], "Bench", us[1:]...)
+			s, o, us, c := benchGroup(b, engine)
 			ctx := context.Background()
 			var next atomic.Int64
 			b.SetParallelism(25) // 50 senders on 2 cores
