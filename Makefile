@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: run test build web go-test web-test e2e chromium turbojpeg bench clean
+.PHONY: run test build web go-test web-test e2e chromium peers turbojpeg bench clean
 
 # The S3 server the blob store's tests run against (internal/blobs/s3blobs).
 VERSITYGW := bin/tools/versitygw
@@ -22,14 +22,14 @@ web/node_modules/.package-lock.json: web/package-lock.json
 web: web/node_modules/.package-lock.json
 	cd web && npm run build
 
-test: build chromium $(VERSITYGW)
+test: build chromium peers $(VERSITYGW)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 	cd web && npm test
 	cd web && VO_BIN=$(CURDIR)/bin/vo npm run e2e
 
 # Go tests only (no web build): the fast loop while working on the server.
-go-test: turbojpeg $(VERSITYGW)
+go-test: turbojpeg peers $(VERSITYGW)
 	$(GO) vet ./...
 	$(GO) test -race -count=1 ./...
 
@@ -42,6 +42,11 @@ turbojpeg:
 
 chromium:
 	@command -v chromium >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium; }
+
+# The real peers the telephony tests talk to: Debian's baresip (a SIP phone)
+# and coturn (a TURN server).
+peers:
+	@{ command -v baresip && command -v turnserver; } >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends baresip-core coturn; }
 
 clean:
 	rm -rf bin
