@@ -162,13 +162,17 @@ describe('voicemail', () => {
   it('marks a voicemail heard when it is played, and the badge drops', async () => {
     await act(() => render(h('div', null, h(CallsScreen, { tab: 'voicemail', focusHeading: false }), h(TabBar, { route: { name: 'calls', tab: 'voicemail' } })), root));
     await settle();
-    await act(() => byTestId('voicemail-audio')[0].dispatchEvent(new Event('play')));
+    await act(() => {
+      byTestId('voicemail-audio')[0].dispatchEvent(new Event('play'));
+    });
     await settle();
     expect(sent.filter((s) => s.method === 'PATCH')).toEqual([{ method: 'PATCH', url: '/api/v1/voicemails/v1', body: { heard: true } }]);
     expect(byTestId('voicemail-row')[0].dataset.heard).toBe('true');
     expect(byTestId('calls-badge')[0].textContent).toBe('1');
     // Playing it again sends nothing more.
-    await act(() => byTestId('voicemail-audio')[0].dispatchEvent(new Event('play')));
+    await act(() => {
+      byTestId('voicemail-audio')[0].dispatchEvent(new Event('play'));
+    });
     await settle();
     expect(sent.filter((s) => s.method === 'PATCH')).toHaveLength(1);
   });
@@ -220,7 +224,9 @@ describe('dial pad', () => {
     await act(() => render(h(DialPad, {}), root));
     const input = byTestId('dial-input')[0] as HTMLInputElement;
     input.value = '*9a7';
-    await act(() => input.dispatchEvent(new Event('input', { bubbles: true })));
+    await act(() => {
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
     expect(input.value).toBe('*97');
     await act(() => byTestId('dial-call')[0].click());
     expect(location.pathname + location.search).toBe('/call?to=*97');
@@ -266,13 +272,17 @@ describe('desk phone and forwarding settings', () => {
     expect(sent.some((s) => s.method === 'PUT')).toBe(false);
     const target = byTestId('fwd-target')[0] as HTMLInputElement;
     target.value = '999';
-    await act(() => target.dispatchEvent(new Event('input', { bubbles: true })));
+    await act(() => {
+      target.dispatchEvent(new Event('input', { bubbles: true }));
+    });
     await act(() => byTestId('fwd-save')[0].click());
     await settle();
     expect(byTestId('fwd-error')[0].textContent).toBe('No one has extension 999.');
     expect(await axeViolations(root)).toEqual([]);
     target.value = '101';
-    await act(() => target.dispatchEvent(new Event('input', { bubbles: true })));
+    await act(() => {
+      target.dispatchEvent(new Event('input', { bubbles: true }));
+    });
     await act(() => byTestId('fwd-unanswered')[0].click());
     await act(() => byTestId('fwd-save')[0].click());
     await settle();
