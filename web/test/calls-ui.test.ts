@@ -132,6 +132,12 @@ describe('recent calls', () => {
     expect(await axeViolations(root)).toEqual([]);
   });
 
+  it('does not fetch the history on a call frame before the Calls tab was opened', async () => {
+    afterCallFrame({ type: 'call' });
+    await settle();
+    expect(sent).toEqual([]);
+  });
+
   it('reloads the history on a call frame', async () => {
     await act(() => render(h(CallsScreen, { tab: 'recent', focusHeading: false }), root));
     await settle();

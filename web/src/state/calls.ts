@@ -109,7 +109,10 @@ export async function loadVoicemails(): Promise<void> {
 
 /** Reloads what a stream frame says changed: `call` the history, `voicemail` the voicemails. */
 export function afterCallFrame(frame: { type: string }): void {
-  if (frame.type === 'call') void loadCalls().catch(() => undefined);
+  // The history loads when the Calls tab opens; until then a call frame has nothing to refresh.
+  if (frame.type === 'call') {
+    if (callsStore.get().callsLoaded) void loadCalls().catch(() => undefined);
+  }
   else if (frame.type === 'voicemail') void loadVoicemails().catch(() => undefined);
 }
 
