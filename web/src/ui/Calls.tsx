@@ -176,7 +176,7 @@ export function DialPad() {
     if (!bad) navigate(callPath(value));
   }
   return (
-    <section class="dialpad" aria-labelledby="dial-title">
+    <section class="directory dialpad" aria-labelledby="dial-title">
       <h1 id="dial-title">Dial pad</h1>
       <form onSubmit={submit} noValidate>
         <div class="field">
@@ -225,7 +225,7 @@ export function DialPad() {
 /** Where a call will happen; until calling is built it says so and dials nothing. */
 export function CallScreen({ to }: { to: string }) {
   return (
-    <section class="call-screen" aria-labelledby="call-title">
+    <section class="directory call-screen" aria-labelledby="call-title">
       <h1 id="call-title">Call {to}</h1>
       <p role="status" data-testid="call-placeholder">
         Calling from the app is coming soon. Until then, call {to || 'this number'} from your desk phone.
