@@ -3,6 +3,10 @@
 
 import type {
   Attachment,
+  Call,
+  Forwarding,
+  SipCredential,
+  Voicemail,
   Contact,
   Conversation,
   ConversationPage,
@@ -18,6 +22,10 @@ import type {
   PushSubscriptionBody,
   Session,
 } from './types';
+import type { components } from './api-types';
+
+type CallList = components['schemas']['CallList'];
+type VoicemailList = components['schemas']['VoicemailList'];
 
 const CSRF_KEY = 'vo.csrf';
 
@@ -340,4 +348,48 @@ export function putPushSubscription(sub: PushSubscriptionBody): Promise<void> {
 
 export function deletePushSubscription(): Promise<void> {
   return call<void>('DELETE', '/api/v1/push/subscription');
+}
+
+// Calls and voicemail (SPEC §10).
+
+/** The caller's calls, newest first (the first page: the recent ones). */
+export async function listCalls(): Promise<Call[]> {
+  const page = await call<CallList>('GET', '/api/v1/calls?limit=100');
+  return page.items ?? [];
+}
+
+/** The caller's voicemails, newest first. */
+export async function listVoicemails(): Promise<Voicemail[]> {
+  const page = await call<VoicemailList>('GET', '/api/v1/voicemails?limit=100');
+  return page.items ?? [];
+}
+
+export function patchVoicemail(id: string, heard: boolean): Promise<Voicemail> {
+  return call<Voicemail>('PATCH', `/api/v1/voicemails/${enc(id)}`, { heard });
+}
+
+export function deleteVoicemail(id: string): Promise<void> {
+  return call<void>('DELETE', `/api/v1/voicemails/${enc(id)}`);
+}
+
+/** Where a voicemail's recording is (same origin: the session cookie authenticates it). */
+export function voicemailAudioUrl(id: string): string {
+  return `/api/v1/voicemails/${enc(id)}/audio`;
+}
+
+export function getSip(): Promise<SipCredential> {
+  return call<SipCredential>('GET', '/api/v1/me/sip');
+}
+
+/** A new SIP password: the desk phones registered with the old one are logged out. */
+export function newSipPassword(): Promise<SipCredential> {
+  return call<SipCredential>('POST', '/api/v1/me/sip/password');
+}
+
+export function getForwarding(): Promise<Forwarding> {
+  return call<Forwarding>('GET', '/api/v1/me/forwarding');
+}
+
+export function putForwarding(f: Forwarding): Promise<Forwarding> {
+  return call<Forwarding>('PUT', '/api/v1/me/forwarding', f);
 }

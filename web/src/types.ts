@@ -72,3 +72,11 @@ export type ChatFrame = MessageFrame | ConversationFrame | ConversationRemovedFr
 export type PushKey = S['PushKey'];
 /** A browser's push subscription as the server keeps it (SPEC §9). */
 export type PushSubscriptionBody = S['PushSubscription'];
+
+// Calls and voicemail (SPEC §10).
+
+export type Call = S['Call'];
+export type CallPeer = S['CallPeer'];
+export type Voicemail = S['Voicemail'];
+export type SipCredential = S['SIPCredential'];
+export type Forwarding = S['Forwarding'];

@@ -6,6 +6,7 @@ import { ApiError, NetworkError } from '../api';
 import { disablePush, dropPushSubscription, enablePush, type PushState, syncPush } from '../push';
 import type { Contact, Me, PresenceUpdate } from '../types';
 import { backoffDelay } from './backoff';
+import { afterCallFrame, callsStore, emptyCalls, loadCalls, loadVoicemails } from './calls';
 import { applyChatFrame, emptyChat, expireTyping, restoreChat, saveChat, type ChatState, type SavedChat } from './chat';
 import { afterChatFrame, flushOutbox, loadConversations, restoreOutbox } from './chats';
 import { outboxStore, setOutboxUser } from './outbox';
@@ -123,6 +124,9 @@ async function loadDirectory(): Promise<void> {
 async function refreshAll(): Promise<void> {
   // Events may have been missed (a snapshot instead of a catch-up): conversations reload too.
   const [me] = await Promise.all([api.getMe(), loadDirectory(), loadConversations()]);
+  // Calls and voicemails missed meanwhile: the badge and the lists catch up too.
+  void loadVoicemails().catch(() => undefined);
+  if (callsStore.get().callsLoaded) void loadCalls().catch(() => undefined);
   updateView((v) => setMe(v, me));
 }
 
@@ -134,6 +138,7 @@ function onFrame(frame: Parameters<typeof applyFrame>[1]): void {
   }));
   scheduleSave();
   afterChatFrame(frame);
+  afterCallFrame(frame);
 }
 
 function onStatus(status: StreamStatus): void {
@@ -190,6 +195,8 @@ function startSession(me: Me, restored: SavedView | null): void {
   stream.start();
   if (!restored) void loadDirectoryUntilDone(stream);
   void loadConversations().catch(() => undefined);
+  callsStore.set(emptyCalls());
+  void loadVoicemails().catch(() => undefined);
   void restoreOutbox(me.id).catch(() => undefined);
   void syncNotifications(stream);
 }
@@ -241,6 +248,7 @@ export function endSession(notice: string | null): void {
   // Unsent messages are the signed-out user's: they are not left for whoever signs in next.
   setOutboxUser(null);
   void outboxStore.clear();
+  callsStore.set(emptyCalls());
   void dropPushSubscription().catch(() => undefined);
   app.set({ phase: 'login', view: emptyView(), chat: emptyChat(), stream: IDLE_STREAM, directoryLoaded: false, notice, push: null });
 }

@@ -15,6 +15,7 @@ import { PushOffer } from './PushOffer';
 import { useRoute } from './router';
 import { TabBar } from './TabBar';
 import { Toast } from './Toast';
+import { CallScreen, CallsScreen, DialPad } from './Calls';
 
 export function App() {
   const phase = useApp((s) => s.phase);
@@ -52,7 +53,8 @@ function Shell() {
   const route = useRoute();
   // Focus moves to the new screen's heading on navigation, not on the first screen.
   const navigated = useRef(false);
-  const key = route.name === 'contact' || route.name === 'chat' ? `${route.name}:${route.id}` : route.name;
+  const key =
+    route.name === 'contact' || route.name === 'chat' ? `${route.name}:${route.id}` : route.name === 'calls' ? `calls:${route.tab}` : route.name === 'call' ? `call:${route.to}` : route.name;
   // A conversation has its compose box where the tab bar would be.
   const tabs = route.name !== 'chat' && route.name !== 'new-group';
   const firstKey = useRef(key);
@@ -82,6 +84,9 @@ function Shell() {
         {route.name === 'new-group' && <NewGroup key={key} />}
         {route.name === 'chat' && <ConversationScreen key={key} id={route.id} />}
         {route.name === 'chat-details' && <ChatDetails key={key} id={route.id} />}
+        {route.name === 'calls' && <CallsScreen key={key} tab={route.tab} focusHeading={focus} />}
+        {route.name === 'dial' && <DialPad key={key} />}
+        {route.name === 'call' && <CallScreen key={key} to={route.to} />}
       </main>
       {tabs && <TabBar route={route} />}
       <Toast />

@@ -15,10 +15,13 @@ const TITLES: Record<Route['name'], string> = {
   chat: 'Chat',
   'new-group': 'New group',
   'chat-details': 'Details',
+  calls: '',
+  dial: 'Dial pad',
+  call: 'Call',
 };
 
 /** The sections of the tab bar: their screens have no back button. */
-const TOP_LEVEL = new Set<Route['name']>(['directory', 'chats']);
+const TOP_LEVEL = new Set<Route['name']>(['directory', 'chats', 'calls']);
 
 export function Header({ route }: { route: Route }) {
   const me = useApp((s) => s.view.me);
@@ -33,7 +36,7 @@ export function Header({ route }: { route: Route }) {
   return (
     <header class="topbar">
       {sub ? (
-        <button type="button" class="icon-btn" aria-label="Back" onClick={() => goBack(route.name === 'chat-details' ? `/chats/${encodeURIComponent(route.id)}` : route.name === 'chat' || route.name === 'new-group' ? '/chats' : '/')}>
+        <button type="button" class="icon-btn" aria-label="Back" onClick={() => goBack(route.name === 'chat-details' ? `/chats/${encodeURIComponent(route.id)}` : route.name === 'chat' || route.name === 'new-group' ? '/chats' : route.name === 'dial' || route.name === 'call' ? '/calls' : '/')}>
           <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
             <path d="M15.4 5.4 14 4l-8 8 8 8 1.4-1.4L8.8 12z" fill="currentColor" />
           </svg>

@@ -23,6 +23,7 @@ import { Avatar } from './Avatar';
 import { ContactCard, CopyButton } from './ContactCard';
 import { useApp, useNow } from './hooks';
 import { PasswordSection } from './PasswordSection';
+import { DeskPhoneSection, ForwardingSection } from './DeskPhone';
 import { MAX_PHOTO_BYTES, PhotoDialog, uploadProblem } from './PhotoDialog';
 
 function problemOf(err: unknown, fallback: string): string {
@@ -51,6 +52,8 @@ export function Profile({ focusHeading }: { focusHeading: boolean }) {
       <MessageSection me={me} />
       <PreviewSection />
       <NotificationsSection />
+      <DeskPhoneSection />
+      <ForwardingSection />
       <DevicesSection key={devices} />
       <PasswordSection onOthersLoggedOut={() => setDevices((n) => n + 1)} />
       <LogoutSection />

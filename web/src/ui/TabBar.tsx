@@ -1,5 +1,6 @@
 import { totalUnread } from '../state/chat';
-import { useApp } from './hooks';
+import { unheardCount } from '../state/calls';
+import { useApp, useCalls } from './hooks';
 import { linkProps, type Route } from './router';
 
 /** The bottom tab bar: People and Chats, the latter with the number of unread messages. */
@@ -8,6 +9,8 @@ export function TabBar({ route }: { route: Route }) {
   const people = route.name === 'directory' || route.name === 'contact';
   const chats = route.name === 'chats';
   const shown = unread > 99 ? '99+' : String(unread);
+  const unheard = useCalls((s) => unheardCount(s.voicemails));
+  const calls = route.name === 'calls' || route.name === 'dial' || route.name === 'call';
   return (
     <nav class="tabbar" aria-label="Sections">
       <a class="tab" {...linkProps('/')} aria-current={people ? 'page' : undefined} data-testid="tab-people">
@@ -32,6 +35,23 @@ export function TabBar({ route }: { route: Route }) {
         </span>
         <span>Chats</span>
         {unread > 0 && <span class="sr-only">, {unread} unread</span>}
+      </a>
+      <a class="tab" {...linkProps('/calls')} aria-current={calls ? 'page' : undefined} data-testid="tab-calls">
+        <span class="tab-icon">
+          <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
+            <path
+              d="M6.6 10.8a15.1 15.1 0 0 0 6.6 6.6l2.2-2.2a1 1 0 0 1 1-.25 11.4 11.4 0 0 0 3.6.57 1 1 0 0 1 1 1V20a1 1 0 0 1-1 1A17 17 0 0 1 3 4a1 1 0 0 1 1-1h3.5a1 1 0 0 1 1 1c0 1.25.2 2.45.57 3.57a1 1 0 0 1-.25 1z"
+              fill="currentColor"
+            />
+          </svg>
+          {unheard > 0 && (
+            <span class="badge tab-badge" data-testid="calls-badge" aria-hidden="true">
+              {unheard > 99 ? '99+' : String(unheard)}
+            </span>
+          )}
+        </span>
+        <span>Calls</span>
+        {unheard > 0 && <span class="sr-only">, {unheard} new voicemail{unheard === 1 ? '' : 's'}</span>}
       </a>
     </nav>
   );

@@ -2,6 +2,7 @@
 
 import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import { app, type AppState } from '../state/app';
+import { callsStore, type CallsState } from '../state/calls';
 
 /**
  * The selected part of the app state. The component re-renders when the selection changes
@@ -35,4 +36,23 @@ export function useNow(ms = 30_000): Date {
     return () => clearInterval(t);
   }, [ms]);
   return now;
+}
+
+/** The selected part of the calls store (as useApp does for the app store). */
+export function useCalls<T>(select: (s: CallsState) => T): T {
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
+  const selectRef = useRef(select);
+  selectRef.current = select;
+  const value = select(callsStore.get());
+  const lastRef = useRef(value);
+  lastRef.current = value;
+  useEffect(() => {
+    const check = () => {
+      if (!Object.is(selectRef.current(callsStore.get()), lastRef.current)) rerender(0);
+    };
+    const unsubscribe = callsStore.subscribe(check);
+    check();
+    return unsubscribe;
+  }, []);
+  return value;
 }

@@ -9,9 +9,16 @@ export type Route =
   | { name: 'chats' }
   | { name: 'new-group' }
   | { name: 'chat'; id: string }
-  | { name: 'chat-details'; id: string };
+  | { name: 'chat-details'; id: string }
+  | { name: 'calls'; tab: 'recent' | 'voicemail' }
+  | { name: 'dial' }
+  | { name: 'call'; to: string };
 
-export function parseRoute(pathname: string): Route {
+export function parseRoute(pathname: string, search = ''): Route {
+  if (pathname === '/calls') return { name: 'calls', tab: 'recent' };
+  if (pathname === '/calls/voicemail') return { name: 'calls', tab: 'voicemail' };
+  if (pathname === '/calls/dial') return { name: 'dial' };
+  if (pathname === '/call') return { name: 'call', to: new URLSearchParams(search).get('to') ?? '' };
   if (pathname === '/profile') return { name: 'profile' };
   if (pathname === '/chats') return { name: 'chats' };
   if (pathname === '/chats/new') return { name: 'new-group' };
@@ -27,7 +34,7 @@ export function parseRoute(pathname: string): Route {
 const ROUTE_EVENT = 'vo:route';
 
 export function navigate(path: string, replace = false): void {
-  if (path === location.pathname) return;
+  if (path === location.pathname + location.search) return;
   // Entries the app pushed are marked, so "back" knows it stays inside the app.
   if (replace) history.replaceState(history.state, '', path);
   else history.pushState({ inApp: true }, '', path);
@@ -41,9 +48,9 @@ export function goBack(fallback = '/'): void {
 }
 
 export function useRoute(): Route {
-  const [path, setPath] = useState(location.pathname);
+  const [path, setPath] = useState(location.pathname + location.search);
   useEffect(() => {
-    const update = () => setPath(location.pathname);
+    const update = () => setPath(location.pathname + location.search);
     window.addEventListener('popstate', update);
     window.addEventListener(ROUTE_EVENT, update);
     return () => {
@@ -51,7 +58,8 @@ export function useRoute(): Route {
       window.removeEventListener(ROUTE_EVENT, update);
     };
   }, []);
-  return parseRoute(path);
+  const q = path.indexOf('?');
+  return q < 0 ? parseRoute(path) : parseRoute(path.slice(0, q), path.slice(q));
 }
 
 /** Props for an <a> that navigates inside the app without reloading it. */

@@ -1,0 +1,238 @@
+// The Calls tab (SPEC §10): recent calls and voicemail, a dial pad, and the placeholder of the
+// calling screen (the WebRTC call itself comes later).
+
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { voicemailAudioUrl } from '../api';
+import { chatTime } from '../format';
+import { showToast } from '../state/app';
+import {
+  callDurationMs,
+  callPath,
+  callResultLabel,
+  dialProblem,
+  formatDuration,
+  isMissed,
+  loadCalls,
+  loadVoicemails,
+  markHeard,
+  peerLabel,
+  removeVoicemail,
+  unheardCount,
+} from '../state/calls';
+import type { Call, Voicemail } from '../types';
+import { useCalls, useNow } from './hooks';
+import { linkProps, navigate } from './router';
+
+export function CallsScreen({ tab, focusHeading }: { tab: 'recent' | 'voicemail'; focusHeading: boolean }) {
+  const unheard = useCalls((s) => unheardCount(s.voicemails));
+  const headingRef = useRef<HTMLHeadingElement>(null);
+  useEffect(() => {
+    if (focusHeading) headingRef.current?.focus();
+  }, []);
+  return (
+    <section class="directory calls" aria-labelledby="calls-title">
+      <div class="directory-head chats-head">
+        <h1 id="calls-title" tabIndex={-1} ref={headingRef}>
+          Calls
+        </h1>
+        <a class="btn btn-small" {...linkProps('/calls/dial')} data-testid="open-dialpad">
+          Dial pad
+        </a>
+      </div>
+      <nav class="segments" aria-label="Calls sections">
+        <a class="segment" {...linkProps('/calls')} aria-current={tab === 'recent' ? 'page' : undefined} data-testid="seg-recent">
+          Recent
+        </a>
+        <a class="segment" {...linkProps('/calls/voicemail')} aria-current={tab === 'voicemail' ? 'page' : undefined} data-testid="seg-voicemail">
+          Voicemail{unheard > 0 && <span class="badge"> {unheard}<span class="sr-only"> unheard</span></span>}
+        </a>
+      </nav>
+      {tab === 'recent' ? <RecentList /> : <VoicemailList />}
+    </section>
+  );
+}
+
+function DirectionIcon({ c }: { c: Call }) {
+  // An arrow out for outgoing calls, in for incoming ones; the text beside it says which.
+  const d = c.direction === 'out' ? 'M7 17 17 7M9 7h8v8' : 'M17 7 7 17M15 17H7V9';
+  return (
+    <svg viewBox="0 0 24 24" width="18" height="18" aria-hidden="true" focusable="false">
+      <path d={d} fill="none" stroke="currentColor" stroke-width="2" />
+    </svg>
+  );
+}
+
+function RecentList() {
+  const calls = useCalls((s) => s.calls);
+  const loaded = useCalls((s) => s.callsLoaded);
+  const error = useCalls((s) => s.error);
+  const now = useNow();
+  useEffect(() => {
+    void loadCalls().catch(() => undefined);
+  }, []);
+  if (!loaded) return <p role="status">{error ?? 'Loading calls…'}</p>;
+  if (calls.length === 0) return <p class="empty">No calls yet.</p>;
+  return (
+    <ul class="call-list" data-testid="call-list">
+      {calls.map((c) => {
+        const missed = isMissed(c);
+        const ms = callDurationMs(c);
+        const who = peerLabel(c.peer);
+        return (
+          <li key={c.id}>
+            <a class={missed ? 'call-row missed' : 'call-row'} {...linkProps(callPath(c.peer.number))} data-testid="call-row" aria-label={`Call ${who} back`}>
+              <DirectionIcon c={c} />
+              <span class="call-main">
+                <span class="call-peer">{who}</span>
+                <span class="call-meta">
+                  {c.direction === 'out' ? 'Outgoing' : 'Incoming'} · <span data-testid="call-result">{callResultLabel(c)}</span>
+                  {ms !== null && ` · ${formatDuration(ms)}`}
+                </span>
+              </span>
+              <time dateTime={c.started_at}>{chatTime(c.started_at, now)}</time>
+            </a>
+          </li>
+        );
+      })}
+    </ul>
+  );
+}
+
+function VoicemailList() {
+  const voicemails = useCalls((s) => s.voicemails);
+  const loaded = useCalls((s) => s.voicemailsLoaded);
+  const error = useCalls((s) => s.error);
+  useEffect(() => {
+    void loadVoicemails().catch(() => undefined);
+  }, []);
+  if (!loaded) return <p role="status">{error ?? 'Loading voicemail…'}</p>;
+  if (voicemails.length === 0) return <p class="empty">No voicemail.</p>;
+  return (
+    <ul class="call-list" data-testid="voicemail-list">
+      {voicemails.map((v) => (
+        <VoicemailRow key={v.id} v={v} />
+      ))}
+    </ul>
+  );
+}
+
+function VoicemailRow({ v }: { v: Voicemail }) {
+  const now = useNow();
+  const [busy, setBusy] = useState(false);
+  const who = peerLabel(v.from);
+  async function played() {
+    try {
+      await markHeard(v.id);
+    } catch {
+      showToast('Couldn’t mark the voicemail heard');
+    }
+  }
+  async function remove() {
+    if (!confirm(`Delete the voicemail from ${who}? This cannot be undone.`)) return;
+    setBusy(true);
+    try {
+      await removeVoicemail(v.id);
+      showToast('Voicemail deleted');
+    } catch {
+      showToast('Couldn’t delete the voicemail');
+      setBusy(false);
+    }
+  }
+  return (
+    <li class="voicemail" data-testid="voicemail-row" data-heard={v.heard ? 'true' : 'false'}>
+      <div class="call-row">
+        {!v.heard && <span class="unheard-dot" data-testid="unheard-dot" aria-hidden="true" />}
+        <span class="call-main">
+          <span class="call-peer">
+            {who}
+            {!v.heard && <span class="sr-only"> (new)</span>}
+          </span>
+          <span class="call-meta">
+            <time dateTime={v.created_at}>{chatTime(v.created_at, now)}</time> · {formatDuration(v.duration_ms)}
+          </span>
+        </span>
+        <button type="button" class="btn btn-small btn-danger" disabled={busy} onClick={() => void remove()} aria-label={`Delete voicemail from ${who}`} data-testid="voicemail-delete">
+          Delete
+        </button>
+      </div>
+      <audio controls preload="none" src={voicemailAudioUrl(v.id)} onPlay={() => void played()} aria-label={`Voicemail from ${who}`} data-testid="voicemail-audio" />
+    </li>
+  );
+}
+
+const KEYS = ['1', '2', '3', '4', '5', '6', '7', '8', '9', '*', '0', '#'];
+
+export function DialPad() {
+  const [value, setValue] = useState('');
+  const [problem, setProblem] = useState<string | null>(null);
+  function press(k: string) {
+    setProblem(null);
+    setValue((v) => (v.length < 16 ? v + k : v));
+  }
+  function submit(e: Event) {
+    e.preventDefault();
+    const bad = dialProblem(value);
+    setProblem(bad);
+    if (!bad) navigate(callPath(value));
+  }
+  return (
+    <section class="directory dialpad" aria-labelledby="dial-title">
+      <h1 id="dial-title">Dial pad</h1>
+      <form onSubmit={submit} noValidate>
+        <div class="field">
+          <label for="dial-number">Extension or number</label>
+          <input
+            id="dial-number"
+            type="tel"
+            inputMode="tel"
+            autoComplete="off"
+            value={value}
+            onInput={(e) => {
+              setProblem(null);
+              setValue((e.currentTarget as HTMLInputElement).value.replace(/[^\d*#+]/g, ''));
+            }}
+            aria-invalid={problem ? 'true' : undefined}
+            aria-describedby={problem ? 'dial-error' : undefined}
+            data-testid="dial-input"
+          />
+        </div>
+        <div class="dial-keys">
+          {KEYS.map((k) => (
+            <button type="button" class="dial-key" key={k} onClick={() => press(k)} data-testid={`key-${k}`}>
+              {k}
+            </button>
+          ))}
+          <button type="button" class="dial-key" onClick={() => press('+')} aria-label="Plus" data-testid="key-plus">
+            +
+          </button>
+          <button type="button" class="dial-key" onClick={() => setValue((v) => v.slice(0, -1))} aria-label="Delete last digit" disabled={value === ''} data-testid="key-back">
+            ⌫
+          </button>
+        </div>
+        {problem && (
+          <p class="form-error" role="alert" id="dial-error" data-testid="dial-error">
+            {problem}
+          </p>
+        )}
+        <button type="submit" class="btn btn-primary dial-call" data-testid="dial-call">
+          Call
+        </button>
+      </form>
+    </section>
+  );
+}
+
+/** Where a call will happen; until calling is built it says so and dials nothing. */
+export function CallScreen({ to }: { to: string }) {
+  return (
+    <section class="directory call-screen" aria-labelledby="call-title">
+      <h1 id="call-title">Call {to}</h1>
+      <p role="status" data-testid="call-placeholder">
+        Calling from the app is coming soon. Until then, call {to || 'this number'} from your desk phone.
+      </p>
+      <a class="btn" {...linkProps('/calls')}>
+        Back to calls
+      </a>
+    </section>
+  );
+}
