@@ -379,9 +379,14 @@ function MessageItem({ m, mine, meId, sender, members, quoted, quotedName, now, 
   );
 }
 
-function AttachmentView({ a }: { a: Attachment }) {
+/**
+ * One attachment of a message. A picture (with a preview) only when the server says it is one
+ * by giving its size: an image/* type alone is not enough, as SVG is stored as image/svg+xml
+ * without a size and served as a download with no preview (SPEC §8).
+ */
+export function AttachmentView({ a }: { a: Attachment }) {
   const url = attachmentUrl(a.id);
-  if (a.content_type.startsWith('image/')) {
+  if (a.width != null) {
     return (
       <a class="msg-image" href={url} target="_blank" rel="noopener" data-testid="attachment">
         <img src={attachmentUrl(a.id, 256)} alt={a.name} width={a.width ?? undefined} height={a.height ?? undefined} loading="lazy" />
