@@ -1,12 +1,13 @@
 // Browser tests of the chat (SPEC §8; issue 11 points 6 and 7) against a real vo server with
 // the demo org (see run.mjs): people exchanging messages live, hostile text staying text, the
-// offline outbox surviving a reload, and WCAG 2 AA on the chat screens.
+// offline outbox surviving a reload, hostile files (HTML, scripted SVG) staying downloads, and
+// WCAG 2 AA on the chat screens.
 //
 // The demo seeds Ann a 1:1 chat with Ben and a group with Ben, Chloe and Dev. Each scenario
 // below has its own people or its own conversation, so no scenario depends on another's
 // unread counts: eva+farid (two people), grace+jonas+liam (a new group), chloe+dev (a new
-// 1:1 chat), ann+ben (the seeded 1:1 chat) and ann alone (accessibility). hugo and isla are
-// left to push.test.mjs, keiko (whose password app.test.mjs changes) is not used.
+// 1:1 chat: hostile text, then hostile files), ann+ben (the seeded 1:1 chat) and ann alone
+// (accessibility). hugo and isla are left to push.test.mjs, keiko (whose password app.test.mjs changes) is not used.
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
@@ -335,6 +336,97 @@ describe('chat', { concurrency: 1 }, () => {
       await waitForTexts(d.page, hostile, 'Dev’s conversation after a reload');
       assert.equal(await d.page.getByTestId('message-log').locator('img, script, svg').count(), 0);
       assert.deepEqual(fetchedX, [], 'no request for the img’s src');
+      noProblems(c, d);
+    } finally {
+      await closeAll(c, d);
+    }
+  });
+
+  test('hostile files stay files: an HTML page and a scripted SVG are downloads on both sides, never run', async () => {
+    let c;
+    let d;
+    try {
+      d = await person('dev@demo.test');
+      c = await person('chloe@demo.test');
+      // Every page either context opens (a popup from a click, a page opened by hand) records
+      // its dialogs too: any alert from the files' scripts fails the test.
+      for (const p of [c, d]) {
+        p.context.on('page', (page) => {
+          page.on('dialog', (dialog) => {
+            p.dialogs.push(`${dialog.type()}: ${dialog.message()} (on ${page.url()})`);
+            dialog.dismiss().catch(() => undefined);
+          });
+        });
+      }
+      const files = [
+        { name: 'evil.html', mimeType: 'text/html', buffer: Buffer.from('<script>alert(1)</script><img src=x onerror=alert(2)>') },
+        {
+          name: 'evil.svg',
+          mimeType: 'image/svg+xml',
+          buffer: Buffer.from('<svg xmlns="http://www.w3.org/2000/svg" onload="alert(3)"><script>alert(4)</script></svg>'),
+        },
+      ];
+
+      // Chloe and Dev's 1:1 chat: the hostile-text test made it, the card opens it.
+      const id = await chatFromCard(c.page, 'dev@demo.test', 'Dev Patel');
+      await openFromList(d.page, id);
+      await c.page.getByLabel('Attach a file').setInputFiles(files);
+      const staged = c.page.locator('ul.compose-files');
+      for (const f of files) await staged.getByRole('button', { name: `Remove ${f.name}` }).waitFor();
+      await staged.getByRole('status').waitFor({ state: 'detached' });
+      const text = `Two files ${Date.now().toString(36)}`;
+      await send(c.page, text);
+
+      for (const p of [c, d]) {
+        const links = message(p.page, text).getByTestId('attachment');
+        await links.nth(1).waitFor();
+        assert.equal(await links.count(), 2, `${p.email}: both attachments shown`);
+        // Neither is a picture: no preview, a download link (SVG has no size on the server).
+        assert.equal(await links.locator('img').count(), 0, `${p.email}: no preview of either file`);
+        for (const [i, f] of files.entries()) {
+          const link = links.nth(i);
+          assert.match(await link.textContent(), new RegExp(escapeRegExp(f.name)));
+          assert.equal(await link.getAttribute('download'), f.name, `${p.email}: ${f.name} is a download link`);
+          assert.equal(await link.getAttribute('target'), null, `${p.email}: ${f.name} opens no new tab`);
+          // A click downloads it; the app stays where it is.
+          const before = p.page.url();
+          const [download] = await Promise.all([p.page.waitForEvent('download'), link.click()]);
+          assert.equal(download.suggestedFilename(), f.name);
+          await download.cancel().catch(() => undefined);
+          assert.equal(p.page.url(), before, `${p.email}: clicking ${f.name} leaves the app where it was`);
+        }
+      }
+
+      // The server's answer, with Dev's session: a download, not sniffed, sandboxed.
+      const hrefs = await message(d.page, text)
+        .getByTestId('attachment')
+        .evaluateAll((as) => as.map((a) => a.getAttribute('href')));
+      assert.equal(hrefs.length, 2);
+      for (const [i, href] of hrefs.entries()) {
+        const res = await d.context.request.get(href);
+        assert.equal(res.status(), 200, `${files[i].name}: ${res.status()}`);
+        const h = res.headers();
+        assert.match(h['content-disposition'] ?? '', /^attachment\b/, `${files[i].name}: Content-Disposition ${h['content-disposition']}`);
+        assert.equal(h['x-content-type-options'], 'nosniff', `${files[i].name}: X-Content-Type-Options`);
+        assert.equal(h['content-security-policy'], "sandbox; default-src 'none'", `${files[i].name}: Content-Security-Policy`);
+        assert.equal((await res.body()).toString(), files[i].buffer.toString(), `${files[i].name}: the bytes as uploaded`);
+      }
+
+      // Opened directly (a pasted link), each becomes a download, or at worst a sandboxed page: no script runs.
+      for (const href of hrefs) {
+        const page = await d.context.newPage();
+        const download = page.waitForEvent('download', { timeout: 5_000 }).catch(() => null);
+        try {
+          await page.goto(href);
+        } catch (err) {
+          if (!/Download is starting|ERR_ABORTED/.test(String(err))) throw err;
+        }
+        const dl = await download;
+        await dl?.cancel().catch(() => undefined);
+        // Time for an onload or inline script to fire if it were going to.
+        await page.waitForTimeout(500);
+        await page.close();
+      }
       noProblems(c, d);
     } finally {
       await closeAll(c, d);

@@ -10,7 +10,7 @@ import { applyDirectory, emptyView, setMe } from '../src/state/view';
 import type { Contact, Conversation, Me, Message } from '../src/types';
 import { ChatList } from '../src/ui/ChatList';
 import { ContactPage } from '../src/ui/ContactPage';
-import { ConversationScreen } from '../src/ui/Conversation';
+import { AttachmentView, ConversationScreen } from '../src/ui/Conversation';
 import { NewGroup } from '../src/ui/NewGroup';
 import { TabBar } from '../src/ui/TabBar';
 
@@ -262,6 +262,26 @@ describe('conversation screen', () => {
     (root.querySelector('button[aria-label^="Actions for message"]') as HTMLButtonElement).click();
     await settle();
     expect(await axeViolations(root)).toEqual([]);
+  });
+});
+
+describe('attachments', () => {
+  it('shows a preview only for what the server sized as a picture: an SVG (image/svg+xml, no width) is a download', async () => {
+    const photo = { id: 'a_jpg', name: 'cat.jpg', content_type: 'image/jpeg', size: 2048, width: 640, height: 480 };
+    const svg = { id: 'a_svg', name: 'evil.svg', content_type: 'image/svg+xml', size: 120 };
+    const html = { id: 'a_html', name: 'evil.html', content_type: 'text/html', size: 60 };
+    await act(() => render(h('div', null, [photo, svg, html].map((a) => h(AttachmentView, { key: a.id, a }))), root));
+    const links = [...root.querySelectorAll<HTMLAnchorElement>('[data-testid="attachment"]')];
+    expect(links.map((l) => l.getAttribute('href'))).toEqual(['/api/v1/attachments/a_jpg', '/api/v1/attachments/a_svg', '/api/v1/attachments/a_html']);
+    const imgs = [...root.querySelectorAll('img')];
+    expect(imgs.map((i) => i.getAttribute('src'))).toEqual(['/api/v1/attachments/a_jpg?size=256']);
+    expect(imgs[0].getAttribute('width')).toBe('640');
+    expect(links[0].hasAttribute('download')).toBe(false);
+    for (const l of links.slice(1)) {
+      expect(l.getAttribute('download')).toBe(l.textContent?.match(/evil\.\w+/)?.[0]);
+      expect(l.getAttribute('target')).toBeNull();
+      expect(l.querySelector('img')).toBeNull();
+    }
   });
 });
 

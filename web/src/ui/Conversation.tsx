@@ -379,9 +379,14 @@ function MessageItem({ m, mine, meId, sender, members, quoted, quotedName, now, 
   );
 }
 
-function AttachmentView({ a }: { a: Attachment }) {
+/**
+ * One attachment of a message. A picture (with a preview) only when the server says it is one
+ * by giving its size: an image/* type alone is not enough, as SVG is stored as image/svg+xml
+ * without a size and served as a download with no preview (SPEC §8).
+ */
+export function AttachmentView({ a }: { a: Attachment }) {
   const url = attachmentUrl(a.id);
-  if (a.content_type.startsWith('image/')) {
+  if (a.width != null) {
     return (
       <a class="msg-image" href={url} target="_blank" rel="noopener" data-testid="attachment">
         <img src={attachmentUrl(a.id, 256)} alt={a.name} width={a.width ?? undefined} height={a.height ?? undefined} loading="lazy" />
@@ -611,7 +616,17 @@ export function Compose({ conversationId, members, meId, replyTo, replyName, edi
         {!editing && (
           <>
             <label class="icon-btn file-btn" title="Attach a file">
-              <input type="file" class="sr-only" multiple aria-label="Attach a file" onChange={(e) => void addFiles(e.currentTarget.files).then(() => (e.currentTarget.value = ''))} />
+              <input
+                type="file"
+                class="sr-only"
+                multiple
+                aria-label="Attach a file"
+                onChange={(e) => {
+                  // currentTarget is null once the event is over: keep the input to clear it after the uploads.
+                  const input = e.currentTarget;
+                  void addFiles(input.files).then(() => (input.value = ''));
+                }}
+              />
               <svg viewBox="0 0 24 24" width="24" height="24" aria-hidden="true" focusable="false">
                 <path
                   d="M16.5 6v11.5a4 4 0 0 1-8 0V5a2.5 2.5 0 0 1 5 0v10.5a1 1 0 0 1-2 0V6H10v9.5a2.5 2.5 0 0 0 5 0V5a4 4 0 0 0-8 0v12.5a5.5 5.5 0 0 0 11 0V6h-1.5z"
