@@ -84,6 +84,8 @@ type phone struct {
 	r       *bufio.Reader
 	cseq    int
 	callID  string
+	ext     string // the extension registered, "101" unless set
+	domain  string // its domain, "acme" unless set
 }
 
 func dial(t *testing.T, network, addr string) *phone {
@@ -93,7 +95,8 @@ func dial(t *testing.T, network, addr string) *phone {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
-	return &phone{t: t, network: network, conn: c, r: bufio.NewReader(c), callID: fmt.Sprintf("call-%s-%d@test", network, time.Now().UnixNano())}
+	return &phone{t: t, network: network, conn: c, r: bufio.NewReader(c), callID: fmt.Sprintf("call-%s-%d@test", network, time.Now().UnixNano()),
+		ext: "101", domain: "acme"}
 }
 
 func (p *phone) send(method, extra string) *sip.Response {
@@ -101,12 +104,12 @@ func (p *phone) send(method, extra string) *sip.Response {
 	p.cseq++
 	tr := strings.ToUpper(p.network)
 	local := p.conn.LocalAddr().String()
-	ruri, to := "sip:acme", "<sip:101@acme>"
+	ruri, to := "sip:"+p.domain, "<sip:"+p.ext+"@"+p.domain+">"
 	if method == "INVITE" {
-		ruri, to = "sip:102@acme", "<sip:102@acme>"
+		ruri, to = "sip:102@"+p.domain, "<sip:102@"+p.domain+">"
 	}
-	msg := fmt.Sprintf("%s %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bK-%d-%d\r\nMax-Forwards: 70\r\nFrom: <sip:101@acme>;tag=abc\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:101@%s;transport=%s>\r\nUser-Agent: baresip v3.0 (x86_64/linux)\r\n%sContent-Length: 0\r\n\r\n",
-		method, ruri, tr, local, p.cseq, time.Now().UnixNano(), to, p.callID, p.cseq, method, local, p.network, extra)
+	msg := fmt.Sprintf("%s %s SIP/2.0\r\nVia: SIP/2.0/%s %s;branch=z9hG4bK-%d-%d\r\nMax-Forwards: 70\r\nFrom: <sip:%s@%s>;tag=abc\r\nTo: %s\r\nCall-ID: %s\r\nCSeq: %d %s\r\nContact: <sip:%s@%s;transport=%s>\r\nUser-Agent: baresip v3.0 (x86_64/linux)\r\n%sContent-Length: 0\r\n\r\n",
+		method, ruri, tr, local, p.cseq, time.Now().UnixNano(), p.ext, p.domain, to, p.callID, p.cseq, method, p.ext, local, p.network, extra)
 	return p.raw(msg)
 }
 
@@ -185,10 +188,14 @@ func challenges(t *testing.T, res *sip.Response, hdr string) []map[string]string
 }
 
 func authz(hdr, alg, nonce, method, uri, pass, nc string) string {
-	d := sipserver.Digest{Username: "101", Realm: "acme", Nonce: nonce, URI: uri, Algorithm: alg, QOP: "auth", NC: nc, CNonce: "cn0"}
-	d.Response = sipserver.ExpectedResponse(d, sipserver.HA1(alg, "101", "acme", pass), method)
-	return fmt.Sprintf(`%s: Digest username="101", realm="acme", nonce="%s", uri="%s", response="%s", algorithm=%s, qop=auth, nc=%s, cnonce="cn0"`+"\r\n",
-		hdr, nonce, uri, d.Response, alg, nc)
+	return authzAs("101", "acme", hdr, alg, nonce, method, uri, pass, nc)
+}
+
+func authzAs(user, realm, hdr, alg, nonce, method, uri, pass, nc string) string {
+	d := sipserver.Digest{Username: user, Realm: realm, Nonce: nonce, URI: uri, Algorithm: alg, QOP: "auth", NC: nc, CNonce: "cn0"}
+	d.Response = sipserver.ExpectedResponse(d, sipserver.HA1(alg, user, realm, pass), method)
+	return fmt.Sprintf(`%s: Digest username="%s", realm="%s", nonce="%s", uri="%s", response="%s", algorithm=%s, qop=auth, nc=%s, cnonce="cn0"`+"\r\n",
+		hdr, user, realm, nonce, uri, d.Response, alg, nc)
 }
 
 func TestRegister(t *testing.T) {
