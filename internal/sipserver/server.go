@@ -290,11 +290,30 @@ func (s *Server) authenticate(req *sip.Request, tx sip.ServerTransaction, realm,
 	if outcome == Stale {
 		stale = ", stale=true"
 	}
-	for _, alg := range []string{"SHA-256", "MD5"} {
+	for _, alg := range s.algorithms(req) {
 		res.AppendHeader(sip.NewHeader(challengeHdr, fmt.Sprintf(`Digest realm="%s", nonce="%s", algorithm=%s, qop="auth"%s`, quote(realm), nonce, alg, stale)))
 	}
 	s.respond(tx, res)
 	return Credential{}, "", false
+}
+
+// md5OnlyAgents are User-Agent prefixes of phones that give up on a
+// challenge naming any algorithm but MD5, even beside an MD5 one: libre
+// before its SHA-256 support (Debian's baresip 1.0 answers "Function not
+// implemented" and never registers). Those get an MD5 challenge alone.
+var md5OnlyAgents = []string{"baresip v0.", "baresip v1."}
+
+// algorithms are the digest algorithms a challenge offers, in order:
+// SHA-256 first then MD5 (RFC 8760), MD5 alone for md5OnlyAgents.
+func (s *Server) algorithms(req *sip.Request) []string {
+	if h := req.GetHeader("User-Agent"); h != nil {
+		for _, p := range md5OnlyAgents {
+			if strings.HasPrefix(h.Value(), p) {
+				return []string{"MD5"}
+			}
+		}
+	}
+	return []string{"SHA-256", "MD5"}
 }
 
 // quote makes s safe inside a quoted-string.

@@ -346,3 +346,16 @@ func TestFailLimit(t *testing.T) {
 		t.Fatal("registered while limited")
 	}
 }
+
+// TestMD5OnlyAgent: an old libre phone, which gives up on any challenge
+// naming SHA-256, is offered MD5 alone.
+func TestMD5OnlyAgent(t *testing.T) {
+	t.Parallel()
+	s := start(t, &fakeBackend{pass: "secret", sessions: map[string]string{}})
+	p := dial(t, "udp", s.Addr())
+	msg := "REGISTER sip:acme SIP/2.0\r\nVia: SIP/2.0/UDP " + p.conn.LocalAddr().String() + ";branch=z9hG4bK-old\r\nMax-Forwards: 70\r\nFrom: <sip:101@acme>;tag=a\r\nTo: <sip:101@acme>\r\nCall-ID: old@test\r\nCSeq: 1 REGISTER\r\nContact: <sip:101@127.0.0.1:5099>\r\nUser-Agent: baresip v1.0.0 (x86_64/linux)\r\nContent-Length: 0\r\n\r\n"
+	ch := challenges(t, p.raw(msg), "WWW-Authenticate")
+	if len(ch) != 1 || ch[0]["algorithm"] != "MD5" {
+		t.Fatalf("challenge: %+v", ch)
+	}
+}
