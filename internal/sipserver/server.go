@@ -39,6 +39,9 @@ type Config struct {
 	NonceTTL time.Duration // default 5 minutes
 	Clock    clock.Clock
 	Logger   *slog.Logger
+	// SweepEvery is how often expired bindings are dropped and their
+	// sessions ended (real time); default 30 s.
+	SweepEvery time.Duration
 	// FailRate and FailBurst bound failed authentications per source IP
 	// and per username (a second, and at once); defaults 1 and 10.
 	FailRate, FailBurst int
@@ -79,6 +82,9 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	if cfg.NonceTTL == 0 {
 		cfg.NonceTTL = 5 * time.Minute
+	}
+	if cfg.SweepEvery == 0 {
+		cfg.SweepEvery = 30 * time.Second
 	}
 	if cfg.FailRate == 0 {
 		cfg.FailRate = 1
@@ -123,7 +129,20 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	// An ACK is never answered; one that outlives its transaction (over
 	// TCP the transaction ends with the final answer) is dropped here.
 	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
-	s.wg.Add(3)
+	s.wg.Add(4)
+	go func() {
+		defer s.wg.Done()
+		t := time.NewTicker(cfg.SweepEvery)
+		defer t.Stop()
+		for {
+			select {
+			case <-t.C:
+				s.Sweep()
+			case <-s.done:
+				return
+			}
+		}
+	}()
 	go func() { defer s.wg.Done(); srv.ServeUDP(udp) }()
 	go func() { defer s.wg.Done(); srv.ServeTCP(tcp) }()
 	go func() {
@@ -492,6 +511,20 @@ func (s *Server) removeAll(ctx context.Context, userID string) {
 		if err := s.cfg.Backend.Unregister(ctx, b.SessionID); err != nil {
 			s.lg.Error("sip: unregister", slog.Any("err", err))
 		}
+	}
+}
+
+// Sweep drops every expired or logged-out binding, ending the sessions of
+// the expired ones.
+func (s *Server) Sweep() {
+	s.mu.Lock()
+	users := make([]string, 0, len(s.bindings))
+	for u := range s.bindings {
+		users = append(users, u)
+	}
+	s.mu.Unlock()
+	for _, u := range users {
+		s.Bindings(u)
 	}
 }
 

@@ -14,6 +14,7 @@ import (
 
 	"github.com/emiago/sipgo/sip"
 
+	"vo/internal/clock"
 	"vo/internal/sipserver"
 )
 
@@ -357,5 +358,54 @@ func TestMD5OnlyAgent(t *testing.T) {
 	ch := challenges(t, p.raw(msg), "WWW-Authenticate")
 	if len(ch) != 1 || ch[0]["algorithm"] != "MD5" {
 		t.Fatalf("challenge: %+v", ch)
+	}
+}
+
+// TestExpiry: a binding past its expiry is gone and its session ended.
+func TestExpiry(t *testing.T) {
+	t.Parallel()
+	b := &fakeBackend{pass: "secret", sessions: map[string]string{}}
+	clk := clock.NewFake(time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := sipserver.New(ctx, sipserver.Config{Addr: "127.0.0.1:0", Backend: b, Clock: clk})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); s.Wait() })
+	p := dial(t, "udp", s.Addr())
+	nonce := challenges(t, p.send("REGISTER", ""), "WWW-Authenticate")[0]["nonce"]
+	if res := p.send("REGISTER", "Expires: 60\r\n"+authz("Authorization", "MD5", nonce, "REGISTER", "sip:acme", "secret", "00000001")); res.StatusCode != 200 || b.count() != 1 {
+		t.Fatalf("register: %d", res.StatusCode)
+	}
+	clk.Advance(59 * time.Second)
+	if s.Sweep(); b.count() != 1 {
+		t.Fatal("ended before expiry")
+	}
+	clk.Advance(2 * time.Second)
+	if s.Sweep(); b.count() != 0 || len(s.Bindings("u1")) != 0 {
+		t.Fatal("expired binding kept")
+	}
+}
+
+// TestStaleNonce: a nonce past its lifetime is challenged with stale=true.
+func TestStaleNonce(t *testing.T) {
+	t.Parallel()
+	b := &fakeBackend{pass: "secret", sessions: map[string]string{}}
+	clk := clock.NewFake(time.Date(2030, 1, 1, 9, 0, 0, 0, time.UTC))
+	ctx, cancel := context.WithCancel(context.Background())
+	s, err := sipserver.New(ctx, sipserver.Config{Addr: "127.0.0.1:0", Backend: b, Clock: clk, NonceTTL: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { cancel(); s.Wait() })
+	p := dial(t, "tcp", s.Addr())
+	nonce := challenges(t, p.send("REGISTER", ""), "WWW-Authenticate")[0]["nonce"]
+	clk.Advance(2 * time.Minute)
+	res := p.send("REGISTER", authz("Authorization", "SHA-256", nonce, "REGISTER", "sip:acme", "secret", "00000001"))
+	if ch := challenges(t, res, "WWW-Authenticate"); res.StatusCode != 401 || ch[0]["stale"] != "true" || ch[0]["nonce"] == nonce {
+		t.Fatalf("stale: %d %+v", res.StatusCode, ch)
+	}
+	if b.count() != 0 {
+		t.Fatal("registered with a stale nonce")
 	}
 }
