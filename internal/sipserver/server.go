@@ -59,9 +59,12 @@ type Server struct {
 	lg   *slog.Logger
 
 	ipLim, userLim *chat.Limiter
-	mu             sync.Mutex
-	blocked        map[string]time.Time
-	bindings       map[string]map[string]Binding // user id → contact → binding
+	// regMu serializes changes of bindings with their sessions, so two
+	// REGISTERs of one contact at once cannot log in two sessions.
+	regMu    sync.Mutex
+	mu       sync.Mutex
+	blocked  map[string]time.Time
+	bindings map[string]map[string]Binding // user id → contact → binding
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -427,7 +430,7 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 		left := int(b.Expires.Sub(now).Round(time.Second) / time.Second)
 		res.AppendHeader(sip.NewHeader("Contact", "<"+b.Contact+">;expires="+strconv.Itoa(max(left, 0))))
 	}
-	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format(time.RFC1123)))
+	res.AppendHeader(sip.NewHeader("Date", now.UTC().Format("Mon, 02 Jan 2006 15:04:05 GMT")))
 	s.respond(tx, res)
 }
 
@@ -463,6 +466,8 @@ func deviceName(req *sip.Request) string {
 
 // add records or refreshes a binding and its session.
 func (s *Server) add(ctx context.Context, b Binding) error {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
 	s.mu.Lock()
 	old, ok := s.bindings[b.UserID][b.Contact]
 	s.mu.Unlock()
@@ -488,6 +493,8 @@ func (s *Server) add(ctx context.Context, b Binding) error {
 }
 
 func (s *Server) remove(ctx context.Context, userID, contact string) {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
 	s.mu.Lock()
 	b, ok := s.bindings[userID][contact]
 	delete(s.bindings[userID], contact)
@@ -503,6 +510,8 @@ func (s *Server) remove(ctx context.Context, userID, contact string) {
 }
 
 func (s *Server) removeAll(ctx context.Context, userID string) {
+	s.regMu.Lock()
+	defer s.regMu.Unlock()
 	s.mu.Lock()
 	bs := s.bindings[userID]
 	delete(s.bindings, userID)
