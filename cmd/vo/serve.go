@@ -178,11 +178,14 @@ func parseSendLimit(v string) (rate, burst int, err error) {
 }
 
 // checkSIPAddr checks --sip-addr: HOST:PORT, not an address HTTP or TURN
-// listens on (SIP takes UDP and TCP).
+// listens on (SIP takes UDP and TCP). Port 0 is a free port.
 func checkSIPAddr(sip, httpAddr, turnAddr string) error {
 	_, port, err := net.SplitHostPort(sip)
 	if _, perr := strconv.ParseUint(port, 10, 16); err != nil || perr != nil {
 		return usageError{fmt.Sprintf("--sip-addr %q: want HOST:PORT (say 0.0.0.0:5060)", sip)}
+	}
+	if port == "0" {
+		return nil // a free port, never one taken by another listener
 	}
 	if sip == httpAddr {
 		return usageError{"--sip-addr must not be the HTTP --addr"}

@@ -13,6 +13,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"sync"
 	"time"
 
@@ -31,6 +32,7 @@ import (
 	"vo/internal/notify/webpush"
 	"vo/internal/presence"
 	"vo/internal/profile"
+	"vo/internal/sipserver"
 	"vo/internal/store"
 	"vo/internal/telephony"
 	"vo/internal/turncred"
@@ -54,7 +56,8 @@ type Config struct {
 	// none (404).
 	Blobs blobs.Store
 	// SIPAddr is where phones register and call (SPEC §10, UDP and TCP);
-	// empty means telephony.DefaultSIPAddr.
+	// when set, the node runs the SIP registrar there (port 0: a free
+	// port). Empty runs none and names telephony.DefaultSIPAddr.
 	SIPAddr    string
 	Clock      clock.Clock  // nil: the wall clock
 	Logger     *slog.Logger // nil: slog.Default()
@@ -106,6 +109,8 @@ type Node struct {
 	// Notify queues and sends Web Pushes (SPEC §9); its Notify is what
 	// the domains call.
 	Notify *notify.Service
+	// SIP is the SIP registrar; nil when Config.SIPAddr is empty.
+	SIP *sipserver.Server
 	// TURN is the embedded TURN server; nil when off.
 	TURN *turnserver.Server
 	// ICE mints the TURN credentials the app gets (GET /api/v1/calls/ice).
@@ -159,6 +164,9 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	}
 	n.Store = st
 	fail := func(err error) (*Node, error) {
+		if n.SIP != nil {
+			n.SIP.Close()
+		}
 		if n.TURN != nil {
 			n.TURN.Close()
 		}
@@ -230,9 +238,40 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.startTURN(ctx); err != nil {
 		return fail(err)
 	}
+	if err := n.startSIP(ctx); err != nil {
+		return fail(err)
+	}
 	// Registrations on the services (routes of the stream, say) belong
 	// here, before a transport is built over the node.
 	return n, nil
+}
+
+// SIPNonceSecretName is the store's made-once secret SIP nonces are signed
+// with, so that every node accepts a nonce another node gave.
+const SIPNonceSecretName = "sip_nonce"
+
+// startSIP starts the SIP registrar when Config.SIPAddr is set.
+func (n *Node) startSIP(ctx context.Context) error {
+	if n.cfg.SIPAddr == "" {
+		return nil
+	}
+	key, err := n.Store.ServerSecret(ctx, SIPNonceSecretName)
+	if err != nil {
+		return fmt.Errorf("sip nonce secret: %w", err)
+	}
+	// Its lifetime is the node's, not New's context: Close stops it.
+	s, err := sipserver.New(context.WithoutCancel(ctx), sipserver.Config{Addr: n.cfg.SIPAddr, Backend: store.SIPBackend{S: n.Store},
+		Key: key, Clock: n.cfg.Clock, Logger: n.lg})
+	if err != nil {
+		return err
+	}
+	n.SIP = s
+	if host, port, err := net.SplitHostPort(n.cfg.SIPAddr); err == nil && port == "0" {
+		_, got, _ := net.SplitHostPort(s.Addr())
+		n.SIPAddr = net.JoinHostPort(host, got)
+	}
+	n.lg.Info("sip: listening", slog.String("addr", s.Addr()))
+	return nil
 }
 
 // TURNSecretName is the store's made-once secret the embedded TURN server
@@ -317,6 +356,10 @@ func (n *Node) Close() error {
 	if stop != nil {
 		stop()
 		<-done
+	}
+	if n.SIP != nil {
+		n.SIP.Close()
+		n.SIP.Wait()
 	}
 	if n.TURN != nil {
 		n.TURN.Close()

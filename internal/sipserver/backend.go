@@ -21,6 +21,8 @@ type Binding struct {
 	Source        string
 	Expires       time.Time
 	SessionID     string
+	// Device names the phone's session, from its User-Agent.
+	Device string
 }
 
 // Backend is what the registrar needs from the store.

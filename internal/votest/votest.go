@@ -28,6 +28,7 @@ import (
 	"vo/internal/node"
 	"vo/internal/presence"
 	"vo/internal/profile"
+	"vo/internal/sipserver"
 	"vo/internal/store"
 	"vo/internal/wire"
 )
@@ -48,6 +49,7 @@ type Node struct {
 	API      *httpapi.Server
 	HTTP     *httptest.Server
 	Clock    clock.Clock
+	SIP      *sipserver.Server // nil without Options.SIPAddr
 	node     *node.Node
 	stop     func()
 	done     chan struct{}
@@ -59,6 +61,9 @@ type Options struct {
 	PingEvery, PongWait time.Duration
 	// PhotoDir, when set, stores photos there (the data folder's photos).
 	PhotoDir string
+	// SIPAddr, when set, runs the node's SIP registrar there (say
+	// 127.0.0.1:0); Node.SIP is then that server.
+	SIPAddr string
 }
 
 // Start runs a node on the database at dsn (see storetest.DSN).
@@ -81,13 +86,13 @@ func Start(t testing.TB, dsn string, o Options) *Node {
 		t.Cleanup(func() { files.Close() })
 		photos = profile.New(st, files, 2)
 	}
-	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Clock: o.Clock, HashParams: Params})
+	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Clock: o.Clock, HashParams: Params, SIPAddr: o.SIPAddr})
 	if err != nil {
 		t.Fatalf("node: %v", err)
 	}
 	hc := httpapi.ForNode(nd)
 	hc.PingEvery, hc.PongWait = o.PingEvery, o.PongWait
-	n.node, n.Hub, n.Presence, n.API = nd, nd.Hub, nd.Presence, httpapi.New(hc)
+	n.node, n.Hub, n.Presence, n.API, n.SIP = nd, nd.Hub, nd.Presence, httpapi.New(hc), nd.SIP
 	go func() { defer close(n.done); nd.Run(context.Background()) }()
 	n.stop = func() { nd.Close() }
 	n.HTTP = httptest.NewUnstartedServer(n.API)
