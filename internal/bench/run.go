@@ -74,7 +74,7 @@ func (r Run) Go(ctx context.Context) (Results, error) {
 
 	if res.Vo, err = r.measure(ctx, filepath.Join(dir, "vo.log"), "/healthz", func(addr string) []string {
 		// Every watcher comes from this machine's one address.
-		return []string{r.Exe, "serve", "--data", data, "--addr", addr, "--max-conns-per-addr", strconv.Itoa(2 * r.Watchers)}
+		return []string{r.Exe, "serve", "--data", data, "--addr", addr, "--sip-addr", "127.0.0.1:0", "--max-conns-per-addr", strconv.Itoa(2 * r.Watchers)}
 	}, func(base string) Target { return VoTarget(base, seeded) }); err != nil {
 		return res, err
 	}

@@ -82,7 +82,7 @@ func freeAddr(t *testing.T) string {
 func startNode(t *testing.T, name, dsn, natsURL string) *node {
 	t.Helper()
 	addr := freeAddr(t)
-	cmd := exec.Command(bin, "serve", "--addr", addr, "--db", dsn, "--nats", natsURL, "--data", t.TempDir())
+	cmd := exec.Command(bin, "serve", "--addr", addr, "--sip-addr", "127.0.0.1:0", "--db", dsn, "--nats", natsURL, "--data", t.TempDir())
 	stderr, _ := cmd.StderrPipe()
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)

@@ -83,7 +83,7 @@ async function main() {
   const data = mkdtempSync(join(tmpdir(), 'vo-e2e-'));
   const url = `http://127.0.0.1:${port}`;
   const log = [];
-  const server = spawn(bin, ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--data', data], {
+  const server = spawn(bin, ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--sip-addr', '127.0.0.1:0', '--data', data], {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stdout.on('data', (b) => log.push(b));
