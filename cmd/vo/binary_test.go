@@ -48,10 +48,12 @@ func seed(t *testing.T, dir string) {
 	}
 }
 
-// cleanEnv is the environment without VO_ settings, which would override
+// cleanEnv is the environment without VO_ settings (but a free SIP port), which would override
 // the defaults the tests rely on.
 func cleanEnv() []string {
-	var env []string
+	// Each server binds a free SIP port: the subtests run at once, and
+	// two on the default 5060 would meet.
+	env := []string{"VO_SIP_ADDR=127.0.0.1:0"}
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "VO_") {
 			env = append(env, kv)
