@@ -1,34 +1,16 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"strings"
-	"sync"
 	"testing"
 
 	"vo/internal/account"
 	"vo/internal/store"
+	"vo/internal/votest"
 )
 
-// syncBuffer is a bytes.Buffer safe to write from the server's goroutines
-// while a test reads it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
+type syncBuffer = votest.SyncBuffer
 
 // vo runs the command line in-process against the data folder: --data dir
 // goes right after the command words, before any file argument.
