@@ -6,24 +6,12 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { app } from '../src/state/app';
 import { afterCallFrame, callsStore, emptyCalls } from '../src/state/calls';
 import { emptyView, setMe } from '../src/state/view';
-import type { Call, Me, Voicemail } from '../src/types';
+import type { Call, Voicemail } from '../src/types';
 import { CallScreen, CallsScreen, DialPad } from '../src/ui/Calls';
 import { DeskPhoneSection, ForwardingSection } from '../src/ui/DeskPhone';
 import { TabBar } from '../src/ui/TabBar';
-
-const me: Me = {
-  id: 'u_me',
-  name: 'Mia Moss',
-  email: 'mia@demo.test',
-  role: 'member',
-  org: { id: 'o1', name: 'Demo Co' },
-  extension: '100',
-  phone_number: null,
-  photo_url: null,
-  presence: { status: 'available', status_until: null, message: null, message_expires_at: null, shown: 'available', activity: null, version: 1 },
-};
-
-const HOSTILE = '<img src=x onerror=alert(1)>';
+import { me, json, HOSTILE } from './fixtures';
+import type { Sent } from './fixtures';
 
 const calls: Call[] = [
   { id: 'k2', direction: 'in', peer: { number: '+4930123456' }, started_at: '2026-01-01T10:00:00Z', answered_at: null, ended_at: '2026-01-01T10:00:20Z', result: 'missed' },
@@ -32,16 +20,6 @@ const calls: Call[] = [
 
 function vm(id: string, heard: boolean, name?: string): Voicemail {
   return { id, from: { number: '102', name, user_id: 'u_bob' }, created_at: '2026-01-01T08:00:00Z', duration_ms: 12_000, heard };
-}
-
-function json(status: number, body: unknown): Response {
-  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
-interface Sent {
-  method: string;
-  url: string;
-  body: unknown;
 }
 
 let sent: Sent[];

@@ -6,25 +6,15 @@ import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { app } from '../src/state/app';
 import { applyConversationList, emptyChat } from '../src/state/chat';
 import { applyDirectory, emptyView, setMe } from '../src/state/view';
-import type { Contact, Conversation, Me } from '../src/types';
+import type { Contact, Conversation } from '../src/types';
 import { ChatDetails } from '../src/ui/ChatDetails';
 import { parseRoute } from '../src/ui/router';
+import { me, json } from './fixtures';
 
 const presence = { shown: 'available' as const, activity: null, message: null, version: 1 };
 function person(id: string, name: string): Contact {
   return { id, name, email: `${id}@demo.test`, extension: '101', phone_number: null, photo_url: null, presence };
 }
-const me: Me = {
-  id: 'u_me',
-  name: 'Mia Moss',
-  email: 'mia@demo.test',
-  role: 'member',
-  org: { id: 'o1', name: 'Demo Co' },
-  extension: '100',
-  phone_number: null,
-  photo_url: null,
-  presence: { status: 'available', status_until: null, message: null, message_expires_at: null, shown: 'available', activity: null, version: 1 },
-};
 const ann = person('u_ann', 'Ann Lee');
 const bob = person('u_bob', 'Bob Stone');
 const cara = person('u_cara', 'Cara Diaz');
@@ -40,10 +30,6 @@ const group: Conversation = {
   read_markers: [],
   version: 1,
 };
-
-function json(status: number, body: unknown): Response {
-  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
 
 let sent: { method: string; url: string; body: unknown }[];
 let server: Conversation;

@@ -7,12 +7,14 @@ import { app } from '../src/state/app';
 import { applyChatFrame, applyConversationList, applyMessagesPage, emptyChat } from '../src/state/chat';
 import { flushOutbox } from '../src/state/chats';
 import { applyDirectory, emptyView, setMe } from '../src/state/view';
-import type { Contact, Conversation, Me, Message } from '../src/types';
+import type { Contact, Conversation, Message } from '../src/types';
 import { ChatList } from '../src/ui/ChatList';
 import { ContactPage } from '../src/ui/ContactPage';
 import { AttachmentView, ConversationScreen } from '../src/ui/Conversation';
 import { NewGroup } from '../src/ui/NewGroup';
 import { TabBar } from '../src/ui/TabBar';
+import { me, json, HOSTILE } from './fixtures';
+import type { Sent } from './fixtures';
 
 const presence = { shown: 'available' as const, activity: null, message: null, version: 1 };
 
@@ -20,17 +22,6 @@ function person(id: string, name: string): Contact {
   return { id, name, email: `${id}@demo.test`, extension: '101', phone_number: null, photo_url: null, presence };
 }
 
-const me: Me = {
-  id: 'u_me',
-  name: 'Mia Moss',
-  email: 'mia@demo.test',
-  role: 'member',
-  org: { id: 'o1', name: 'Demo Co' },
-  extension: '100',
-  phone_number: null,
-  photo_url: null,
-  presence: { status: 'available', status_until: null, message: null, message_expires_at: null, shown: 'available', activity: null, version: 1 },
-};
 const ann = person('u_ann', 'Ann Lee');
 const bob = person('u_bob', 'Bob Stone');
 const members = [person(me.id, me.name), ann, bob];
@@ -65,18 +56,6 @@ const conv: Conversation = {
   read_markers: [],
   version: 1,
 };
-
-const HOSTILE = '<img src=x onerror=alert(1)>';
-
-function json(status: number, body: unknown): Response {
-  return new Response(body === undefined ? null : JSON.stringify(body), { status, headers: { 'Content-Type': 'application/json' } });
-}
-
-interface Sent {
-  method: string;
-  url: string;
-  body: unknown;
-}
 
 let sent: Sent[];
 let offline: boolean;
