@@ -392,16 +392,18 @@ func (n *Node) housekeeping(ctx context.Context) {
 				n.lg.Warn("housekeeping: attachments", slog.Any("err", err))
 			}
 		}
-		select {
-		case n.housekept <- struct{}{}:
-		default:
-		}
+		// The next round's timer is set before the round is reported, so
+		// that a clock moved on by whoever waited for the report fires it.
 		t := n.cfg.Clock.AfterFunc(n.cfg.HousekeepEvery, func() {
 			select {
 			case tick <- struct{}{}:
 			default:
 			}
 		})
+		select {
+		case n.housekept <- struct{}{}:
+		default:
+		}
 		select {
 		case <-ctx.Done():
 			t.Stop()
