@@ -333,6 +333,14 @@ func TestConnLimiter(t *testing.T) {
 		go func() { defer held.Done(); hold(c, "203.0.113.7") }()
 	}
 	held.Wait()
+	// A probe sent before the server has read a held request's headers
+	// would take that request's place and leave it refused: wait until
+	// all of them are being served.
+	waitFor(t, "the held requests served", func() bool {
+		limit.mu.Lock()
+		defer limit.mu.Unlock()
+		return limit.open[clientKey(netip.MustParseAddr("203.0.113.7"))] == max
+	})
 	waitFor(t, "203.0.113.7 refused", func() bool { return status(dial("127.0.0.9"), "203.0.113.7") == 429 })
 	if st := status(dial("127.0.0.9"), "203.0.113.8"); st != 200 {
 		t.Fatalf("another client of the proxy: %d", st)
