@@ -5,12 +5,12 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"time"
 
 	"vo/internal/account"
 	"vo/internal/apperr"
 	"vo/internal/page"
 	"vo/internal/telephony"
+	"vo/internal/wire"
 )
 
 // sipRealm is the SIP domain of an org: its slug, which is unique in the
@@ -86,56 +86,6 @@ func registrar(sipAddr, requestHost string) string {
 	return net.JoinHostPort(h, port)
 }
 
-type peerBody struct {
-	UserID string `json:"user_id,omitempty"`
-	Number string `json:"number"`
-	Name   string `json:"name,omitempty"`
-}
-
-type callBody struct {
-	ID         string     `json:"id"`
-	Direction  string     `json:"direction"`
-	Peer       peerBody   `json:"peer"`
-	StartedAt  time.Time  `json:"started_at"`
-	AnsweredAt *time.Time `json:"answered_at"`
-	EndedAt    *time.Time `json:"ended_at"`
-	Result     *string    `json:"result"`
-}
-
-type voicemailBody struct {
-	ID         string    `json:"id"`
-	From       peerBody  `json:"from"`
-	CreatedAt  time.Time `json:"created_at"`
-	DurationMS int64     `json:"duration_ms"`
-	Heard      bool      `json:"heard"`
-}
-
-func peerOf(p telephony.Peer) peerBody {
-	return peerBody{UserID: p.UserID, Number: p.Number, Name: p.Name}
-}
-
-func timeOrNil(t time.Time) *time.Time {
-	if t.IsZero() {
-		return nil
-	}
-	u := t.UTC()
-	return &u
-}
-
-func callOf(c telephony.Call) callBody {
-	b := callBody{ID: c.ID, Direction: string(c.Direction), Peer: peerOf(c.Peer), StartedAt: c.StartedAt.UTC(),
-		AnsweredAt: timeOrNil(c.AnsweredAt), EndedAt: timeOrNil(c.EndedAt)}
-	if c.Result != "" {
-		r := string(c.Result)
-		b.Result = &r
-	}
-	return b
-}
-
-func voicemailOf(v telephony.Voicemail) voicemailBody {
-	return voicemailBody{ID: v.ID, From: peerOf(v.From), CreatedAt: v.CreatedAt.UTC(), DurationMS: v.DurationMS, Heard: v.Heard}
-}
-
 func checkedLimit(r *http.Request) (int, error) {
 	limit, err := pageLimit(r)
 	if err != nil {
@@ -153,9 +103,9 @@ func (s *Server) listCalls(w http.ResponseWriter, r *http.Request, a account.Aut
 	if err != nil {
 		return err
 	}
-	out := make([]callBody, len(cs))
+	out := make([]wire.Call, len(cs))
 	for i, c := range cs {
-		out[i] = callOf(c)
+		out[i] = wire.CallOf(c)
 	}
 	writeJSON(w, http.StatusOK, listBody(out, next))
 	return nil
@@ -170,9 +120,9 @@ func (s *Server) listVoicemails(w http.ResponseWriter, r *http.Request, a accoun
 	if err != nil {
 		return err
 	}
-	out := make([]voicemailBody, len(vs))
+	out := make([]wire.Voicemail, len(vs))
 	for i, v := range vs {
-		out[i] = voicemailOf(v)
+		out[i] = wire.VoicemailOf(v)
 	}
 	writeJSON(w, http.StatusOK, listBody(out, next))
 	return nil
@@ -199,7 +149,7 @@ func (s *Server) patchVoicemail(w http.ResponseWriter, r *http.Request, a accoun
 	if err != nil {
 		return err
 	}
-	writeJSON(w, http.StatusOK, voicemailOf(vm))
+	writeJSON(w, http.StatusOK, wire.VoicemailOf(vm))
 	return nil
 }
 

@@ -12,6 +12,7 @@ import (
 	"vo/internal/account"
 	"vo/internal/apperr"
 	"vo/internal/telephony"
+	"vo/internal/wire"
 )
 
 // ServerSecret returns the 32-byte secret of that name, making it on first
@@ -173,29 +174,61 @@ func trimmed[T any](xs []T, limit int) []T {
 
 const callCols = `id, org_id, user_id, direction, peer_user_id, peer_number, peer_name, started_at, answered_at, ended_at, result`
 
-// InsertCall stores a call as its owner sees it.
+// InsertCall stores a call as its owner sees it and tells the owner's
+// sessions (a call event: ringing, or the state a call stored late is in).
 func (s *Store) InsertCall(ctx context.Context, c telephony.Call) error {
-	_, err := s.w.ExecContext(ctx, s.rebind(`INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		c.ID, c.OrgID, c.OwnerID, string(c.Direction), c.Peer.UserID, c.Peer.Number, c.Peer.Name,
-		ms(c.StartedAt), msOrZero(c.AnsweredAt), msOrZero(c.EndedAt), string(c.Result))
-	return internal("insert call", err)
+	return s.tx(ctx, func(t *Tx) error {
+		_, err := t.exec(ctx, `INSERT INTO calls (`+callCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			c.ID, c.OrgID, c.OwnerID, string(c.Direction), c.Peer.UserID, c.Peer.Number, c.Peer.Name,
+			ms(c.StartedAt), msOrZero(c.AnsweredAt), msOrZero(c.EndedAt), string(c.Result))
+		if err != nil {
+			return internal("insert call", err)
+		}
+		state := telephony.Ringing
+		switch {
+		case !c.EndedAt.IsZero():
+			state = telephony.Ended
+		case !c.AnsweredAt.IsZero():
+			state = telephony.Up
+		}
+		return t.emit(wire.CallChanged(c, state))
+	})
 }
 
-// FinishCall records how the owner's call ended. NotFound when the owner
-// has no such call, or it has ended already.
-func (s *Store) FinishCall(ctx context.Context, ownerID, id string, answeredAt, endedAt time.Time, result telephony.Result) error {
-	if !result.Valid() {
-		return apperr.New(apperr.Invalid, "result %q is not a call result", string(result))
+// AnswerCall records when the owner's call was answered and tells the
+// owner's sessions. NotFound when the owner has no such call still going.
+func (s *Store) AnswerCall(ctx context.Context, c telephony.Call) error {
+	return s.tx(ctx, func(t *Tx) error {
+		res, err := t.exec(ctx, `UPDATE calls SET answered_at = ? WHERE id = ? AND user_id = ? AND ended_at = 0`,
+			ms(c.AnsweredAt), c.ID, c.OwnerID)
+		if err != nil {
+			return internal("answer call", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, "call not found")
+		}
+		return t.emit(wire.CallChanged(c, telephony.Up))
+	})
+}
+
+// FinishCall records how the owner's call ended (c's AnsweredAt, EndedAt
+// and Result) and tells the owner's sessions. NotFound when the owner has
+// no such call, or it has ended already.
+func (s *Store) FinishCall(ctx context.Context, c telephony.Call) error {
+	if !c.Result.Valid() {
+		return apperr.New(apperr.Invalid, "result %q is not a call result", string(c.Result))
 	}
-	res, err := s.w.ExecContext(ctx, s.rebind(`UPDATE calls SET answered_at = ?, ended_at = ?, result = ? WHERE id = ? AND user_id = ? AND ended_at = 0`),
-		msOrZero(answeredAt), ms(endedAt), string(result), id, ownerID)
-	if err != nil {
-		return internal("finish call", err)
-	}
-	if n, _ := res.RowsAffected(); n == 0 {
-		return apperr.New(apperr.NotFound, "call not found")
-	}
-	return nil
+	return s.tx(ctx, func(t *Tx) error {
+		res, err := t.exec(ctx, `UPDATE calls SET answered_at = ?, ended_at = ?, result = ? WHERE id = ? AND user_id = ? AND ended_at = 0`,
+			msOrZero(c.AnsweredAt), ms(c.EndedAt), string(c.Result), c.ID, c.OwnerID)
+		if err != nil {
+			return internal("finish call", err)
+		}
+		if n, _ := res.RowsAffected(); n == 0 {
+			return apperr.New(apperr.NotFound, "call not found")
+		}
+		return t.emit(wire.CallChanged(c, telephony.Ended))
+	})
 }
 
 // Calls lists the user's calls, newest first, a page of limit.
@@ -228,11 +261,40 @@ func scanVM(r interface{ Scan(...any) error }) (telephony.Voicemail, int64, erro
 	return v, at, internal("voicemail", err)
 }
 
-// InsertVoicemail stores a voicemail whose audio is already in the blobs.
+// InsertVoicemail stores a voicemail whose audio is already in the blobs
+// and tells the owner's sessions.
 func (s *Store) InsertVoicemail(ctx context.Context, v telephony.Voicemail) error {
-	_, err := s.w.ExecContext(ctx, s.rebind(`INSERT INTO voicemails (`+vmCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
-		v.ID, v.OrgID, v.OwnerID, v.From.UserID, v.From.Number, v.From.Name, ms(v.CreatedAt), v.DurationMS, b2i(v.Heard), v.BlobKey, v.MediaType)
-	return internal("insert voicemail", err)
+	return s.tx(ctx, func(t *Tx) error {
+		_, err := t.exec(ctx, `INSERT INTO voicemails (`+vmCols+`) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+			v.ID, v.OrgID, v.OwnerID, v.From.UserID, v.From.Number, v.From.Name, ms(v.CreatedAt), v.DurationMS, b2i(v.Heard), v.BlobKey, v.MediaType)
+		if err != nil {
+			return internal("insert voicemail", err)
+		}
+		return t.emit(wire.VoicemailAdded(v))
+	})
+}
+
+// UserByDial finds the active user of the org an extension or an E.164
+// number names. NotFound when none does.
+func (s *Store) UserByDial(ctx context.Context, orgID string, d telephony.Destination) (account.User, error) {
+	col := ""
+	switch d.Kind {
+	case telephony.DestExtension:
+		col = "extension"
+	case telephony.DestNumber:
+		col = "phone_number"
+	default:
+		return account.User{}, apperr.New(apperr.NotFound, "no such extension or number")
+	}
+	var id string
+	err := s.queryRow(ctx, `SELECT id FROM users WHERE org_id = ? AND `+col+` = ? AND active = 1`, orgID, d.Value).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return account.User{}, apperr.New(apperr.NotFound, "no such extension or number")
+	}
+	if err != nil {
+		return account.User{}, internal("user by dial", err)
+	}
+	return s.UserByID(ctx, orgID, id)
 }
 
 // Voicemails lists the owner's voicemails, newest first.

@@ -3,12 +3,15 @@ package store_test
 import (
 	"bytes"
 	"context"
+	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
 	"vo/internal/account"
 	"vo/internal/apperr"
 	"vo/internal/clock"
+	"vo/internal/events"
 	"vo/internal/store"
 	"vo/internal/storetest"
 	"vo/internal/telephony"
@@ -91,13 +94,25 @@ func TestCallsAndVoicemails(t *testing.T) {
 				t.Fatal(err)
 			}
 			if i == 4 {
-				if err := s.FinishCall(ctx, ann.ID, c.ID, c.StartedAt.Add(time.Second), c.StartedAt.Add(time.Minute), telephony.Answered); err != nil {
+				c.AnsweredAt = c.StartedAt.Add(time.Second)
+				if err := s.AnswerCall(ctx, c); err != nil {
 					t.Fatal(err)
 				}
-				if err := s.FinishCall(ctx, ann.ID, c.ID, time.Time{}, c.StartedAt, telephony.Missed); !apperr.Is(err, apperr.NotFound) {
+				done := c
+				done.EndedAt, done.Result = c.StartedAt.Add(time.Minute), telephony.Answered
+				if err := s.FinishCall(ctx, done); err != nil {
+					t.Fatal(err)
+				}
+				missed := c
+				missed.AnsweredAt, missed.EndedAt, missed.Result = time.Time{}, c.StartedAt, telephony.Missed
+				if err := s.FinishCall(ctx, missed); !apperr.Is(err, apperr.NotFound) {
 					t.Fatalf("finish twice: %v", err)
 				}
-				if err := s.FinishCall(ctx, bob.ID, c.ID, time.Time{}, c.StartedAt, telephony.Missed); !apperr.Is(err, apperr.NotFound) {
+				if err := s.AnswerCall(ctx, c); !apperr.Is(err, apperr.NotFound) {
+					t.Fatalf("answer an ended call: %v", err)
+				}
+				missed.OwnerID = bob.ID
+				if err := s.FinishCall(ctx, missed); !apperr.Is(err, apperr.NotFound) {
 					t.Fatalf("finish other's: %v", err)
 				}
 			}
@@ -163,6 +178,88 @@ func TestCallsAndVoicemails(t *testing.T) {
 		}
 		if f, _ := s.Forwarding(ctx, o.ID, bob.ID); f.Mode != telephony.ForwardOff {
 			t.Fatalf("bob's forwarding %+v", f)
+		}
+	})
+}
+
+// A call's changes reach its owner, and only its owner, as call events; a
+// voicemail left reaches its owner as a voicemail event.
+func TestCallEvents(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, clock.NewFake(t0), func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := newOrg(t, s, "acme")
+		us := mustCreate(t, s, o.ID, nu("Ann", "ann@acme.test", "101", ""), nu("Bob", "bob@acme.test", "102", ""))
+		ann, bob := us[0], us[1]
+		c := telephony.Call{ID: account.NewID("c"), OrgID: o.ID, OwnerID: ann.ID, Direction: telephony.Out,
+			Peer: telephony.Peer{UserID: bob.ID, Number: "102", Name: "Bob"}, StartedAt: t0}
+		if err := s.InsertCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		c.AnsweredAt = t0.Add(3 * time.Second)
+		if err := s.AnswerCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		c.EndedAt, c.Result = t0.Add(time.Minute), telephony.Answered
+		if err := s.FinishCall(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+		vm := telephony.Voicemail{ID: account.NewID("vm"), OrgID: o.ID, OwnerID: ann.ID, From: telephony.Peer{UserID: bob.ID, Number: "102"},
+			CreatedAt: t0, DurationMS: 1500, BlobKey: "voicemail/x", MediaType: "audio/wav"}
+		if err := s.InsertVoicemail(ctx, vm); err != nil {
+			t.Fatal(err)
+		}
+		kinds := func(userID string) []string {
+			evs, _, _, err := s.EventsFor(ctx, o.ID, userID, "", events.Position{}, 100)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var out []string
+			for _, e := range evs {
+				switch e.Type {
+				case telephony.TypeCall:
+					var d struct {
+						Call  struct{ ID string } `json:"call"`
+						State string              `json:"state"`
+					}
+					if err := json.Unmarshal(e.Data, &d); err != nil || d.Call.ID != c.ID {
+						t.Fatalf("call event %s: %v", e.Data, err)
+					}
+					out = append(out, "call:"+d.State)
+				case telephony.TypeVoicemail:
+					out = append(out, "voicemail")
+				}
+			}
+			return out
+		}
+		if got, want := fmt.Sprint(kinds(ann.ID)), "[call:ringing call:answered call:ended voicemail]"; got != want {
+			t.Fatalf("ann's events: %s, want %s", got, want)
+		}
+		if got := kinds(bob.ID); len(got) != 0 {
+			t.Fatalf("bob saw ann's call: %v", got)
+		}
+	})
+}
+
+// UserByDial finds the active user an extension or a number names, in the
+// caller's org only.
+func TestUserByDial(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, clock.NewFake(t0), func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o, other := newOrg(t, s, "acme"), newOrg(t, s, "other")
+		ann := mustCreate(t, s, o.ID, nu("Ann", "ann@acme.test", "101", "+14155550101"))[0]
+		mustCreate(t, s, other.ID, nu("Zed", "zed@other.test", "201", "+14155550201"))
+		for _, d := range []string{"101", "+14155550101"} {
+			u, err := s.UserByDial(ctx, o.ID, telephony.ParseDestination(d))
+			if err != nil || u.ID != ann.ID {
+				t.Fatalf("dial %s: %v, %v", d, u.ID, err)
+			}
+		}
+		for _, d := range []string{"102", "201", "+14155550201", "*97", "abc"} {
+			if _, err := s.UserByDial(ctx, o.ID, telephony.ParseDestination(d)); !apperr.Is(err, apperr.NotFound) {
+				t.Fatalf("dial %s: %v, want NotFound", d, err)
+			}
 		}
 	})
 }

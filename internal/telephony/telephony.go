@@ -119,3 +119,19 @@ func (f Forwarding) Validate() (Forwarding, error) {
 	}
 	return Forwarding{}, apperr.New(apperr.Invalid, "mode must be off, always or unanswered")
 }
+
+// The event types of SPEC §10.
+const (
+	TypeCall      = "call"
+	TypeVoicemail = "voicemail"
+)
+
+// State is where a call stands, as its call events say.
+type State string
+
+// The states of SPEC §10.
+const (
+	Ringing State = "ringing"
+	Up      State = "answered"
+	Ended   State = "ended"
+)

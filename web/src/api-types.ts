@@ -276,7 +276,7 @@ export interface paths {
         };
         /**
          * The event stream: a WebSocket of JSON text frames (SPEC §5).
-         * @description The server sends HelloFrame first, then either the events after `cursor` followed by CaughtUpFrame, or (no cursor, or one too old) SnapshotFrame; then live events: PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, the chat's MessageFrame, ConversationFrame, ConversationRemovedFrame, ReadFrame, ReactionFrame and TypingFrame, and the frames of later features, which a client that does not know them only takes the cursor of. The client may send ActivityFrame and TypingClientFrame; a client frame the server drops is answered with ErrorFrame. The server pings; a client that answers no ping for 60 seconds is cut off.
+         * @description The server sends HelloFrame first, then either the events after `cursor` followed by CaughtUpFrame, or (no cursor, or one too old) SnapshotFrame; then live events: PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, the chat's MessageFrame, ConversationFrame, ConversationRemovedFrame, ReadFrame, ReactionFrame and TypingFrame, the calls' CallFrame and VoicemailFrame, and the frames of later features, which a client that does not know them only takes the cursor of. The client may send ActivityFrame and TypingClientFrame; a client frame the server drops is answered with ErrorFrame. The server pings; a client that answers no ping for 60 seconds is cut off.
          */
         get: operations["events"];
         put?: never;
@@ -940,7 +940,7 @@ export interface components {
             status: "ok";
         };
         /** @description A text frame the event stream sends. Frames of later features have other types; a client takes their cursor and ignores the rest. */
-        ServerFrame: components["schemas"]["HelloFrame"] | components["schemas"]["SnapshotFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MePresenceFrame"] | components["schemas"]["ContactFrame"] | components["schemas"]["ContactRemovedFrame"] | components["schemas"]["SessionEndedFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["ConversationFrame"] | components["schemas"]["ConversationRemovedFrame"] | components["schemas"]["ReadFrame"] | components["schemas"]["ReactionFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["ErrorFrame"];
+        ServerFrame: components["schemas"]["HelloFrame"] | components["schemas"]["SnapshotFrame"] | components["schemas"]["CaughtUpFrame"] | components["schemas"]["PresenceFrame"] | components["schemas"]["MePresenceFrame"] | components["schemas"]["ContactFrame"] | components["schemas"]["ContactRemovedFrame"] | components["schemas"]["SessionEndedFrame"] | components["schemas"]["MessageFrame"] | components["schemas"]["ConversationFrame"] | components["schemas"]["ConversationRemovedFrame"] | components["schemas"]["ReadFrame"] | components["schemas"]["ReactionFrame"] | components["schemas"]["TypingFrame"] | components["schemas"]["CallFrame"] | components["schemas"]["VoicemailFrame"] | components["schemas"]["ErrorFrame"];
         /** @description The first frame; cursor is where what follows starts. */
         HelloFrame: {
             /** @constant */
@@ -1229,6 +1229,22 @@ export interface components {
             created_at: string;
             duration_ms: number;
             heard: boolean;
+        };
+        /** @description A call of the receiver's rang, was answered or ended; to every session of that party, each party with its own view of the call (direction, peer). */
+        CallFrame: {
+            /** @constant */
+            type: "call";
+            cursor: string;
+            call: components["schemas"]["Call"];
+            /** @enum {string} */
+            state: "ringing" | "answered" | "ended";
+        };
+        /** @description A new voicemail for the receiver; to every session of the owner. */
+        VoicemailFrame: {
+            /** @constant */
+            type: "voicemail";
+            cursor: string;
+            voicemail: components["schemas"]["Voicemail"];
         };
         VoicemailPatch: {
             heard: boolean;

@@ -44,6 +44,16 @@ type Call struct {
 	Result     *string    `json:"result"`
 }
 
+// CallFrame is the document's CallFrame.
+//
+// A call of the receiver's rang, was answered or ended; to every session of that party, each party with its own view of the call (direction, peer).
+type CallFrame struct {
+	Type   string `json:"type"`
+	Cursor string `json:"cursor"`
+	Call   Call   `json:"call"`
+	State  string `json:"state"`
+}
+
 // CallList is the document's CallList.
 type CallList struct {
 	Items      []Call  `json:"items"`
@@ -521,7 +531,7 @@ type SIPCredential struct {
 // ServerFrame is the document's ServerFrame.
 //
 // A text frame the event stream sends. Frames of later features have other types; a client takes their cursor and ignores the rest.
-// Any of HelloFrame, SnapshotFrame, CaughtUpFrame, PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, MessageFrame, ConversationFrame, ConversationRemovedFrame, ReadFrame, ReactionFrame, TypingFrame, ErrorFrame, with the fields of all of them.
+// Any of HelloFrame, SnapshotFrame, CaughtUpFrame, PresenceFrame, MePresenceFrame, ContactFrame, ContactRemovedFrame, SessionEndedFrame, MessageFrame, ConversationFrame, ConversationRemovedFrame, ReadFrame, ReactionFrame, TypingFrame, CallFrame, VoicemailFrame, ErrorFrame, with the fields of all of them.
 type ServerFrame struct {
 	Type                string          `json:"type"`
 	Cursor              string          `json:"cursor"`
@@ -544,6 +554,9 @@ type ServerFrame struct {
 	MessageID           string          `json:"message_id"`
 	Emoji               string          `json:"emoji"`
 	Added               bool            `json:"added"`
+	Call                *Call           `json:"call"`
+	State               string          `json:"state"`
+	Voicemail           *Voicemail      `json:"voicemail"`
 	Code                string          `json:"code"`
 	Ref                 json.RawMessage `json:"ref"`
 }
@@ -631,6 +644,15 @@ type Voicemail struct {
 	CreatedAt  time.Time `json:"created_at"`
 	DurationMs int64     `json:"duration_ms"`
 	Heard      bool      `json:"heard"`
+}
+
+// VoicemailFrame is the document's VoicemailFrame.
+//
+// A new voicemail for the receiver; to every session of the owner.
+type VoicemailFrame struct {
+	Type      string    `json:"type"`
+	Cursor    string    `json:"cursor"`
+	Voicemail Voicemail `json:"voicemail"`
 }
 
 // VoicemailList is the document's VoicemailList.
