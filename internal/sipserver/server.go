@@ -414,8 +414,11 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 			s.respond(tx, res)
 			return
 		default:
+			if s.refuseRevoked(ctx, req, tx, cred.UserID, contact) {
+				return
+			}
 			expires = min(expires, MaxExpires)
-			b := Binding{UserID: cred.UserID, OrgID: cred.OrgID, AOR: aor, Contact: contactKey(contact), Source: req.Transport() + ":" + req.Source(),
+			b := Binding{Key: DeviceKey(contact), UserID: cred.UserID, OrgID: cred.OrgID, AOR: aor, Contact: contactKey(contact), Source: req.Transport() + ":" + req.Source(),
 				Expires: s.cfg.Clock.Now().Add(time.Duration(expires) * time.Second), Device: deviceName(req)}
 			if err := s.add(ctx, b); err != nil {
 				s.lg.Error("sip: register", slog.Any("err", err))
