@@ -65,6 +65,7 @@ type Server struct {
 	mu       sync.Mutex
 	blocked  map[string]time.Time
 	bindings map[string]map[string]Binding // user id → contact → binding
+	mwi      mwiState                      // message-summary subscriptions (mwi.go)
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -125,6 +126,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.ua, s.srv = ua, srv
 	srv.OnRegister(s.safe(s.onRegister))
+	s.startMWI()
 	srv.OnOptions(s.safe(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	}))
