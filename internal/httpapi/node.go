@@ -9,6 +9,9 @@ func ForNode(n *node.Node) Config {
 	c := Config{Store: n.Store, Auth: n.Auth, Presence: n.Presence, Chat: n.Chat, Hub: n.Hub, Directory: n.Directory, Admin: n.Admin, Push: n.Notify, Clock: n.Clock,
 		HashParams: n.HashParams, Metrics: n.Metrics, Logger: n.Logger, Attachments: n.Attachments, ICE: n.ICE,
 		Blobs: n.Blobs, SIPAddr: n.SIPAddr}
+	if n.SIP != nil { // a nil *sipserver.Server would be a non-nil watcher
+		c.Voicemail = n.SIP
+	}
 	if n.Photos != nil { // a nil *profile.Photos would be a non-nil PhotoService
 		c.Photos = n.Photos
 	}

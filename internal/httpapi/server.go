@@ -86,6 +86,14 @@ type Config struct {
 	// ICE mints the TURN credentials of GET /api/v1/calls/ice; without
 	// URLs or a secret it answers an empty list.
 	ICE turncred.Config
+	// Voicemail is told when a voicemail is heard or deleted (the SIP
+	// server, so desk phones' message-waiting lamps follow); nil, nobody.
+	Voicemail VoicemailWatcher
+}
+
+// VoicemailWatcher learns that a user's voicemail counts changed.
+type VoicemailWatcher interface {
+	VoicemailChanged(orgID, userID string)
 }
 
 // Pinger tells whether the node's store is reachable.

@@ -149,6 +149,7 @@ func (s *Server) patchVoicemail(w http.ResponseWriter, r *http.Request, a accoun
 	if err != nil {
 		return err
 	}
+	s.voicemailChanged(a)
 	writeJSON(w, http.StatusOK, wire.VoicemailOf(vm))
 	return nil
 }
@@ -158,6 +159,7 @@ func (s *Server) deleteVoicemail(w http.ResponseWriter, r *http.Request, a accou
 	if err != nil {
 		return err
 	}
+	s.voicemailChanged(a)
 	if s.cfg.Blobs != nil {
 		// The row is gone, so the audio is unreachable; a failed delete
 		// only leaves an orphan file behind.
@@ -165,6 +167,13 @@ func (s *Server) deleteVoicemail(w http.ResponseWriter, r *http.Request, a accou
 	}
 	w.WriteHeader(http.StatusNoContent)
 	return nil
+}
+
+// voicemailChanged tells the Voicemail watcher the user's counts changed.
+func (s *Server) voicemailChanged(a account.Auth) {
+	if s.cfg.Voicemail != nil {
+		s.cfg.Voicemail.VoicemailChanged(a.User.OrgID, a.User.ID)
+	}
 }
 
 // voicemailAudio is GET /voicemails/{id}/audio: the recording as stored,

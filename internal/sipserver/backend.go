@@ -23,6 +23,9 @@ type Binding struct {
 	SessionID     string
 	// Device names the phone's session, from its User-Agent.
 	Device string
+	// Key tells the phone apart from the user's others (DeviceKey), so a
+	// phone signed out from the app can be refused (Backend.Revoked).
+	Key string
 }
 
 // Backend is what the registrar needs from the store.
@@ -35,4 +38,9 @@ type Backend interface {
 	Unregister(ctx context.Context, sessionID string) error
 	// SessionAlive reports whether a session still exists (remote logout ends it).
 	SessionAlive(ctx context.Context, sessionID string) (bool, error)
+	// Revoked reports whether the user's phone of that DeviceKey was
+	// signed out from the app under the user's current SIP password.
+	Revoked(ctx context.Context, userID, key string) (bool, error)
+	// VoicemailCounts counts the user's voicemails not heard and heard.
+	VoicemailCounts(ctx context.Context, orgID, userID string) (unheard, heard int, err error)
 }

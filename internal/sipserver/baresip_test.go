@@ -27,8 +27,9 @@ func freeUDPPort(t *testing.T) int {
 }
 
 // runBaresip starts Debian's baresip with a throwaway config registering
-// ext@domain with pass at registrar, and stops it when the test ends.
-func runBaresip(t *testing.T, bin, ext, domain, pass, registrar string) *syncBuffer {
+// ext@domain with pass at registrar, loading modules besides account and
+// g711, and stops it when the test ends.
+func runBaresip(t *testing.T, bin, ext, domain, pass, registrar string, modules ...string) *syncBuffer {
 	t.Helper()
 	dir := t.TempDir()
 	config := fmt.Sprintf(`module_path /usr/lib/baresip/modules
@@ -40,6 +41,9 @@ audio_alert none
 module account.so
 module g711.so
 `, freeUDPPort(t))
+	for _, m := range modules {
+		config += "module " + m + "\n"
+	}
 	accounts := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;outbound=\"sip:%s;transport=udp\";regint=60\n", ext, domain, pass, registrar)
 	for name, body := range map[string]string{"config": config, "accounts": accounts, "contacts": ""} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {

@@ -65,6 +65,7 @@ type Server struct {
 	mu       sync.Mutex
 	blocked  map[string]time.Time
 	bindings map[string]map[string]Binding // user id → contact → binding
+	mwi      mwiState                      // message-summary subscriptions (mwi.go)
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -125,6 +126,7 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	}
 	s.ua, s.srv = ua, srv
 	srv.OnRegister(s.safe(s.onRegister))
+	s.startMWI()
 	srv.OnOptions(s.safe(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	}))
@@ -414,8 +416,11 @@ func (s *Server) onRegister(req *sip.Request, tx sip.ServerTransaction) {
 			s.respond(tx, res)
 			return
 		default:
+			if s.refuseRevoked(ctx, req, tx, cred.UserID, contact) {
+				return
+			}
 			expires = min(expires, MaxExpires)
-			b := Binding{UserID: cred.UserID, OrgID: cred.OrgID, AOR: aor, Contact: contactKey(contact), Source: req.Transport() + ":" + req.Source(),
+			b := Binding{Key: DeviceKey(contact), UserID: cred.UserID, OrgID: cred.OrgID, AOR: aor, Contact: contactKey(contact), Source: req.Transport() + ":" + req.Source(),
 				Expires: s.cfg.Clock.Now().Add(time.Duration(expires) * time.Second), Device: deviceName(req)}
 			if err := s.add(ctx, b); err != nil {
 				s.lg.Error("sip: register", slog.Any("err", err))

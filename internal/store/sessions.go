@@ -88,6 +88,9 @@ func (s *Store) Sessions(ctx context.Context, userID string) ([]account.Session,
 // session (another user's session included).
 func (s *Store) EndSession(ctx context.Context, orgID, userID, sessionID string) error {
 	return s.tx(ctx, func(t *Tx) error {
+		if err := t.revokeSIP(ctx, `c.session_id = ? AND c.user_id = ?`, sessionID, userID); err != nil {
+			return err
+		}
 		ended, err := t.deleteSessions(ctx, `id = ? AND user_id = ?`, sessionID, userID)
 		if err != nil {
 			return err
@@ -116,6 +119,9 @@ func (s *Store) SetPassword(ctx context.Context, orgID, userID, hash, keepSessio
 		}
 		if keepSession == "" {
 			return nil
+		}
+		if err := t.revokeSIP(ctx, `c.user_id = ? AND c.session_id <> ?`, userID, keepSession); err != nil {
+			return err
 		}
 		if ended, err = t.deleteSessions(ctx, `user_id = ? AND id <> ?`, userID, keepSession); err != nil || len(ended) == 0 {
 			return err
@@ -201,6 +207,9 @@ func (t *Tx) deleteSessions(ctx context.Context, where string, args ...any) ([]s
 			return nil, err
 		}
 		if _, err := t.exec(ctx, `DELETE FROM sessions WHERE id = ?`, e.id); err != nil {
+			return nil, internal("delete session", err)
+		}
+		if _, err := t.exec(ctx, `DELETE FROM sip_contacts WHERE session_id = ?`, e.id); err != nil {
 			return nil, internal("delete session", err)
 		}
 		ev, err := wire.SessionEnded(e.org, e.user, e.id)

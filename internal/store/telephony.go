@@ -79,8 +79,8 @@ func (s *Store) SIPCredential(ctx context.Context, orgID, userID string, make fu
 	return c, err
 }
 
-// RotateSIPCredential moves the user's credential to the next generation
-// and ends every sip session of the user (each told by session.ended) in
+// RotateSIPCredential moves the user's credential to the next generation,
+// lifts the user's phone revocations, and ends every sip session of the user (each told by session.ended) in
 // the same transaction, so the old password's registrations end with it.
 func (s *Store) RotateSIPCredential(ctx context.Context, orgID, userID string, make func(generation int64) telephony.SIPCredential) (telephony.SIPCredential, error) {
 	var c telephony.SIPCredential
@@ -98,6 +98,10 @@ func (s *Store) RotateSIPCredential(ctx context.Context, orgID, userID string, m
 			ON CONFLICT (user_id) DO UPDATE SET realm = excluded.realm, username = excluded.username, generation = excluded.generation,
 			ha1_md5 = excluded.ha1_md5, ha1_sha256 = excluded.ha1_sha256, updated_at = excluded.updated_at`,
 			userID, orgID, c.Realm, c.Username, c.Generation, c.HA1MD5, c.HA1SHA256, ms(s.clock.Now())); err != nil {
+			return internal("rotate sip", err)
+		}
+		// A new password signs in again the phones signed out from the app.
+		if _, err := t.exec(ctx, `DELETE FROM sip_revocations WHERE user_id = ?`, userID); err != nil {
 			return internal("rotate sip", err)
 		}
 		ended, err := t.deleteSessions(ctx, `user_id = ? AND platform = ?`, userID, string(account.PlatformSIP))
