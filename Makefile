@@ -4,7 +4,7 @@ SHELL := /bin/bash
 export PATH := /usr/local/go/bin:$(PATH)
 GO ?= go
 
-.PHONY: run test build web go-test web-test e2e chromium peers turbojpeg bench clean
+.PHONY: run test build web go-test web-test e2e chromium peers bench-peers bench-sip turbojpeg bench clean
 
 # The S3 server the blob store's tests run against (internal/blobs/s3blobs).
 VERSITYGW := bin/tools/versitygw
@@ -47,6 +47,17 @@ chromium:
 # and coturn (a TURN server).
 peers:
 	@{ command -v baresip && command -v turnserver; } >/dev/null || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends baresip-core coturn; }
+
+# The real peers the benchmarks measure vo against (not needed by `make
+# test`): Debian's kamailio, a SIP registrar, for `vo bench sip`.
+bench-peers:
+	@command -v kamailio >/dev/null || test -x /usr/sbin/kamailio || { apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends kamailio; }
+
+# REGISTERs a second with digest authentication: vo's registrar against
+# kamailio's, in one run (medians of 3 runs; see docs/benchmarks.md).
+bench-sip: turbojpeg bench-peers
+	$(GO) build -o bin/vo ./cmd/vo
+	./bin/vo bench sip
 
 clean:
 	rm -rf bin

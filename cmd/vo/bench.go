@@ -22,13 +22,15 @@ const pinnedEnv = "VO_BENCH_PINNED"
 // starts as its yardstick: `vo bench bare-server --addr ADDR`).
 func benchCmd(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
 	if len(args) == 0 {
-		return usageError{"bench: presence or chat\n" + usage}
+		return usageError{"bench: presence, chat or sip\n" + usage}
 	}
 	switch args[0] {
 	case "presence":
 		return benchPresence(ctx, args[1:], stdin, stdout, stderr)
 	case "chat":
 		return benchChat(ctx, args[1:], stdin, stdout, stderr)
+	case "sip":
+		return benchSIP(ctx, args[1:], stdin, stdout, stderr)
 	case "bare-server", "floor-server":
 		fs := flag.NewFlagSet("bench "+args[0], flag.ContinueOnError)
 		fs.SetOutput(stderr)
@@ -149,6 +151,58 @@ func benchChat(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		fmt.Fprintf(stdout, "servers on core %d, load generator on another\n", r.ServerCPU)
 	}
 	if err := bench.ReportChat(stdout, res); err != nil {
+		return err
+	}
+	if !res.Met() {
+		return errors.New("bench: a target was missed (see the table)")
+	}
+	return nil
+}
+
+func benchSIP(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("bench sip", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	var r bench.SIPRun
+	fs.IntVar(&r.Users, "users", 1000, "SIP users (extensions of one org), registered in turn")
+	fs.IntVar(&r.Concurrency, "concurrency", 100, "registrations in flight at once, each from its own UDP socket")
+	fs.DurationVar(&r.Duration, "duration", 10*time.Second, "how long each run registers")
+	fs.IntVar(&r.Runs, "runs", 3, "runs per server; the table shows the medians")
+	fs.StringVar(&r.Kamailio, "kamailio", "/usr/sbin/kamailio", "also measure Debian's kamailio the same way: its binary (make bench-peers installs it); empty skips it")
+	fs.BoolVar(&r.Keep, "keep", false, "keep the data folder and the server logs")
+	if err := fs.Parse(args); err != nil {
+		return usageError{err.Error()}
+	}
+	if r.Kamailio != "" {
+		if _, err := exec.LookPath(r.Kamailio); err != nil {
+			return fmt.Errorf("bench sip: kamailio: %w (make bench-peers, or --kamailio '' to skip it)", err)
+		}
+	}
+	if _, err := bench.RaiseFileLimit(); err != nil {
+		return err
+	}
+	exe, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	cpu, again, err := pinning(stderr)
+	if err != nil {
+		return err
+	}
+	if again >= 0 {
+		if err := bench.RunPinned(ctx, again, []string{pinnedEnv + "=" + fmt.Sprint(cpu)}, stdin, stdout, stderr, exe, append([]string{"bench", "sip"}, args...)...); err != nil {
+			return fmt.Errorf("bench sip: %w", err)
+		}
+		return nil
+	}
+	r.Exe, r.Log, r.ServerCPU = exe, stderr, cpu
+	res, err := r.Go(ctx)
+	if err != nil {
+		return err
+	}
+	if r.ServerCPU >= 0 {
+		fmt.Fprintf(stdout, "servers on core %d, load generator on another\n", r.ServerCPU)
+	}
+	if err := bench.ReportSIP(stdout, res); err != nil {
 		return err
 	}
 	if !res.Met() {

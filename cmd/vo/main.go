@@ -43,6 +43,7 @@ const usage = `usage:
   vo admin restore --from FILE.tar   (into a new --data folder, or the --db/--blobs a pg_restore filled)
   vo bench presence [--watchers 10000] [--changes 20] [--burst 100] [--baseline=false] [--centrifugo PATH] [--keep]
   vo bench chat [--engine sqlite|postgres] [--postgres URL] [--rate 1000] [--duration 10s] [--members 50] [--devices 2] [--ejabberd /usr/sbin/ejabberdctl] [--keep]
+  vo bench sip [--users 1000] [--concurrency 100] [--duration 10s] [--runs 3] [--kamailio /usr/sbin/kamailio] [--keep]
 Every flag has an environment variable: VO_ADDR, VO_DATA, VO_DB, VO_BLOBS, VO_NATS.`
 
 func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
