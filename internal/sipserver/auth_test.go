@@ -47,3 +47,35 @@ func TestAuthenticator(t *testing.T) {
 		t.Fatalf("expired nonce: %v", o)
 	}
 }
+
+// Used nonces are remembered for twice the nonce lifetime, then forgotten
+// oldest first, without holding on to every one ever seen.
+func TestAuthenticatorForgetsOldNonces(t *testing.T) {
+	realm := "example.test"
+	b := memBackend{"2001": {UserID: "u1", HA1MD5: HA1("MD5", "2001", realm, "pw")}}
+	a := NewAuthenticator(b, []byte("key"), time.Minute)
+	now := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	check := func(nc string) Outcome {
+		d := Digest{Username: "2001", Realm: realm, Nonce: a.Nonce(now), URI: "sip:" + realm, Algorithm: "MD5", QOP: "auth", NC: nc, CNonce: "c"}
+		d.Response = ExpectedResponse(d, HA1("MD5", "2001", realm, "pw"), "REGISTER")
+		o, _, _ := a.Check(ctx, d, realm, "REGISTER", now)
+		return o
+	}
+	for i := range 100 {
+		if o := check("00000001"); o != OK {
+			t.Fatalf("request %d: %v", i, o)
+		}
+		now = now.Add(time.Second)
+	}
+	if len(a.seen) != 100 || len(a.order) != 100 {
+		t.Fatalf("remembered %d/%d, want 100", len(a.seen), len(a.order))
+	}
+	now = now.Add(2*time.Minute - 50*time.Second) // the first 50 are older than 2 minutes
+	if o := check("00000001"); o != OK {
+		t.Fatalf("after a while: %v", o)
+	}
+	if len(a.seen) != 51 || len(a.order) != 51 {
+		t.Fatalf("remembered %d/%d after expiry, want 50 left and the new one", len(a.seen), len(a.order))
+	}
+}
