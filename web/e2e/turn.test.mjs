@@ -12,9 +12,10 @@
 // run.mjs starts the server with `--turn-addr 127.0.0.1:0 --turn-relay-ip 127.0.0.1`: the
 // relays are on the loopback, which Chromium accepts for TURN server and relay addresses without
 // --allow-loopback-in-peer-connection (that switch is about host candidates of the loopback
-// interface, which relay-only calls never use). Chromium sends to the TURN server from the
-// machine's non-loopback interface (it enumerates no loopback one), which Linux routes to
-// 127.0.0.1 all the same; a machine with no non-loopback interface gathers no candidates at all.
+// interface, which relay-only calls never use). Chromium binds its sockets to the TURN server on
+// the machine's non-loopback interfaces (it enumerates no loopback one; `ss -uanp` during the
+// call shows them on the machine's address), and Linux delivers to 127.0.0.1 from there all the
+// same; a machine with no non-loopback interface would gather no candidates at all.
 // The server's permission handler lets relays reach loopback peers only because it relays on
 // the loopback itself.
 
