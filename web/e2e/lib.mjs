@@ -27,12 +27,13 @@ const CHROMIUM_ARGS = [
   '--use-fake-ui-for-media-stream',
 ];
 
-export async function launch() {
+/** Starts Chromium; `extraArgs` are further command-line switches. */
+export async function launch({ extraArgs = [] } = {}) {
   assert.ok(BASE_URL, 'VO_E2E_URL is not set: run the browser tests with `npm run e2e`');
   return chromium.launch({
     executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
     headless: true,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS, ...extraArgs],
   });
 }
 

@@ -1,9 +1,13 @@
 // Runs the browser tests against a real vo server with the demo org.
 //
 // Starts `vo serve --demo` (VO_BIN, default ../bin/vo: the Makefile builds it, with the app
-// embedded, before `npm run e2e`) on a free loopback port with a fresh data folder, waits
+// embedded, before `npm run e2e`) on a free loopback port with a fresh data folder and its
+// embedded TURN server on a free loopback port (turn.test.mjs relays through it), waits
 // until it answers, runs e2e/*.test.mjs with Node's test runner against it (VO_E2E_URL),
 // then stops it and removes the data folder. Screenshots go to e2e/artifacts/.
+//
+// Arguments pick test files by name: `npm run e2e -- turn` runs only e2e/turn.test.mjs
+// (every file whose name contains one of them).
 //
 // VO_E2E_URL set by the caller skips starting a server: the tests then run against it.
 // CHROMIUM_PATH overrides /usr/bin/chromium (Debian's package; playwright-core downloads
@@ -47,10 +51,15 @@ async function waitForServer(url, proc, timeoutMs) {
 }
 
 function runTests(env) {
+  const only = process.argv.slice(2);
   const files = readdirSync(here)
-    .filter((f) => f.endsWith('.test.mjs'))
+    .filter((f) => f.endsWith('.test.mjs') && (only.length === 0 || only.some((o) => f.includes(o))))
     .sort()
     .map((f) => join(here, f));
+  if (files.length === 0) {
+    console.error(`e2e: no test file matches ${only.join(', ')}`);
+    return Promise.resolve(2);
+  }
   return new Promise((resolveRun) => {
     const child = spawn(process.execPath, ['--test', '--test-concurrency=1', '--test-reporter=spec', ...files], {
       cwd: webDir,
@@ -83,7 +92,10 @@ async function main() {
   const data = mkdtempSync(join(tmpdir(), 'vo-e2e-'));
   const url = `http://127.0.0.1:${port}`;
   const log = [];
-  const server = spawn(bin, ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--sip-addr', '127.0.0.1:0', '--data', data], {
+  // TURN on the loopback: port 0 takes a free one, and GET /api/v1/calls/ice names it.
+  const args = ['serve', '--demo', '--addr', `127.0.0.1:${port}`, '--sip-addr', '127.0.0.1:0', '--data', data];
+  args.push('--turn-addr', '127.0.0.1:0', '--turn-relay-ip', '127.0.0.1');
+  const server = spawn(bin, args, {
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   server.stdout.on('data', (b) => log.push(b));
