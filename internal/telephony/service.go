@@ -1,0 +1,188 @@
+package telephony
+
+import (
+	"bytes"
+	"context"
+	"sync/atomic"
+	"time"
+
+	"vo/internal/account"
+	"vo/internal/apperr"
+	"vo/internal/blobs"
+	"vo/internal/clock"
+	"vo/internal/presence"
+)
+
+// Store is what the call service needs of the database.
+type Store interface {
+	UserByDial(ctx context.Context, orgID string, d Destination) (account.User, error)
+	UserByID(ctx context.Context, orgID, id string) (account.User, error)
+	Presence(ctx context.Context, orgID, userID string) (presence.Row, error)
+	Forwarding(ctx context.Context, orgID, userID string) (Forwarding, error)
+	InsertCall(ctx context.Context, c Call) error
+	AnswerCall(ctx context.Context, c Call) error
+	FinishCall(ctx context.Context, c Call) error
+	InsertVoicemail(ctx context.Context, v Voicemail) error
+}
+
+// MaxVoicemail is the longest recording a caller may leave (SPEC §10).
+const MaxVoicemail = 3 * time.Minute
+
+// Service places calls: it finds who a dialled string names in the
+// caller's org, decides with Route where the call goes, and keeps both
+// parties' call rows and the voicemails. The transports (SIP, WebRTC)
+// carry the media and do what the Decision says.
+type Service struct {
+	st    Store
+	blobs blobs.Store
+	clk   clock.Clock
+	// changed hears of every voicemail left (the SIP server's
+	// message-waiting lamps); set once the server exists.
+	changed atomic.Pointer[func(orgID, userID string)]
+}
+
+// OnVoicemail sets what hears of every voicemail left.
+func (s *Service) OnVoicemail(f func(orgID, userID string)) { s.changed.Store(&f) }
+
+// NewService makes a call service over the store and the blob store the
+// recordings go to.
+func NewService(st Store, b blobs.Store, clk clock.Clock) *Service {
+	if clk == nil {
+		clk = clock.Real{}
+	}
+	return &Service{st: st, blobs: b, clk: clk}
+}
+
+// Placed is a call on its way: both parties, where it goes, and each
+// party's row.
+type Placed struct {
+	Caller, Callee account.User
+	Decision       Decision
+	Out, In        Call // the caller's row and the callee's
+}
+
+func peerOf(u account.User) Peer {
+	n := u.Extension
+	if n == "" {
+		n = u.PhoneNumber
+	}
+	return Peer{UserID: u.ID, Number: n, Name: u.Name}
+}
+
+// Place decides where a call from the caller to what they dialled goes
+// and records it as ringing for both. NotFound for an extension or number
+// nobody of the org has and for what is neither (SPEC §10: 404); Forbidden
+// for a number outside the org, until a trunk exists (403).
+// phones reports whether a user has a registered phone that can ring.
+// Forwarding is followed once: the target's own forwarding is not.
+func (s *Service) Place(ctx context.Context, orgID, callerID, dialled string, phones func(userID string) bool) (*Placed, error) {
+	caller, err := s.st.UserByID(ctx, orgID, callerID)
+	if err != nil {
+		return nil, err
+	}
+	d := ParseDestination(dialled)
+	var callee account.User
+	switch d.Kind {
+	case DestExtension, DestNumber:
+		callee, err = s.st.UserByDial(ctx, orgID, d)
+		if apperr.Is(err, apperr.NotFound) && d.Kind == DestNumber {
+			// The seam where a carrier trunk will plug in.
+			return nil, apperr.New(apperr.Forbidden, "calls outside the organisation need a trunk, and none is set up")
+		}
+		if err != nil {
+			return nil, err
+		}
+	default:
+		return nil, apperr.New(apperr.NotFound, "no such extension or number")
+	}
+	dec, err := s.route(ctx, orgID, callee, true, phones)
+	if err != nil {
+		return nil, err
+	}
+	if dec.Action == Forward {
+		target, err := s.st.UserByDial(ctx, orgID, Destination{Kind: DestExtension, Value: dec.ForwardTo})
+		if err != nil {
+			return nil, err
+		}
+		callee = target
+		if dec, err = s.route(ctx, orgID, callee, false, phones); err != nil {
+			return nil, err
+		}
+	}
+	now := s.clk.Now().Truncate(time.Millisecond)
+	p := &Placed{Caller: caller, Callee: callee, Decision: dec,
+		Out: Call{ID: account.NewID("call"), OrgID: orgID, OwnerID: caller.ID, Direction: Out, Peer: peerOf(callee), StartedAt: now},
+		In:  Call{ID: account.NewID("call"), OrgID: orgID, OwnerID: callee.ID, Direction: In, Peer: peerOf(caller), StartedAt: now}}
+	if err := s.st.InsertCall(ctx, p.Out); err != nil {
+		return nil, err
+	}
+	if err := s.st.InsertCall(ctx, p.In); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// route gathers what Route needs of the callee. App sessions do not ring
+// yet: the app's WebRTC calls are the next step (issue 12 point 2), so a
+// callee with no phone goes to voicemail rather than ring nothing.
+func (s *Service) route(ctx context.Context, orgID string, callee account.User, forwarding bool, phones func(string) bool) (Decision, error) {
+	pres, err := s.st.Presence(ctx, orgID, callee.ID)
+	if err != nil {
+		return Decision{}, err
+	}
+	in := RouteInput{Status: pres.State.Status, Activity: pres.State.Activity, Phones: phones != nil && phones(callee.ID)}
+	if forwarding {
+		f, err := s.st.Forwarding(ctx, orgID, callee.ID)
+		if err != nil {
+			return Decision{}, err
+		}
+		in.Forwarding = f
+		if f.Mode != ForwardOff && f.Target != "" {
+			t, err := s.st.UserByDial(ctx, orgID, Destination{Kind: DestExtension, Value: f.Target})
+			in.TargetExists = err == nil && t.ID != callee.ID
+		}
+	}
+	return Route(in), nil
+}
+
+// Answered records that the callee took the call.
+func (s *Service) Answered(ctx context.Context, p *Placed) error {
+	now := s.clk.Now().Truncate(time.Millisecond)
+	p.Out.AnsweredAt, p.In.AnsweredAt = now, now
+	if err := s.st.AnswerCall(ctx, p.Out); err != nil {
+		return err
+	}
+	return s.st.AnswerCall(ctx, p.In)
+}
+
+// Ended records how the call ended, for both parties.
+func (s *Service) Ended(ctx context.Context, p *Placed, r Result) error {
+	now := s.clk.Now().Truncate(time.Millisecond)
+	p.Out.EndedAt, p.In.EndedAt, p.Out.Result, p.In.Result = now, now, r, r
+	if err := s.st.FinishCall(ctx, p.Out); err != nil {
+		return err
+	}
+	return s.st.FinishCall(ctx, p.In)
+}
+
+// LeaveVoicemail stores a recording (a WAV file) for the callee and ends
+// the call as a voicemail. An empty recording leaves nothing: the call is
+// missed.
+func (s *Service) LeaveVoicemail(ctx context.Context, p *Placed, wav []byte, duration time.Duration) error {
+	if duration <= 0 || s.blobs == nil {
+		return s.Ended(ctx, p, Missed)
+	}
+	v := Voicemail{ID: account.NewID("vm"), OrgID: p.Callee.OrgID, OwnerID: p.Callee.ID, From: peerOf(p.Caller),
+		CreatedAt: s.clk.Now().Truncate(time.Millisecond), DurationMS: duration.Milliseconds(), MediaType: "audio/wav"}
+	v.BlobKey = "voicemail/" + v.ID
+	if err := s.blobs.Put(ctx, v.BlobKey, bytes.NewReader(wav), int64(len(wav)), "audio/wav"); err != nil {
+		return err
+	}
+	if err := s.st.InsertVoicemail(ctx, v); err != nil {
+		return err
+	}
+	if f := s.changed.Load(); f != nil {
+		(*f)(v.OrgID, v.OwnerID)
+	}
+	return s.Ended(ctx, p, VoicemailLeft)
+}
