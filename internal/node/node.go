@@ -260,11 +260,13 @@ func (n *Node) startSIP(ctx context.Context) error {
 		return fmt.Errorf("sip nonce secret: %w", err)
 	}
 	// Its lifetime is the node's, not New's context: Close stops it.
+	calls := telephony.NewService(n.Store, n.Blobs, n.cfg.Clock)
 	s, err := sipserver.New(context.WithoutCancel(ctx), sipserver.Config{Addr: n.cfg.SIPAddr, Backend: store.SIPBackend{S: n.Store},
-		Key: key, Clock: n.cfg.Clock, Logger: n.lg})
+		Key: key, Clock: n.cfg.Clock, Logger: n.lg, Calls: calls})
 	if err != nil {
 		return err
 	}
+	calls.OnVoicemail(s.VoicemailChanged)
 	n.SIP = s
 	if host, port, err := net.SplitHostPort(n.cfg.SIPAddr); err == nil && port == "0" {
 		_, got, _ := net.SplitHostPort(s.Addr())

@@ -13,11 +13,13 @@ import (
 	"time"
 	"unicode"
 
+	"github.com/emiago/diago"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
 
 	"vo/internal/chat"
 	"vo/internal/clock"
+	"vo/internal/telephony"
 )
 
 // Registration limits (RFC 3261 §10.3).
@@ -42,6 +44,9 @@ type Config struct {
 	// SweepEvery is how often expired bindings are dropped and their
 	// sessions ended (real time); default 30 s.
 	SweepEvery time.Duration
+	// Calls, when set, places the calls phones make (calls.go); without
+	// it an authenticated INVITE is refused 480.
+	Calls *telephony.Service
 	// FailRate and FailBurst bound failed authentications per source IP
 	// and per username (a second, and at once); defaults 1 and 10.
 	FailRate, FailBurst int
@@ -66,6 +71,9 @@ type Server struct {
 	blocked  map[string]time.Time
 	bindings map[string]map[string]Binding // user id → contact → binding
 	mwi      mwiState                      // message-summary subscriptions (mwi.go)
+
+	dg      *diago.Diago
+	callers sync.Map // *sip.Request of an authenticated new INVITE → Credential
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -130,10 +138,19 @@ func New(ctx context.Context, cfg Config) (*Server, error) {
 	srv.OnOptions(s.safe(func(req *sip.Request, tx sip.ServerTransaction) {
 		s.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
 	}))
-	srv.OnInvite(s.safe(s.onInvite))
-	// An ACK is never answered; one that outlives its transaction (over
-	// TCP the transaction ends with the final answer) is dropped here.
-	srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	if cfg.Calls != nil {
+		// The call server takes INVITE and the in-dialog requests; REGISTER,
+		// SUBSCRIBE and OPTIONS stay ours.
+		s.startCalls(lg)
+		srv.OnOptions(s.safe(func(req *sip.Request, tx sip.ServerTransaction) {
+			s.respond(tx, sip.NewResponseFromRequest(req, sip.StatusOK, "OK", nil))
+		}))
+	} else {
+		srv.OnInvite(s.safe(s.onInvite))
+		// An ACK is never answered; one that outlives its transaction (over
+		// TCP the transaction ends with the final answer) is dropped here.
+		srv.OnAck(func(*sip.Request, sip.ServerTransaction) {})
+	}
 	s.wg.Add(4)
 	go func() {
 		defer s.wg.Done()

@@ -49,6 +49,7 @@ type Node struct {
 	API      *httpapi.Server
 	HTTP     *httptest.Server
 	Clock    clock.Clock
+	Blobs    blobs.Store       // nil without Options.BlobDir
 	SIP      *sipserver.Server // nil without Options.SIPAddr
 	node     *node.Node
 	stop     func()
@@ -64,6 +65,8 @@ type Options struct {
 	// SIPAddr, when set, runs the node's SIP registrar there (say
 	// 127.0.0.1:0); Node.SIP is then that server.
 	SIPAddr string
+	// BlobDir, when set, keeps attachments and voicemail audio there.
+	BlobDir string
 }
 
 // Start runs a node on the database at dsn (see storetest.DSN).
@@ -86,13 +89,22 @@ func Start(t testing.TB, dsn string, o Options) *Node {
 		t.Cleanup(func() { files.Close() })
 		photos = profile.New(st, files, 2)
 	}
-	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Clock: o.Clock, HashParams: Params, SIPAddr: o.SIPAddr})
+	var files blobs.Store
+	if o.BlobDir != "" {
+		d, err := blobs.NewDir(o.BlobDir)
+		if err != nil {
+			t.Fatalf("blob store: %v", err)
+		}
+		t.Cleanup(func() { d.Close() })
+		files = d
+	}
+	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Blobs: files, Clock: o.Clock, HashParams: Params, SIPAddr: o.SIPAddr})
 	if err != nil {
 		t.Fatalf("node: %v", err)
 	}
 	hc := httpapi.ForNode(nd)
 	hc.PingEvery, hc.PongWait = o.PingEvery, o.PongWait
-	n.node, n.Hub, n.Presence, n.API, n.SIP = nd, nd.Hub, nd.Presence, httpapi.New(hc), nd.SIP
+	n.node, n.Hub, n.Presence, n.API, n.SIP, n.Blobs = nd, nd.Hub, nd.Presence, httpapi.New(hc), nd.SIP, files
 	go func() { defer close(n.done); nd.Run(context.Background()) }()
 	n.stop = func() { nd.Close() }
 	n.HTTP = httptest.NewUnstartedServer(n.API)
