@@ -11,6 +11,7 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/apperr"
+	"vo/internal/presence"
 	"vo/internal/telephony"
 	"vo/internal/wire"
 )
@@ -211,8 +212,37 @@ func (s *Store) AnswerCall(ctx context.Context, c telephony.Call) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.New(apperr.NotFound, "call not found")
 		}
-		return t.emit(wire.CallChanged(c, telephony.Up))
+		if err := t.emit(wire.CallChanged(c, telephony.Up)); err != nil {
+			return err
+		}
+		return t.callActivity(ctx, c.OrgID, c.OwnerID)
 	})
+}
+
+// callActivity sets the user's activity to on_call while any call of
+// theirs is up, and clears it when the last one ends (SPEC §2): their
+// chosen status is left as it was. The presence row is locked before the
+// calls are counted, so two of the user's calls ending at once cannot
+// leave a stale on_call behind.
+func (t *Tx) callActivity(ctx context.Context, orgID, userID string) error {
+	_, err := t.recompute(ctx, orgID, userID, func(st *presence.State) error {
+		var up int
+		if err := t.queryRow(ctx, `SELECT COUNT(*) FROM calls WHERE org_id = ? AND user_id = ? AND answered_at <> 0 AND ended_at = 0`,
+			orgID, userID).Scan(&up); err != nil {
+			return internal("count calls up", err)
+		}
+		switch {
+		case up > 0:
+			st.Activity = presence.OnCall
+		case st.Activity == presence.OnCall:
+			st.Activity = presence.None
+		}
+		return nil
+	})
+	if apperr.Is(err, apperr.NotFound) {
+		return nil // a deactivated user's call still ends
+	}
+	return err
 }
 
 // FinishCall records how the owner's call ended (c's AnsweredAt, EndedAt
@@ -231,7 +261,13 @@ func (s *Store) FinishCall(ctx context.Context, c telephony.Call) error {
 		if n, _ := res.RowsAffected(); n == 0 {
 			return apperr.New(apperr.NotFound, "call not found")
 		}
-		return t.emit(wire.CallChanged(c, telephony.Ended))
+		if err := t.emit(wire.CallChanged(c, telephony.Ended)); err != nil {
+			return err
+		}
+		if c.AnsweredAt.IsZero() {
+			return nil
+		}
+		return t.callActivity(ctx, c.OrgID, c.OwnerID)
 	})
 }
 

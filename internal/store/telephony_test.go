@@ -12,6 +12,7 @@ import (
 	"vo/internal/apperr"
 	"vo/internal/clock"
 	"vo/internal/events"
+	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/storetest"
 	"vo/internal/telephony"
@@ -260,6 +261,80 @@ func TestUserByDial(t *testing.T) {
 			if _, err := s.UserByDial(ctx, o.ID, telephony.ParseDestination(d)); !apperr.Is(err, apperr.NotFound) {
 				t.Fatalf("dial %s: %v, want NotFound", d, err)
 			}
+		}
+	})
+}
+
+// While a call of theirs is up a user's activity is on_call (others see
+// busy), and when the last one ends it is cleared, their chosen status
+// unchanged (SPEC §2). Two calls up at once (call waiting): the end of the
+// first keeps on_call.
+func TestCallActivity(t *testing.T) {
+	t.Parallel()
+	storetest.Each(t, clock.NewFake(t0), func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o := newOrg(t, s, "acme")
+		us := mustCreate(t, s, o.ID, nu("Ann", "ann@acme.test", "101", ""), nu("Bob", "bob@acme.test", "102", ""))
+		ann, bob := us[0], us[1]
+		login(t, s, ann, account.PlatformMobile, t0)
+		if _, err := s.ChangePresence(ctx, o.ID, ann.ID, func(st *presence.State) error {
+			st.Status, st.Message = presence.Away, "back at 3"
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+		activity := func() presence.Row {
+			t.Helper()
+			r, err := s.Presence(ctx, o.ID, ann.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return r
+		}
+		call := func() telephony.Call {
+			c := telephony.Call{ID: account.NewID("c"), OrgID: o.ID, OwnerID: ann.ID, Direction: telephony.In,
+				Peer: telephony.Peer{UserID: bob.ID, Number: "102"}, StartedAt: t0}
+			if err := s.InsertCall(ctx, c); err != nil {
+				t.Fatal(err)
+			}
+			return c
+		}
+		first, second := call(), call()
+		if r := activity(); r.State.Activity != presence.None {
+			t.Fatalf("ringing already counts: %+v", r)
+		}
+		for _, c := range []*telephony.Call{&first, &second} {
+			c.AnsweredAt = t0.Add(time.Second)
+			if err := s.AnswerCall(ctx, *c); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if r := activity(); r.State.Activity != presence.OnCall || r.Shown != presence.ShownBusy {
+			t.Fatalf("on a call: %+v, want on_call shown busy", r)
+		}
+		first.EndedAt, first.Result = t0.Add(time.Minute), telephony.Answered
+		if err := s.FinishCall(ctx, first); err != nil {
+			t.Fatal(err)
+		}
+		if r := activity(); r.State.Activity != presence.OnCall {
+			t.Fatalf("one call still up: %+v", r)
+		}
+		second.EndedAt, second.Result = t0.Add(2*time.Minute), telephony.Answered
+		if err := s.FinishCall(ctx, second); err != nil {
+			t.Fatal(err)
+		}
+		r := activity()
+		if r.State.Activity != presence.None || r.State.Status != presence.Away || r.State.Message != "back at 3" || r.Shown != presence.ShownAway {
+			t.Fatalf("after the calls: %+v, want away with its message, no activity", r)
+		}
+		// A call that never was answered leaves the activity alone.
+		missed := call()
+		missed.EndedAt, missed.Result = t0.Add(3*time.Minute), telephony.Missed
+		if err := s.FinishCall(ctx, missed); err != nil {
+			t.Fatal(err)
+		}
+		if r := activity(); r.State.Activity != presence.None {
+			t.Fatalf("a missed call: %+v", r)
 		}
 	})
 }
