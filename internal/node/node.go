@@ -58,11 +58,14 @@ type Config struct {
 	// SIPAddr is where phones register and call (SPEC §10, UDP and TCP);
 	// when set, the node runs the SIP registrar there (port 0: a free
 	// port). Empty runs none and names telephony.DefaultSIPAddr.
-	SIPAddr    string
-	Clock      clock.Clock  // nil: the wall clock
-	Logger     *slog.Logger // nil: slog.Default()
-	Metrics    *metrics.Metrics
-	HashParams account.HashParams // zero: account.DefaultHashParams
+	SIPAddr string
+	// RingTimeout is how long phones ring before a call is unanswered;
+	// zero is SPEC §10's 20 s (tests shorten it).
+	RingTimeout time.Duration
+	Clock       clock.Clock  // nil: the wall clock
+	Logger      *slog.Logger // nil: slog.Default()
+	Metrics     *metrics.Metrics
+	HashParams  account.HashParams // zero: account.DefaultHashParams
 	// HousekeepEvery is how often expired sessions end and the event log
 	// is pruned; zero means a minute.
 	HousekeepEvery time.Duration
@@ -262,7 +265,7 @@ func (n *Node) startSIP(ctx context.Context) error {
 	// Its lifetime is the node's, not New's context: Close stops it.
 	calls := telephony.NewService(n.Store, n.Blobs, n.cfg.Clock)
 	s, err := sipserver.New(context.WithoutCancel(ctx), sipserver.Config{Addr: n.cfg.SIPAddr, Backend: store.SIPBackend{S: n.Store},
-		Key: key, Clock: n.cfg.Clock, Logger: n.lg, Calls: calls})
+		Key: key, Clock: n.cfg.Clock, Logger: n.lg, Calls: calls, RingTimeout: n.cfg.RingTimeout})
 	if err != nil {
 		return err
 	}

@@ -17,9 +17,21 @@ import (
 	"vo/internal/votest"
 )
 
-// runCaller starts baresip as a phone that sends a sine of hz, dials ext
-// at once and quits (hanging up) after quitAfter.
-func runCaller(t *testing.T, bin string, l sipLogin, hz int, ext string, quitAfter time.Duration) *syncBuffer {
+// phoneOpts says how a baresip phone behaves: the tone it sends, what it
+// dials at once (nothing: it waits), when it quits (hanging up), whether
+// it answers calls by itself, and where it dumps the audio it sends and
+// receives (sndfile: dump-<time>-enc.wav and -dec.wav), if anywhere.
+type phoneOpts struct {
+	Hz         int
+	Dial       string
+	QuitAfter  time.Duration
+	AutoAnswer bool
+	DumpDir    string
+}
+
+// runPhone starts baresip as a registered phone and stops it when the
+// test ends.
+func runPhone(t *testing.T, bin string, l sipLogin, o phoneOpts) *syncBuffer {
 	t.Helper()
 	dir := t.TempDir()
 	config := fmt.Sprintf(`module_path /usr/lib/baresip/modules
@@ -32,15 +44,29 @@ module account.so
 module g711.so
 module aufile.so
 module menu.so
-`, freeUDPPort(t), toneFile(t, dir, hz))
-	accounts := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;outbound=\"sip:%s;transport=udp\";regint=60\n", l.Username, l.Domain, l.Password, l.Registrar)
+`, freeUDPPort(t), toneFile(t, dir, o.Hz))
+	if o.DumpDir != "" {
+		config += "module sndfile.so\nsnd_path " + o.DumpDir + "\n"
+	}
+	params := ""
+	if o.AutoAnswer {
+		params = ";answermode=auto"
+	}
+	accounts := fmt.Sprintf("<sip:%s@%s>;auth_pass=%s;outbound=\"sip:%s;transport=udp\";regint=60%s\n", l.Username, l.Domain, l.Password, l.Registrar, params)
 	for name, body := range map[string]string{"config": config, "accounts": accounts, "contacts": ""} {
 		if err := os.WriteFile(filepath.Join(dir, name), []byte(body), 0o600); err != nil {
 			t.Fatal(err)
 		}
 	}
 	out := &syncBuffer{}
-	cmd := exec.Command(bin, "-f", dir, "-e", "/dial "+ext, "-t", fmt.Sprint(int(quitAfter.Seconds())))
+	args := []string{"-f", dir}
+	if o.Dial != "" {
+		args = append(args, "-e", "/dial "+o.Dial)
+	}
+	if o.QuitAfter > 0 {
+		args = append(args, "-t", fmt.Sprint(int(o.QuitAfter.Seconds())))
+	}
+	cmd := exec.Command(bin, args...)
 	cmd.Stdout, cmd.Stderr = out, out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
@@ -50,6 +76,13 @@ module menu.so
 		cmd.Wait()
 	})
 	return out
+}
+
+// runCaller starts baresip as a phone that sends a sine of hz, dials ext
+// at once and quits (hanging up) after quitAfter.
+func runCaller(t *testing.T, bin string, l sipLogin, hz int, ext string, quitAfter time.Duration) *syncBuffer {
+	t.Helper()
+	return runPhone(t, bin, l, phoneOpts{Hz: hz, Dial: ext, QuitAfter: quitAfter})
 }
 
 // toneFile writes 20 s of a sine of hz, 8 kHz 16-bit mono, for aufile.

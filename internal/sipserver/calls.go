@@ -30,6 +30,7 @@ func (s *Server) startCalls(lg *slog.Logger) {
 	p, _ := strconv.Atoi(port)
 	s.dg = diago.NewDiago(s.ua, diago.WithServer(s.srv), diago.WithLogger(lg),
 		diago.WithTransport(diago.Transport{Transport: "udp", BindHost: host, BindPort: p}),
+		diago.WithTransport(diago.Transport{Transport: "tcp", BindHost: host, BindPort: p}),
 		diago.WithServerRequestMiddleware(s.callGate))
 	s.dg.HandleFunc(s.onCall)
 }
@@ -114,10 +115,7 @@ func (s *Server) onCall(d *diago.DialogServerSession) {
 	case telephony.ToVoicemail:
 		s.voicemail(d, placed)
 	default:
-		// Ringing phones and apps is the next step (issue 12 points 2, 4):
-		// until then a call that would ring is refused, and recorded so.
-		_ = d.Respond(sip.StatusTemporarilyUnavailable, "Temporarily Unavailable", nil)
-		s.ended(placed, telephony.Failed)
+		s.ring(d, placed)
 	}
 }
 

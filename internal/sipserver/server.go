@@ -47,6 +47,9 @@ type Config struct {
 	// Calls, when set, places the calls phones make (calls.go); without
 	// it an authenticated INVITE is refused 480.
 	Calls *telephony.Service
+	// RingTimeout is how long phones ring before a call is unanswered
+	// (default telephony.RingTimeout, 20 s; tests shorten it).
+	RingTimeout time.Duration
 	// FailRate and FailBurst bound failed authentications per source IP
 	// and per username (a second, and at once); defaults 1 and 10.
 	FailRate, FailBurst int

@@ -67,6 +67,9 @@ type Options struct {
 	SIPAddr string
 	// BlobDir, when set, keeps attachments and voicemail audio there.
 	BlobDir string
+	// RingTimeout shortens how long phones ring before a call is
+	// unanswered (zero: 20 s).
+	RingTimeout time.Duration
 }
 
 // Start runs a node on the database at dsn (see storetest.DSN).
@@ -98,7 +101,7 @@ func Start(t testing.TB, dsn string, o Options) *Node {
 		t.Cleanup(func() { d.Close() })
 		files = d
 	}
-	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Blobs: files, Clock: o.Clock, HashParams: Params, SIPAddr: o.SIPAddr})
+	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Blobs: files, Clock: o.Clock, HashParams: Params, SIPAddr: o.SIPAddr, RingTimeout: o.RingTimeout})
 	if err != nil {
 		t.Fatalf("node: %v", err)
 	}
