@@ -154,8 +154,10 @@ func TestCallToDNDLeavesVoicemail(t *testing.T) {
 	out := runCaller(t, bin, annSIP, hz, org.Users[1].Extension, 12*time.Second)
 
 	type vm struct {
-		ID         string
-		From       struct{ UserID string `json:"user_id"` }
+		ID   string
+		From struct {
+			UserID string `json:"user_id"`
+		}
 		DurationMS int64 `json:"duration_ms"`
 	}
 	var got []vm
