@@ -78,11 +78,33 @@ func (s *Server) ring(d *diago.DialogServerSession, p *telephony.Placed) {
 			s.ended(p, telephony.Missed)
 			return
 		}
+		if ctx.Err() != nil && p.Decision.OnTimeout == telephony.Forward {
+			s.forward(d, p)
+			return
+		}
 		// No answer in time, every phone declined, or none was reachable.
 		s.voicemail(d, p)
 		return
 	}
 	s.bridge(d, p, won)
+}
+
+// forward takes a call nobody answered to the callee's "when unanswered"
+// forwarding target, who is then rung (or reached in voicemail) in turn.
+func (s *Server) forward(d *diago.DialogServerSession, p *telephony.Placed) {
+	ctx, cancel := context.WithTimeout(d.Context(), 10*time.Second)
+	next, err := s.cfg.Calls.Unanswered(ctx, p, s.hasPhones)
+	cancel()
+	if err != nil {
+		s.lg.Warn("sip: forward an unanswered call", slog.Any("err", err))
+		s.voicemail(d, p)
+		return
+	}
+	if next.Decision.Action == telephony.Ring {
+		s.ring(d, next)
+		return
+	}
+	s.voicemail(d, next)
 }
 
 // dial rings one phone: an INVITE to its registered contact, sent to the

@@ -237,3 +237,40 @@ func TestBaresipSignedOutPhoneNotRung(t *testing.T) {
 		t.Fatalf("the signed-out phone rang: %s", desk.String())
 	}
 }
+
+// TestBaresipForwardUnanswered: Bob forwards unanswered calls to Cat. His
+// phone rings out its time, then Cat's rings and she answers: Ann and Cat
+// were on an answered call, Bob missed one.
+func TestBaresipForwardUnanswered(t *testing.T) {
+	bin := needBaresip(t)
+	n := votest.Start(t, storetest.DSN(t, "sqlite"), votest.Options{SIPAddr: "127.0.0.1:0", BlobDir: t.TempDir(), RingTimeout: 2 * time.Second})
+	org := n.Seed("acme", "Ann A", "Bob B", "Cat C")
+	bobID, catID := org.Users[1].ID, org.Users[2].ID
+	ann := n.Login("ann@acme.test", "web")
+	bob := n.Login("bob@acme.test", "web")
+	cat := n.Login("cat@acme.test", "web")
+	if st := n.Do(bob.Token, "PUT", "/api/v1/me/forwarding", map[string]any{"mode": "unanswered", "target": org.Users[2].Extension}, nil); st != 200 {
+		t.Fatalf("bob's forwarding: %d", st)
+	}
+	var annSIP, bobSIP, catSIP sipLogin
+	n.Do(ann.Token, "GET", "/api/v1/me/sip", nil, &annSIP)
+	n.Do(bob.Token, "GET", "/api/v1/me/sip", nil, &bobSIP)
+	n.Do(cat.Token, "GET", "/api/v1/me/sip", nil, &catSIP)
+	bobPhone := runPhone(t, bin, bobSIP, phoneOpts{Hz: 1200})
+	catPhone := runPhone(t, bin, catSIP, phoneOpts{Hz: 1000, AutoAnswer: true})
+	votest.Eventually(t, 10*time.Second, "bob's and cat's phones registered", func() (bool, string) {
+		return len(n.SIP.Bindings(bobID)) == 1 && len(n.SIP.Bindings(catID)) == 1, "bob: " + bobPhone.String() + "\ncat: " + catPhone.String()
+	})
+	annOut := runPhone(t, bin, annSIP, phoneOpts{Hz: 800, Dial: org.Users[1].Extension, QuitAfter: 7 * time.Second})
+	votest.Eventually(t, 25*time.Second, "ann's call answered by cat", func() (bool, string) {
+		a, c := callsOf(n, ann.Token), callsOf(n, cat.Token)
+		ok := len(a) == 1 && len(c) == 1 && a[0].Result != nil && *a[0].Result == "answered" && c[0].Result != nil && *c[0].Result == "answered"
+		return ok, fmt.Sprintf("ann %+v cat %+v\nann's phone: %s", a, c, annOut.String())
+	})
+	if b := callsOf(n, bob.Token); len(b) != 1 || b[0].Result == nil || *b[0].Result != "missed" {
+		t.Fatalf("bob's calls: %+v", b)
+	}
+	if !strings.Contains(bobPhone.String(), "Incoming call") {
+		t.Fatalf("bob's phone never rang: %s", bobPhone.String())
+	}
+}

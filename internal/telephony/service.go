@@ -145,6 +145,34 @@ func (s *Service) route(ctx context.Context, orgID string, callee account.User, 
 	return Route(in), nil
 }
 
+// Unanswered moves a call nobody answered in time to the target of the
+// callee's "when unanswered" forwarding (Decision.OnTimeout Forward): the
+// callee's row ends missed, the target gets a row of their own, and the
+// call is routed anew for the target, whose own forwarding is not followed
+// (so no loop). The caller's row goes on. NotFound when the target is gone.
+func (s *Service) Unanswered(ctx context.Context, p *Placed, phones func(userID string) bool) (*Placed, error) {
+	target, err := s.st.UserByDial(ctx, p.Caller.OrgID, Destination{Kind: DestExtension, Value: p.Decision.ForwardTo})
+	if err != nil {
+		return nil, err
+	}
+	dec, err := s.route(ctx, p.Caller.OrgID, target, false, phones)
+	if err != nil {
+		return nil, err
+	}
+	now := s.clk.Now().Truncate(time.Millisecond)
+	in := p.In
+	in.EndedAt, in.Result = now, Missed
+	if err := s.st.FinishCall(ctx, in); err != nil {
+		return nil, err
+	}
+	next := &Placed{Caller: p.Caller, Callee: target, Decision: dec, Out: p.Out,
+		In: Call{ID: account.NewID("call"), OrgID: p.Caller.OrgID, OwnerID: target.ID, Direction: In, Peer: peerOf(p.Caller), StartedAt: now}}
+	if err := s.st.InsertCall(ctx, next.In); err != nil {
+		return nil, err
+	}
+	return next, nil
+}
+
 // Answered records that the callee took the call.
 func (s *Service) Answered(ctx context.Context, p *Placed) error {
 	now := s.clk.Now().Truncate(time.Millisecond)

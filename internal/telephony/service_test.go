@@ -84,3 +84,60 @@ func TestPlace(t *testing.T) {
 		}
 	})
 }
+
+// TestUnanswered: Bob forwards when unanswered to Cat. His phone rings;
+// nobody answers, so his row ends missed and Cat's phone rings, with a row
+// of her own; her forwarding back to Bob is not followed (no loop).
+func TestUnanswered(t *testing.T) {
+	storetest.Each(t, clock.NewFake(time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC)), func(t *testing.T, s *store.Store) {
+		ctx := context.Background()
+		o, err := admin.CreateOrg(ctx, s, "acme", "Acme")
+		if err != nil {
+			t.Fatal(err)
+		}
+		us, err := admin.CreateUsers(ctx, s, o.ID, cheap, []account.NewUser{
+			{Name: "Ann", Email: "ann@acme.test", Extension: "100", Password: "correct horse battery"},
+			{Name: "Bob", Email: "bob@acme.test", Extension: "101", Password: "correct horse battery"},
+			{Name: "Cat", Email: "cat@acme.test", Extension: "102", Password: "correct horse battery"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		ann, bob, cat := us[0], us[1], us[2]
+		for _, f := range []struct {
+			id, target string
+		}{{bob.ID, "102"}, {cat.ID, "101"}} {
+			if _, err := s.SetForwarding(ctx, o.ID, f.id, telephony.Forwarding{Mode: telephony.ForwardUnanswered, Target: f.target}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		svc := telephony.NewService(s, nil, nil)
+		phones := func(string) bool { return true }
+		p, err := svc.Place(ctx, o.ID, ann.ID, "101", phones)
+		if err != nil || p.Callee.ID != bob.ID || p.Decision.Action != telephony.Ring || p.Decision.OnTimeout != telephony.Forward || p.Decision.ForwardTo != "102" {
+			t.Fatalf("bob: %+v, %v", p, err)
+		}
+		next, err := svc.Unanswered(ctx, p, phones)
+		if err != nil || next.Callee.ID != cat.ID || next.Decision.Action != telephony.Ring || next.Decision.OnTimeout != telephony.ToVoicemail {
+			t.Fatalf("forwarded to cat: %+v, %v", next, err)
+		}
+		if next.Out.ID != p.Out.ID || next.In.ID == p.In.ID {
+			t.Fatalf("rows: ann's %s → %s, callee's %s → %s", p.Out.ID, next.Out.ID, p.In.ID, next.In.ID)
+		}
+		bobs, _, _ := s.Calls(ctx, o.ID, bob.ID, 10, "")
+		if len(bobs) != 1 || bobs[0].Result != telephony.Missed {
+			t.Fatalf("bob's calls: %+v", bobs)
+		}
+		if err := svc.Answered(ctx, next); err != nil {
+			t.Fatal(err)
+		}
+		if err := svc.Ended(ctx, next, telephony.Answered); err != nil {
+			t.Fatal(err)
+		}
+		for id, n := range map[string]int{ann.ID: 1, cat.ID: 1} {
+			cs, _, _ := s.Calls(ctx, o.ID, id, 10, "")
+			if len(cs) != n || cs[0].Result != telephony.Answered {
+				t.Fatalf("%s's calls: %+v", id, cs)
+			}
+		}
+	})
+}
