@@ -17,7 +17,7 @@ import (
 // client plays the browser: a pion PeerConnection of its own, on the
 // loopback, with one audio track each way.
 type client struct {
-	t     *testing.T
+	t     testing.TB
 	pc    *webrtc.PeerConnection
 	track *webrtc.TrackLocalStaticRTP
 
@@ -33,7 +33,7 @@ type clientOpts struct {
 	relayOnly  bool
 }
 
-func newClient(t *testing.T, o clientOpts) *client {
+func newClient(t testing.TB, o clientOpts) *client {
 	t.Helper()
 	var m webrtc.MediaEngine
 	for _, c := range o.codecs {

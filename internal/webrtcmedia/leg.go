@@ -70,7 +70,8 @@ func (l *Leg) answer(ctx context.Context, offer string, codec Codec) (string, er
 		return "", badSDP("no audio transceiver from the offer")
 	}
 	if err := tr.SetCodecPreferences([]webrtc.RTPCodecParameters{codecParameters(codec)}); err != nil {
-		return "", fmt.Errorf("webrtcmedia: %w", err)
+		// pion did not take the offer's line for the codec as ParseSDP did
+		return "", fmt.Errorf("%w: the offer's %v cannot be used (%v)", ErrBadSDP, codec, err)
 	}
 	track, err := newTrack(codec)
 	if err != nil {
@@ -91,7 +92,16 @@ func (l *Leg) answer(ctx context.Context, offer string, codec Codec) (string, er
 	if err != nil {
 		return "", fmt.Errorf("webrtcmedia: %w", err)
 	}
-	return l.e.gather(ctx, l.pc, answer)
+	sdp, err := l.e.gather(ctx, l.pc, answer)
+	if err != nil {
+		return "", err
+	}
+	// pion answers what it cannot take with a rejected section rather
+	// than an error: refuse the offer then.
+	if _, err := ParseSDP(sdp); err != nil {
+		return "", fmt.Errorf("%w: the offer cannot be answered (%v)", ErrBadSDP, err)
+	}
+	return sdp, nil
 }
 
 // offer makes the leg's audio transceiver listing codecs and returns the
@@ -149,6 +159,7 @@ func (l *Leg) SetAnswer(answer string) error {
 	if !found {
 		return fmt.Errorf("%w: answered %v, offered %v", ErrNoCommonCodec, audio.Codecs, offered)
 	}
+	old := track
 	if !codec.Same(offered[0]) {
 		// the sender starts when the answer is set: give it a track of
 		// the answered codec before.
@@ -160,6 +171,9 @@ func (l *Leg) SetAnswer(answer string) error {
 		}
 	}
 	if err := l.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeAnswer, SDP: answer}); err != nil {
+		if track != old {
+			_ = l.tr.Sender().ReplaceTrack(old) // not started: only swaps back
+		}
 		return fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
 	l.mu.Lock()

@@ -3,6 +3,7 @@ package webrtcmedia
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -84,8 +85,10 @@ type Audio struct {
 // ParseSDP checks an SDP offer or answer from an untrusted peer before
 // pion sees it: at most MaxSDPSize bytes, parseable, exactly one media
 // section, which is audio over UDP/TLS/RTP/SAVPF with a port, ICE
-// credentials and a DTLS fingerprint, listing at least one codec the
-// endpoint knows. Every refusal wraps ErrBadSDP.
+// credentials, a DTLS fingerprint and a mid in the BUNDLE group (as every
+// browser sends; pion rejects an unbundled section), listing at least one
+// codec the endpoint knows. Every refusal wraps ErrBadSDP, or
+// ErrNoCommonCodec for the last.
 func ParseSDP(s string) (Audio, error) {
 	if len(s) == 0 {
 		return Audio{}, badSDP("empty")
@@ -115,6 +118,14 @@ func ParseSDP(s string) (Audio, error) {
 			return Audio{}, badSDP("no a=%s", attr)
 		}
 	}
+	if fp := attr(&d, m, "fingerprint"); len(strings.Fields(fp)) != 2 {
+		return Audio{}, badSDP("a=fingerprint is not <hash function> <fingerprint>")
+	}
+	mid, _ := m.Attribute("mid")
+	group, _ := d.Attribute("group")
+	if mid == "" || !slices.Contains(strings.Fields(strings.TrimPrefix(group, "BUNDLE")), mid) || !strings.HasPrefix(group, "BUNDLE") {
+		return Audio{}, badSDP("the audio section is not in an a=group:BUNDLE by its a=mid")
+	}
 	var a Audio
 	for _, f := range m.MediaName.Formats {
 		pt, err := strconv.ParseUint(f, 10, 7)
@@ -137,11 +148,16 @@ func ParseSDP(s string) (Audio, error) {
 }
 
 func hasAttr(d *sdp.SessionDescription, m *sdp.MediaDescription, key string) bool {
-	if v, ok := m.Attribute(key); ok && v != "" {
-		return true
+	return attr(d, m, key) != ""
+}
+
+// attr is the value of a=key in the media section, else at session level.
+func attr(d *sdp.SessionDescription, m *sdp.MediaDescription, key string) string {
+	if v, ok := m.Attribute(key); ok && strings.TrimSpace(v) != "" {
+		return strings.TrimSpace(v)
 	}
-	v, ok := d.Attribute(key)
-	return ok && v != ""
+	v, _ := d.Attribute(key)
+	return strings.TrimSpace(v)
 }
 
 // rtpmap is the codec payload type pt names in m: its a=rtpmap, or for the
@@ -152,7 +168,8 @@ func rtpmap(m *sdp.MediaDescription, pt uint8) (Codec, bool) {
 		if at.Key != "rtpmap" || !strings.HasPrefix(at.Value, prefix) {
 			continue
 		}
-		parts := strings.Split(strings.TrimSpace(at.Value[len(prefix):]), "/")
+		// no space is allowed, as pion reads it
+		parts := strings.Split(at.Value[len(prefix):], "/")
 		if len(parts) < 2 || len(parts) > 3 {
 			return Codec{}, false
 		}

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"regexp"
 	"strings"
 	"testing"
@@ -231,6 +232,8 @@ func TestBadOffers(t *testing.T) {
 		{"plain RTP", replace(good, "UDP/TLS/RTP/SAVPF", "RTP/AVP"), ErrBadSDP},
 		{"no fingerprint", dropLines(good, "a=fingerprint:"), ErrBadSDP},
 		{"no ice-pwd", dropLines(good, "a=ice-pwd:"), ErrBadSDP},
+		{"empty fingerprint", replaceRe(good, `a=fingerprint:[^\r]*`, "a=fingerprint: "), ErrBadSDP},
+		{"unbundled", dropLines(good, "a=group:"), ErrBadSDP},
 		{"two sections", good + good[bytes.Index([]byte(good), []byte("m=audio")):], ErrBadSDP},
 		{"no known codec", replace(replace(good, "opus/48000/2", "speex/8000"), "PCMU/8000", "G729/8000"), ErrNoCommonCodec},
 	} {
@@ -275,4 +278,37 @@ func dropLines(s, prefix string) string {
 		}
 	}
 	return strings.Join(out, "")
+}
+
+// TestParseBrowserOffer: a browser's offer yields the codecs the endpoint
+// knows, in the browser's order and with its payload types, and the
+// endpoint answers it with the codec the caller prefers.
+func TestParseBrowserOffer(t *testing.T) {
+	a, err := ParseSDP(browserOffer)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Codec{Opus, PCMU, PCMA}
+	if len(a.Codecs) != len(want) {
+		t.Fatalf("codecs %v, want %v", a.Codecs, want)
+	}
+	for i := range want {
+		if a.Codecs[i] != want[i] {
+			t.Fatalf("codecs %v, want %v", a.Codecs, want)
+		}
+	}
+	e := newEndpoint(t)
+	leg, answer, err := e.Answer(context.Background(), browserOffer, []Codec{PCMA, PCMU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	if got := leg.Codec(); got != PCMA {
+		t.Fatalf("codec %v, want PCMA", got)
+	}
+	if !strings.Contains(answer, "m=audio ") || !strings.Contains(answer, "a=rtpmap:8 PCMA/8000") ||
+		strings.Contains(answer, "opus") || strings.Contains(answer, "PCMU") ||
+		!strings.Contains(answer, fmt.Sprintf(" %s %d typ host", e.Addr().IP, e.Addr().Port)) {
+		t.Fatalf("answer:\n%s", answer)
+	}
 }
