@@ -58,6 +58,7 @@ var outer = []string{
 	"vo/internal/storetest",
 	"vo/internal/stream",
 	"vo/internal/turnserver",
+	"vo/internal/webrtcmedia",
 	"vo/internal/votest",
 }
 
