@@ -56,6 +56,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	tf.register(fs)
 	addr := fs.String("addr", env("VO_ADDR", "127.0.0.1:8080"), "HTTP listen address (VO_ADDR)")
 	sipAddr := fs.String("sip-addr", env("VO_SIP_ADDR", telephony.DefaultSIPAddr), "SIP registrar and call server, UDP and TCP, where desk phones and softphones register (say 0.0.0.0:5060); on every address, GET /api/v1/me/sip names the host the app reached (VO_SIP_ADDR)")
+	callMedia := fs.String("call-media-addr", env("VO_CALL_MEDIA_ADDR", "127.0.0.1:0"), "UDP address the media of the app's calls arrives on (WebRTC through the server; say 0.0.0.0:7883 to reach it from the network; port 0: a free port); empty: the app cannot call (VO_CALL_MEDIA_ADDR)")
+	callMediaIP := fs.String("call-media-ip", env("VO_CALL_MEDIA_IP", ""), "address announced to apps for --call-media-addr when it listens on every address or behind a 1:1 NAT, comma-separated (VO_CALL_MEDIA_IP)")
 	natsURL := fs.String("nats", env("VO_NATS", ""), "NATS URL joining several nodes on one PostgreSQL database (VO_NATS)")
 	withDemo := fs.Bool("demo", env("VO_DEMO", "") == "1", "create the demo org once and print how to log in")
 	proxies := fs.String("trusted-proxies", env("VO_TRUSTED_PROXIES", ""), "reverse proxies (IPs or CIDR prefixes, comma-separated) whose X-Forwarded-For and X-Forwarded-Proto are believed (VO_TRUSTED_PROXIES)")
@@ -93,6 +95,21 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	if err := checkSIPAddr(*sipAddr, *addr, tf.addr); err != nil {
 		return err
 	}
+	var mediaIPs []string
+	if *callMediaIP != "" {
+		for _, ip := range strings.Split(*callMediaIP, ",") {
+			ip = strings.TrimSpace(ip)
+			if net.ParseIP(ip) == nil {
+				return usageError{fmt.Sprintf("--call-media-ip %q: want IP addresses, comma-separated", *callMediaIP)}
+			}
+			mediaIPs = append(mediaIPs, ip)
+		}
+	}
+	if *callMedia != "" {
+		if _, port, err := net.SplitHostPort(*callMedia); err != nil || port == "" {
+			return usageError{fmt.Sprintf("--call-media-addr %q: want HOST:PORT (say 0.0.0.0:7883)", *callMedia)}
+		}
+	}
 	trusted, err := httpapi.ParseTrustedProxies(*proxies)
 	if err != nil {
 		return usageError{err.Error()}
@@ -115,7 +132,8 @@ func serve(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	}
 	n, err := node.New(ctx, node.Config{Store: st, NATSURL: *natsURL, Demo: *withDemo, Photos: newPhotos(st, files, clock.Real{}), Blobs: files,
 		Clock: clock.Real{}, Logger: lg, Metrics: mets, PushSubject: *pushSubject,
-		SendRate: sendRate, SendBurst: sendBurst, TURN: turnCfg, ICE: iceCfg, SIPAddr: *sipAddr})
+		SendRate: sendRate, SendBurst: sendBurst, TURN: turnCfg, ICE: iceCfg, SIPAddr: *sipAddr,
+		CallMediaAddr: *callMedia, CallMediaIPs: mediaIPs})
 	if err != nil {
 		st.Close()
 		return err

@@ -53,6 +53,7 @@ var outer = []string{
 	"vo/internal/notify/pushtest",
 	"vo/internal/notify/webpush",
 	"vo/internal/sipserver",
+	"vo/internal/appcall",
 	"vo/internal/photo/internal/testimg",
 	"vo/internal/store",
 	"vo/internal/storetest",

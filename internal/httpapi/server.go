@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"vo/internal/appcall"
 
 	"vo/internal/account"
 	"vo/internal/admin"
@@ -86,6 +87,9 @@ type Config struct {
 	// ICE mints the TURN credentials of GET /api/v1/calls/ice; without
 	// URLs or a secret it answers an empty list.
 	ICE turncred.Config
+	// AppCalls places and answers the app's WebRTC calls; nil, those
+	// endpoints answer 404.
+	AppCalls *appcall.Switch
 	// Voicemail is told when a voicemail is heard or deleted (the SIP
 	// server, so desk phones' message-waiting lamps follow); nil, nobody.
 	Voicemail VoicemailWatcher
@@ -216,6 +220,10 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "GET /api/v1/me/forwarding", authed: s.getForwarding},
 		{pattern: "PUT /api/v1/me/forwarding", authed: s.putForwarding},
 		{pattern: "GET /api/v1/calls", authed: s.listCalls},
+		{pattern: "POST /api/v1/calls", authed: s.placeCall},
+		{pattern: "POST /api/v1/calls/{id}/answer", authed: s.answerCall},
+		{pattern: "POST /api/v1/calls/{id}/decline", authed: s.declineCall},
+		{pattern: "POST /api/v1/calls/{id}/hangup", authed: s.hangupCall},
 		{pattern: "GET /api/v1/voicemails", authed: s.listVoicemails},
 		{pattern: "PATCH /api/v1/voicemails/{id}", authed: s.patchVoicemail},
 		{pattern: "DELETE /api/v1/voicemails/{id}", authed: s.deleteVoicemail},

@@ -16,6 +16,8 @@ import (
 	"net"
 	"sync"
 	"time"
+	"vo/internal/appcall"
+	"vo/internal/webrtcmedia"
 
 	"vo/internal/account"
 	"vo/internal/admin"
@@ -59,7 +61,13 @@ type Config struct {
 	// when set, the node runs the SIP registrar there (port 0: a free
 	// port). Empty runs none and names telephony.DefaultSIPAddr.
 	SIPAddr string
-	// RingTimeout is how long phones ring before a call is unanswered;
+	// CallMediaAddr is the UDP address the media of the app's calls
+	// arrives on (SPEC §10, WebRTC through the server; port 0: a free
+	// port); empty, the app cannot call. CallMediaIPs, when set, are
+	// announced in its place (a server behind a 1:1 NAT).
+	CallMediaAddr string
+	CallMediaIPs  []string
+	// RingTimeout is how long phones and apps ring before a call is unanswered;
 	// zero is SPEC §10's 20 s (tests shorten it).
 	RingTimeout time.Duration
 	Clock       clock.Clock  // nil: the wall clock
@@ -112,8 +120,15 @@ type Node struct {
 	// Notify queues and sends Web Pushes (SPEC §9); its Notify is what
 	// the domains call.
 	Notify *notify.Service
+	// Calls places calls and keeps their rows and voicemails, for every
+	// transport.
+	Calls *telephony.Service
 	// SIP is the SIP registrar; nil when Config.SIPAddr is empty.
 	SIP *sipserver.Server
+	// AppCalls carries the app's WebRTC calls through CallMedia; both nil
+	// when Config.CallMediaAddr is empty.
+	AppCalls  *appcall.Switch
+	CallMedia *webrtcmedia.Endpoint
 	// TURN is the embedded TURN server; nil when off.
 	TURN *turnserver.Server
 	// ICE mints the TURN credentials the app gets (GET /api/v1/calls/ice).
@@ -241,7 +256,11 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 	if err := n.startTURN(ctx); err != nil {
 		return fail(err)
 	}
+	n.Calls = telephony.NewService(st, cfg.Blobs, cfg.Clock)
 	if err := n.startSIP(ctx); err != nil {
+		return fail(err)
+	}
+	if err := n.startAppCalls(); err != nil {
 		return fail(err)
 	}
 	// Registrations on the services (routes of the stream, say) belong
@@ -263,7 +282,7 @@ func (n *Node) startSIP(ctx context.Context) error {
 		return fmt.Errorf("sip nonce secret: %w", err)
 	}
 	// Its lifetime is the node's, not New's context: Close stops it.
-	calls := telephony.NewService(n.Store, n.Blobs, n.cfg.Clock)
+	calls := n.Calls
 	s, err := sipserver.New(context.WithoutCancel(ctx), sipserver.Config{Addr: n.cfg.SIPAddr, Backend: store.SIPBackend{S: n.Store},
 		Key: key, Clock: n.cfg.Clock, Logger: n.lg, Calls: calls, RingTimeout: n.cfg.RingTimeout})
 	if err != nil {
@@ -276,6 +295,23 @@ func (n *Node) startSIP(ctx context.Context) error {
 		n.SIPAddr = net.JoinHostPort(host, got)
 	}
 	n.lg.Info("sip: listening", slog.String("addr", s.Addr()))
+	return nil
+}
+
+// startAppCalls opens the media endpoint of the app's calls when
+// Config.CallMediaAddr is set.
+func (n *Node) startAppCalls() error {
+	if n.cfg.CallMediaAddr == "" {
+		return nil
+	}
+	ep, err := webrtcmedia.New(webrtcmedia.Config{Addr: n.cfg.CallMediaAddr, PublicIPs: n.cfg.CallMediaIPs, Logger: n.lg})
+	if err != nil {
+		return fmt.Errorf("call media: %w", err)
+	}
+	n.CallMedia = ep
+	n.AppCalls = appcall.New(appcall.Config{Calls: n.Calls, Media: ep, RingTimeout: n.cfg.RingTimeout, Clock: n.cfg.Clock, Logger: n.lg,
+		Apps: func(orgID, userID string) bool { return len(n.Hub.Sessions(orgID, userID)) > 0 }})
+	n.lg.Info("calls: app media listening", slog.String("addr", ep.Addr().String()))
 	return nil
 }
 
@@ -361,6 +397,10 @@ func (n *Node) Close() error {
 	if stop != nil {
 		stop()
 		<-done
+	}
+	if n.AppCalls != nil {
+		n.AppCalls.Close()
+		n.CallMedia.Close()
 	}
 	if n.SIP != nil {
 		n.SIP.Close()

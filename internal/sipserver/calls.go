@@ -19,7 +19,6 @@ import (
 	"github.com/emiago/diago/media"
 	"github.com/emiago/sipgo"
 	"github.com/emiago/sipgo/sip"
-	"github.com/zaf/g711"
 
 	"vo/internal/apperr"
 	"vo/internal/telephony"
@@ -85,8 +84,12 @@ func callKey(req *sip.Request) string {
 	return k
 }
 
-// hasPhones reports whether the user has a live registration here.
-func (s *Server) hasPhones(userID string) bool { return len(s.Bindings(userID)) > 0 }
+// reach tells the call service which devices this server can ring: the
+// phones registered here (app sessions are rung by the app call switch,
+// not yet for calls from phones).
+func (s *Server) reach() telephony.Reach {
+	return telephony.Reach{Phones: func(userID string) bool { return len(s.Bindings(userID)) > 0 }}
+}
 
 func (s *Server) onCall(d *diago.DialogServerSession) {
 	v, ok := s.callers.Load(callKey(d.InviteRequest))
@@ -96,7 +99,7 @@ func (s *Server) onCall(d *diago.DialogServerSession) {
 	}
 	cred := v.(Credential)
 	ctx := d.Context()
-	placed, err := s.cfg.Calls.Place(ctx, cred.OrgID, cred.UserID, d.ToUser(), s.hasPhones)
+	placed, err := s.cfg.Calls.Place(ctx, cred.OrgID, cred.UserID, d.ToUser(), s.reach())
 	if err != nil {
 		code, reason := sip.StatusInternalServerError, "Server Internal Error"
 		switch {
@@ -164,12 +167,7 @@ func (s *Server) voicemail(d *diago.DialogServerSession, p *telephony.Placed) {
 	for {
 		n, err := r.Read(buf)
 		if n > 0 {
-			switch props.Codec.PayloadType {
-			case media.CodecAudioAlaw.PayloadType:
-				pcm = append(pcm, g711.DecodeAlaw(buf[:n])...)
-			default:
-				pcm = append(pcm, g711.DecodeUlaw(buf[:n])...)
-			}
+			pcm = append(pcm, telephony.DecodeG711(props.Codec.PayloadType == media.CodecAudioAlaw.PayloadType, buf[:n])...)
 		}
 		if err != nil {
 			if !errors.Is(err, io.EOF) && d.Context().Err() == nil {

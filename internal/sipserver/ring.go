@@ -93,7 +93,7 @@ func (s *Server) ring(d *diago.DialogServerSession, p *telephony.Placed) {
 // forwarding target, who is then rung (or reached in voicemail) in turn.
 func (s *Server) forward(d *diago.DialogServerSession, p *telephony.Placed) {
 	ctx, cancel := context.WithTimeout(d.Context(), 10*time.Second)
-	next, err := s.cfg.Calls.Unanswered(ctx, p, s.hasPhones)
+	next, err := s.cfg.Calls.Unanswered(ctx, p, s.reach())
 	cancel()
 	if err != nil {
 		s.lg.Warn("sip: forward an unanswered call", slog.Any("err", err))

@@ -53,6 +53,17 @@ func NewService(st Store, b blobs.Store, clk clock.Clock) *Service {
 	return &Service{st: st, blobs: b, clk: clk}
 }
 
+// Reach tells which devices of a user can ring now. A nil func: none of
+// that kind (a transport that cannot ring them yet).
+type Reach struct {
+	Phones func(userID string) bool        // a registered SIP phone
+	Apps   func(orgID, userID string) bool // an app session with a live event stream
+}
+
+func (r Reach) phones(id string) bool { return r.Phones != nil && r.Phones(id) }
+
+func (r Reach) apps(orgID, id string) bool { return r.Apps != nil && r.Apps(orgID, id) }
+
 // Placed is a call on its way: both parties, where it goes, and each
 // party's row.
 type Placed struct {
@@ -73,9 +84,8 @@ func peerOf(u account.User) Peer {
 // and records it as ringing for both. NotFound for an extension or number
 // nobody of the org has and for what is neither (SPEC §10: 404); Forbidden
 // for a number outside the org, until a trunk exists (403).
-// phones reports whether a user has a registered phone that can ring.
-// Forwarding is followed once: the target's own forwarding is not.
-func (s *Service) Place(ctx context.Context, orgID, callerID, dialled string, phones func(userID string) bool) (*Placed, error) {
+// reach tells which of a user's devices can ring. Forwarding is followed once: the target's own forwarding is not.
+func (s *Service) Place(ctx context.Context, orgID, callerID, dialled string, reach Reach) (*Placed, error) {
 	caller, err := s.st.UserByID(ctx, orgID, callerID)
 	if err != nil {
 		return nil, err
@@ -95,7 +105,7 @@ func (s *Service) Place(ctx context.Context, orgID, callerID, dialled string, ph
 	default:
 		return nil, apperr.New(apperr.NotFound, "no such extension or number")
 	}
-	dec, err := s.route(ctx, orgID, callee, true, phones)
+	dec, err := s.route(ctx, orgID, callee, true, reach)
 	if err != nil {
 		return nil, err
 	}
@@ -105,7 +115,7 @@ func (s *Service) Place(ctx context.Context, orgID, callerID, dialled string, ph
 			return nil, err
 		}
 		callee = target
-		if dec, err = s.route(ctx, orgID, callee, false, phones); err != nil {
+		if dec, err = s.route(ctx, orgID, callee, false, reach); err != nil {
 			return nil, err
 		}
 	}
@@ -122,15 +132,13 @@ func (s *Service) Place(ctx context.Context, orgID, callerID, dialled string, ph
 	return p, nil
 }
 
-// route gathers what Route needs of the callee. App sessions do not ring
-// yet: the app's WebRTC calls are the next step (issue 12 point 2), so a
-// callee with no phone goes to voicemail rather than ring nothing.
-func (s *Service) route(ctx context.Context, orgID string, callee account.User, forwarding bool, phones func(string) bool) (Decision, error) {
+// route gathers what Route needs of the callee.
+func (s *Service) route(ctx context.Context, orgID string, callee account.User, forwarding bool, reach Reach) (Decision, error) {
 	pres, err := s.st.Presence(ctx, orgID, callee.ID)
 	if err != nil {
 		return Decision{}, err
 	}
-	in := RouteInput{Status: pres.State.Status, Activity: pres.State.Activity, Phones: phones != nil && phones(callee.ID)}
+	in := RouteInput{Status: pres.State.Status, Activity: pres.State.Activity, Phones: reach.phones(callee.ID), Sessions: reach.apps(orgID, callee.ID)}
 	if forwarding {
 		f, err := s.st.Forwarding(ctx, orgID, callee.ID)
 		if err != nil {
@@ -150,12 +158,12 @@ func (s *Service) route(ctx context.Context, orgID string, callee account.User, 
 // callee's row ends missed, the target gets a row of their own, and the
 // call is routed anew for the target, whose own forwarding is not followed
 // (so no loop). The caller's row goes on. NotFound when the target is gone.
-func (s *Service) Unanswered(ctx context.Context, p *Placed, phones func(userID string) bool) (*Placed, error) {
+func (s *Service) Unanswered(ctx context.Context, p *Placed, reach Reach) (*Placed, error) {
 	target, err := s.st.UserByDial(ctx, p.Caller.OrgID, Destination{Kind: DestExtension, Value: p.Decision.ForwardTo})
 	if err != nil {
 		return nil, err
 	}
-	dec, err := s.route(ctx, p.Caller.OrgID, target, false, phones)
+	dec, err := s.route(ctx, p.Caller.OrgID, target, false, reach)
 	if err != nil {
 		return nil, err
 	}

@@ -42,7 +42,7 @@ func TestPlace(t *testing.T) {
 		}
 		ann, bob, cat := us[0], us[1], us[2]
 		svc := telephony.NewService(s, nil, nil)
-		phones := func(id string) bool { return id == cat.ID }
+		phones := telephony.Reach{Phones: func(id string) bool { return id == cat.ID }}
 
 		for dial, want := range map[string]apperr.Code{"999": apperr.NotFound, "200": apperr.NotFound, "hello": apperr.NotFound,
 			"+14155550200": apperr.Forbidden, "+15555550000": apperr.Forbidden} {
@@ -111,7 +111,7 @@ func TestUnanswered(t *testing.T) {
 			}
 		}
 		svc := telephony.NewService(s, nil, nil)
-		phones := func(string) bool { return true }
+		phones := telephony.Reach{Phones: func(string) bool { return true }}
 		p, err := svc.Place(ctx, o.ID, ann.ID, "101", phones)
 		if err != nil || p.Callee.ID != bob.ID || p.Decision.Action != telephony.Ring || p.Decision.OnTimeout != telephony.Forward || p.Decision.ForwardTo != "102" {
 			t.Fatalf("bob: %+v, %v", p, err)

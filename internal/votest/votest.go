@@ -67,6 +67,9 @@ type Options struct {
 	SIPAddr string
 	// BlobDir, when set, keeps attachments and voicemail audio there.
 	BlobDir string
+	// CallMediaAddr, when set, carries the app's calls' media there (say
+	// 127.0.0.1:0); Node.AppCalls is then the switch.
+	CallMediaAddr string
 	// RingTimeout shortens how long phones ring before a call is
 	// unanswered (zero: 20 s).
 	RingTimeout time.Duration
@@ -101,7 +104,7 @@ func Start(t testing.TB, dsn string, o Options) *Node {
 		t.Cleanup(func() { d.Close() })
 		files = d
 	}
-	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Blobs: files, Clock: o.Clock, HashParams: Params, SIPAddr: o.SIPAddr, RingTimeout: o.RingTimeout})
+	nd, err := node.New(context.Background(), node.Config{Store: st, Photos: photos, Blobs: files, Clock: o.Clock, HashParams: Params, SIPAddr: o.SIPAddr, RingTimeout: o.RingTimeout, CallMediaAddr: o.CallMediaAddr})
 	if err != nil {
 		t.Fatalf("node: %v", err)
 	}

@@ -543,7 +543,59 @@ export interface paths {
         /** The caller's calls, newest first. */
         get: operations["listCalls"];
         put?: never;
-        post?: never;
+        /** Place a call from the app (SPEC §10): WebRTC audio through the server. The body carries the app's SDP offer (non-trickle: every candidate in it); the answer is the server's SDP answer, and the caller's leg connects at once while the callee's sessions and phones ring (a call event). Do not disturb, no device, a decline or no answer within 20 s plays the greeting and records a voicemail on this leg. The leg is G.711 (PCMU or PCMA), what desk phones and voicemail speak. */
+        post: operations["placeCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calls/{id}/answer": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Answer an incoming call that rings (the callee's own call id) on this session, with the app's SDP offer; the first answer wins and every other session and phone stops ringing (the call event says answered). */
+        post: operations["answerCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calls/{id}/decline": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Decline an incoming call that rings: it stops ringing everywhere and goes to voicemail. */
+        post: operations["declineCall"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/calls/{id}/hangup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Hang up one's call (either party's own call id): while it rings the caller gives up (missed), once up it ends for both. */
+        post: operations["hangupCall"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1204,6 +1256,20 @@ export interface components {
             mode: "off" | "always" | "unanswered";
             /** @description The extension calls go to; required unless mode is off. */
             target?: string;
+        };
+        PlaceCall: {
+            /** @description An extension or an E.164 number of the caller's org. */
+            to: string;
+            /** @description The app's SDP offer: one audio section, every ICE candidate in it. */
+            sdp: string;
+        };
+        PlacedCall: {
+            call: components["schemas"]["Call"];
+            /** @description The server's SDP answer. */
+            sdp: string;
+        };
+        SDP: {
+            sdp: string;
         };
         Call: {
             id: string;
@@ -2480,6 +2546,116 @@ export interface operations {
             };
             400: components["responses"]["Invalid"];
             401: components["responses"]["Unauthenticated"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    placeCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["PlaceCall"];
+            };
+        };
+        responses: {
+            /** @description The caller's call, ringing, and the server's SDP answer. */
+            201: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["PlacedCall"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    answerCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["SDP"];
+            };
+        };
+        responses: {
+            /** @description The server's SDP answer. */
+            200: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["SDP"];
+                };
+            };
+            400: components["responses"]["Invalid"];
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["Conflict"];
+            413: components["responses"]["TooLarge"];
+            415: components["responses"]["UnsupportedMediaType"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    declineCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Declined. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
+            500: components["responses"]["Internal"];
+        };
+    };
+    hangupCall: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                id: components["parameters"]["ID"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description Hung up. */
+            204: {
+                headers: {
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthenticated"];
+            404: components["responses"]["NotFound"];
             500: components["responses"]["Internal"];
         };
     };

@@ -396,6 +396,18 @@ type PasswordChange struct {
 	LogOutOtherDevices *bool  `json:"log_out_other_devices,omitempty"`
 }
 
+// PlaceCall is the document's PlaceCall.
+type PlaceCall struct {
+	To  string `json:"to"`
+	Sdp string `json:"sdp"`
+}
+
+// PlacedCall is the document's PlacedCall.
+type PlacedCall struct {
+	Call Call   `json:"call"`
+	Sdp  string `json:"sdp"`
+}
+
 // Platform is the document's Platform.
 //
 // One of "web", "mobile", "desktop", "sip".
@@ -519,6 +531,11 @@ type ReadRequest struct {
 //
 // One of "admin", "member".
 type Role = string
+
+// SDP is the document's SDP.
+type SDP struct {
+	Sdp string `json:"sdp"`
+}
 
 // SIPCredential is the document's SIPCredential.
 type SIPCredential struct {
