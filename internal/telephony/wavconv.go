@@ -112,34 +112,61 @@ func ReadWAV(b []byte) (PCM, error) {
 // Resample converts p to rate with a windowed-sinc low-pass filter, cut
 // just below the lower of the two Nyquist frequencies, so that a 48 kHz
 // recording made 8 kHz keeps no aliases of what was above 4 kHz.
+//
+// The filter is polyphase: output sample j sits at input position
+// j·from/to, whose fraction is one of to/gcd values, so each phase's taps
+// are computed once and every output is only multiply-adds.
 func (p PCM) Resample(rate int) PCM {
-	if p.Rate == rate || len(p.Samples) == 0 {
+	if p.Rate == rate || len(p.Samples) == 0 || rate <= 0 {
 		return p
 	}
 	const zeros = 8 // zero crossings of the sinc on each side
 	in := p.Samples
-	ratio := float64(p.Rate) / float64(rate)
+	g := gcd(p.Rate, rate)
+	step, phases := p.Rate/g, rate/g                          // input position of output j: j·step/phases
 	fc := 0.46 * float64(min(p.Rate, rate)) / float64(p.Rate) // cutoff, in cycles per input sample
 	half := float64(zeros) / (2 * fc)                         // the filter's half-width in input samples
-	n := int(float64(len(in)) / ratio)
-	out := make([]int16, n)
-	for j := range n {
-		t := float64(j) * ratio
-		lo, hi := int(math.Ceil(t-half)), int(math.Floor(t+half))
-		lo, hi = max(lo, 0), min(hi, len(in)-1)
-		var acc float64
-		for k := lo; k <= hi; k++ {
-			x := t - float64(k)
+	width := int(2*half) + 2
+	// taps[ph] weighs inputs base+first[ph] … for an output at base+ph/phases.
+	taps := make([][]float32, phases)
+	first := make([]int, phases)
+	for ph := range phases {
+		frac := float64(ph) / float64(phases)
+		lo, hi := int(math.Ceil(frac-half)), int(math.Floor(frac+half))
+		first[ph] = lo
+		w := make([]float32, 0, width)
+		for m := lo; m <= hi; m++ {
+			x := frac - float64(m)
 			h := 2 * fc
 			if x != 0 {
 				h = math.Sin(2*math.Pi*fc*x) / (math.Pi * x)
 			}
-			h *= 0.5 * (1 + math.Cos(math.Pi*x/half)) // Hann window
-			acc += h * float64(in[k])
+			w = append(w, float32(h*0.5*(1+math.Cos(math.Pi*x/half)))) // Hann window
 		}
-		out[j] = int16(max(math.MinInt16, min(math.MaxInt16, math.Round(acc))))
+		taps[ph] = w
+	}
+	n := int(int64(len(in)) * int64(rate) / int64(p.Rate))
+	out := make([]int16, n)
+	for j := range n {
+		pos := int64(j) * int64(step)
+		base, ph := int(pos/int64(phases)), int(pos%int64(phases))
+		k0 := base + first[ph]
+		var acc float32
+		for i, w := range taps[ph] {
+			if k := k0 + i; k >= 0 && k < len(in) {
+				acc += w * float32(in[k])
+			}
+		}
+		out[j] = int16(max(math.MinInt16, min(math.MaxInt16, math.Round(float64(acc)))))
 	}
 	return PCM{Rate: rate, Samples: out}
+}
+
+func gcd(a, b int) int {
+	for b != 0 {
+		a, b = b, a%b
+	}
+	return a
 }
 
 // PhoneWAV turns an uploaded greeting (a WAV file ReadWAV takes) into

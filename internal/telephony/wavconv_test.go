@@ -72,7 +72,7 @@ func energyAt(p PCM, hz float64) float64 {
 func TestPhoneWAVConverts(t *testing.T) {
 	for _, tc := range []struct {
 		rate, channels int
-	}{{48000, 2}, {44100, 1}, {16000, 2}, {8000, 1}, {4000, 1}} {
+	}{{48000, 2}, {44100, 1}, {22050, 2}, {16000, 2}, {8000, 1}, {7919, 1}, {4000, 1}} {
 		hz := []float64{440}
 		if tc.rate > 12000 {
 			hz = append(hz, 6000)
@@ -162,4 +162,24 @@ func FuzzReadWAV(f *testing.F) {
 			t.Fatalf("%d samples at %d Hz from %d bytes", len(p.Samples), p.Rate, len(b))
 		}
 	})
+}
+
+// BenchmarkPhoneWAV: converting the largest greetings PUT takes, a
+// minute of 48 kHz stereo (what a browser records) and 32 s of a rate
+// sharing no factor with 8 kHz (the most filter phases).
+func BenchmarkPhoneWAV(b *testing.B) {
+	for _, tc := range []struct {
+		name           string
+		rate, channels int
+		secs           float64
+	}{{"48kHz-stereo-60s", 48000, 2, 60}, {"44.1kHz-mono-60s", 44100, 1, 60}, {"191999Hz-mono-32s", 191999, 1, 32}} {
+		f := wavFile(1, uint16(tc.channels), uint32(tc.rate), 16, sines(tc.rate, tc.channels, tc.secs, 440))
+		b.Run(tc.name, func(b *testing.B) {
+			for b.Loop() {
+				if _, err := PhoneWAV(f); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
 }
