@@ -386,7 +386,10 @@ func (s *Switch) voicemail(c *call) {
 		s.end(c.p, telephony.Failed)
 		return
 	}
-	if !playGreeting(leg, alaw, c.hungUp) {
+	gctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	greeting := s.cfg.Calls.GreetingFor(gctx, c.p.Callee)
+	cancel()
+	if !playGreeting(leg, greeting, alaw, c.hungUp) {
 		s.end(c.p, telephony.Missed)
 		return
 	}
@@ -425,10 +428,10 @@ func (s *Switch) voicemail(c *call) {
 	}
 }
 
-// playGreeting sends the greeting as 20 ms G.711 packets in real time; false
-// when the caller hung up meanwhile.
-func playGreeting(leg *webrtcmedia.Leg, alaw bool, hungUp <-chan struct{}) bool {
-	frames := telephony.G711Frames(telephony.Greeting, alaw)
+// playGreeting sends the greeting (an 8 kHz WAV) as 20 ms G.711 packets in
+// real time; false when the caller hung up meanwhile.
+func playGreeting(leg *webrtcmedia.Leg, wav []byte, alaw bool, hungUp <-chan struct{}) bool {
+	frames := telephony.G711Frames(wav, alaw)
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
 	p := rtp.Packet{Header: rtp.Header{Version: 2, Marker: true}}

@@ -30,6 +30,7 @@ import (
 	"vo/internal/presence"
 	"vo/internal/store"
 	"vo/internal/stream"
+	"vo/internal/telephony"
 	"vo/internal/turncred"
 	"vo/internal/wire"
 )
@@ -90,6 +91,9 @@ type Config struct {
 	// AppCalls places and answers the app's WebRTC calls; nil, those
 	// endpoints answer 404.
 	AppCalls *appcall.Switch
+	// Calls keeps the users' own voicemail greetings; nil means one built
+	// on Store and Blobs.
+	Calls *telephony.Service
 	// Voicemail is told when a voicemail is heard or deleted (the SIP
 	// server, so desk phones' message-waiting lamps follow); nil, nobody.
 	Voicemail VoicemailWatcher
@@ -158,6 +162,9 @@ func New(cfg Config) *Server {
 	}
 	if cfg.Admin == nil {
 		cfg.Admin = admin.NewService(cfg.Store, cfg.HashParams)
+	}
+	if cfg.Calls == nil {
+		cfg.Calls = telephony.NewService(cfg.Store, cfg.Blobs, cfg.Clock)
 	}
 	if cfg.HealthTimeout == 0 {
 		cfg.HealthTimeout = 2 * time.Second
@@ -228,6 +235,9 @@ func (s *Server) endpoints() []endpoint {
 		{pattern: "PATCH /api/v1/voicemails/{id}", authed: s.patchVoicemail},
 		{pattern: "DELETE /api/v1/voicemails/{id}", authed: s.deleteVoicemail},
 		{pattern: "GET /api/v1/voicemails/{id}/audio", authed: s.voicemailAudio},
+		{pattern: "PUT /api/v1/me/voicemail/greeting", authed: s.putGreeting},
+		{pattern: "GET /api/v1/me/voicemail/greeting", authed: s.getGreeting},
+		{pattern: "DELETE /api/v1/me/voicemail/greeting", authed: s.deleteGreeting},
 		{pattern: "POST /api/v1/admin/users", authed: s.adminCreateUser},
 		{pattern: "DELETE /api/v1/admin/users/{id}", authed: s.adminDeactivate},
 		{pattern: "GET /api/v1/openapi.json", public: openAPI},

@@ -99,6 +99,10 @@ func (s *Server) onCall(d *diago.DialogServerSession) {
 	}
 	cred := v.(Credential)
 	ctx := d.Context()
+	if d.ToUser() == telephony.MailboxDial {
+		s.mailbox(d, cred)
+		return
+	}
 	placed, err := s.cfg.Calls.Place(ctx, cred.OrgID, cred.UserID, d.ToUser(), s.reach())
 	if err != nil {
 		code, reason := sip.StatusInternalServerError, "Server Internal Error"
@@ -141,7 +145,7 @@ func (s *Server) voicemail(d *diago.DialogServerSession, p *telephony.Placed) {
 	}
 	pb, err := med.PlaybackCreate()
 	if err == nil {
-		_, err = pb.Play(strings.NewReader(string(telephony.Greeting)), "audio/wav")
+		_, err = pb.Play(strings.NewReader(string(s.cfg.Calls.GreetingFor(d.Context(), p.Callee))), "audio/wav")
 	}
 	if err != nil && d.Context().Err() == nil {
 		s.lg.Warn("sip: greeting", slog.Any("err", err))

@@ -23,6 +23,10 @@ type Store interface {
 	AnswerCall(ctx context.Context, c Call) error
 	FinishCall(ctx context.Context, c Call) error
 	InsertVoicemail(ctx context.Context, v Voicemail) error
+	UnheardVoicemails(ctx context.Context, orgID, userID string, limit int) ([]Voicemail, error)
+	SetHeard(ctx context.Context, orgID, userID, id string, heard bool) (Voicemail, error)
+	GreetingKey(ctx context.Context, orgID, userID string) (string, error)
+	SetGreetingKey(ctx context.Context, orgID, userID, key string) (old string, err error)
 }
 
 // MaxVoicemail is the longest recording a caller may leave (SPEC §10).
@@ -36,12 +40,13 @@ type Service struct {
 	st    Store
 	blobs blobs.Store
 	clk   clock.Clock
-	// changed hears of every voicemail left (the SIP server's
-	// message-waiting lamps); set once the server exists.
+	// changed hears of every voicemail left or played through the
+	// mailbox (the SIP server's message-waiting lamps); set once the
+	// server exists.
 	changed atomic.Pointer[func(orgID, userID string)]
 }
 
-// OnVoicemail sets what hears of every voicemail left.
+// OnVoicemail sets what hears of every voicemail left or played.
 func (s *Service) OnVoicemail(f func(orgID, userID string)) { s.changed.Store(&f) }
 
 // NewService makes a call service over the store and the blob store the

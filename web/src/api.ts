@@ -377,6 +377,34 @@ export function voicemailAudioUrl(id: string): string {
   return `/api/v1/voicemails/${enc(id)}/audio`;
 }
 
+const GREETING = '/api/v1/me/voicemail/greeting';
+
+/** One's own voicemail greeting (8 kHz WAV), or null while callers hear the default one. */
+export async function getGreeting(): Promise<Blob | null> {
+  let res: Response;
+  try {
+    res = await fetch(GREETING, { credentials: 'same-origin', cache: 'no-store' });
+  } catch {
+    throw new NetworkError();
+  }
+  if (res.status === 404) return null;
+  if (!res.ok) {
+    if (res.status === 401 && onUnauthenticated) onUnauthenticated();
+    throw new ApiError(res.status, 'internal', `The server answered ${res.status}.`, null);
+  }
+  return res.blob();
+}
+
+/** Makes a WAV recording one's greeting (at most 60 s; the server converts it). */
+export function putGreeting(wav: Blob): Promise<void> {
+  return call<void>('PUT', GREETING, wav, { timeoutMs: 120_000 });
+}
+
+/** Back to the default greeting. */
+export function deleteGreeting(): Promise<void> {
+  return call<void>('DELETE', GREETING);
+}
+
 export function getSip(): Promise<SipCredential> {
   return call<SipCredential>('GET', '/api/v1/me/sip');
 }

@@ -12,10 +12,13 @@ export interface CallsState {
   voicemailsLoaded: boolean;
   /** Why the last load failed, or null. */
   error: string | null;
+  /** One's own voicemail greeting as callers hear it, or null for the default one. */
+  greeting: Blob | null;
+  greetingLoaded: boolean;
 }
 
 export function emptyCalls(): CallsState {
-  return { calls: [], voicemails: [], callsLoaded: false, voicemailsLoaded: false, error: null };
+  return { calls: [], voicemails: [], callsLoaded: false, voicemailsLoaded: false, error: null, greeting: null, greetingLoaded: false };
 }
 
 export const callsStore = createStore<CallsState>(emptyCalls());
@@ -136,4 +139,20 @@ export async function markHeard(id: string): Promise<void> {
 export async function removeVoicemail(id: string): Promise<void> {
   await api.deleteVoicemail(id);
   callsStore.set((s) => ({ voicemails: s.voicemails.filter((v) => v.id !== id) }));
+}
+
+export async function loadGreeting(): Promise<void> {
+  callsStore.set({ greeting: await api.getGreeting(), greetingLoaded: true });
+}
+
+/** Makes a recording one's greeting, then holds what the server kept (converted for calls). */
+export async function saveGreeting(wav: Blob): Promise<void> {
+  await api.putGreeting(wav);
+  await loadGreeting();
+}
+
+/** Gives callers the default greeting again. */
+export async function resetGreeting(): Promise<void> {
+  await api.deleteGreeting();
+  callsStore.set({ greeting: null, greetingLoaded: true });
 }

@@ -1,8 +1,8 @@
 // The Calls tab (SPEC §10): recent calls and voicemail, a dial pad, and the placeholder of the
 // calling screen (the WebRTC call itself comes later).
 
-import { useEffect, useRef, useState } from 'preact/hooks';
-import { voicemailAudioUrl } from '../api';
+import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
+import { ApiError, NetworkError, voicemailAudioUrl } from '../api';
 import { chatTime } from '../format';
 import { showToast } from '../state/app';
 import {
@@ -13,12 +13,16 @@ import {
   formatDuration,
   isMissed,
   loadCalls,
+  loadGreeting,
   loadVoicemails,
   markHeard,
   peerLabel,
   removeVoicemail,
+  resetGreeting,
+  saveGreeting,
   unheardCount,
 } from '../state/calls';
+import { MAX_GREETING_SECONDS, recordGreeting, type GreetingRecorder } from '../wav';
 import type { Call, Voicemail } from '../types';
 import { useCalls, useNow } from './hooks';
 import { linkProps, navigate } from './router';
@@ -47,7 +51,14 @@ export function CallsScreen({ tab, focusHeading }: { tab: 'recent' | 'voicemail'
           Voicemail{unheard > 0 && <span class="badge"> {unheard}<span class="sr-only"> unheard</span></span>}
         </a>
       </nav>
-      {tab === 'recent' ? <RecentList /> : <VoicemailList />}
+      {tab === 'recent' ? (
+        <RecentList />
+      ) : (
+        <>
+          <VoicemailList />
+          <GreetingSection />
+        </>
+      )}
     </section>
   );
 }
@@ -157,6 +168,136 @@ function VoicemailRow({ v }: { v: Voicemail }) {
       </div>
       <audio controls preload="none" src={voicemailAudioUrl(v.id)} onPlay={() => void played()} aria-label={`Voicemail from ${who}`} data-testid="voicemail-audio" />
     </li>
+  );
+}
+
+/** An object URL for a blob while it is shown, revoked after. */
+function useObjectUrl(blob: Blob | null): string | null {
+  const url = useMemo(() => (blob && typeof URL.createObjectURL === 'function' ? URL.createObjectURL(blob) : null), [blob]);
+  useEffect(() => () => {
+    if (url) URL.revokeObjectURL(url);
+  }, [url]);
+  return url;
+}
+
+function greetingProblem(err: unknown): string {
+  if (err instanceof NetworkError) return 'Can’t reach the server. Check your connection and try again.';
+  if (err instanceof ApiError) return err.message;
+  if (err instanceof DOMException && (err.name === 'NotAllowedError' || err.name === 'SecurityError')) return 'The microphone is blocked: allow it for this site to record.';
+  if (err instanceof DOMException && err.name === 'NotFoundError') return 'No microphone was found.';
+  return 'Something went wrong.';
+}
+
+/** One's voicemail greeting: record one from the microphone, listen, keep it, or go back to the default. */
+function GreetingSection() {
+  const greeting = useCalls((s) => s.greeting);
+  const loaded = useCalls((s) => s.greetingLoaded);
+  const [recorder, setRecorder] = useState<GreetingRecorder | null>(null);
+  const [seconds, setSeconds] = useState(0);
+  const [draft, setDraft] = useState<Blob | null>(null);
+  const [busy, setBusy] = useState(false);
+  const [problem, setProblem] = useState<string | null>(null);
+  const own = useObjectUrl(greeting);
+  const draftUrl = useObjectUrl(draft);
+  const recorderRef = useRef<GreetingRecorder | null>(null);
+  recorderRef.current = recorder;
+  useEffect(() => {
+    loadGreeting().catch((err) => setProblem(greetingProblem(err)));
+    return () => recorderRef.current?.cancel();
+  }, []);
+
+  async function start() {
+    setProblem(null);
+    setDraft(null);
+    setSeconds(0);
+    try {
+      setRecorder(await recordGreeting(setSeconds, () => void stop()));
+    } catch (err) {
+      setProblem(greetingProblem(err));
+    }
+  }
+  async function stop() {
+    const r = recorderRef.current;
+    if (!r) return;
+    recorderRef.current = null;
+    setRecorder(null);
+    setDraft(await r.stop());
+  }
+  async function save() {
+    if (!draft) return;
+    setBusy(true);
+    setProblem(null);
+    try {
+      await saveGreeting(draft);
+      setDraft(null);
+      showToast('Greeting saved: callers hear it now');
+    } catch (err) {
+      setProblem(greetingProblem(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+  async function reset() {
+    if (!confirm('Go back to the default greeting? Your recording is deleted.')) return;
+    setBusy(true);
+    setProblem(null);
+    try {
+      await resetGreeting();
+      showToast('Callers hear the default greeting');
+    } catch (err) {
+      setProblem(greetingProblem(err));
+    } finally {
+      setBusy(false);
+    }
+  }
+
+  return (
+    <section class="card greeting" aria-labelledby="greeting-title" data-testid="greeting">
+      <h2 id="greeting-title">Greeting</h2>
+      {!loaded && !problem && <p role="status">Loading…</p>}
+      {loaded && (
+        <p data-testid="greeting-kind">{greeting ? 'Callers who reach your voicemail hear your own greeting.' : 'Callers who reach your voicemail hear the default greeting.'}</p>
+      )}
+      {own && !draft && !recorder && <audio controls preload="none" src={own} aria-label="Your greeting" data-testid="greeting-audio" />}
+      {recorder && (
+        <p role="status" data-testid="greeting-recording">
+          Recording… {formatDuration(Math.floor(seconds) * 1000)} of {formatDuration(MAX_GREETING_SECONDS * 1000)}
+        </p>
+      )}
+      {draft && <audio controls src={draftUrl ?? undefined} aria-label="Your new greeting, not saved yet" data-testid="greeting-draft" />}
+      {problem && (
+        <p class="form-error" role="alert" data-testid="greeting-error">
+          {problem}
+        </p>
+      )}
+      <div class="actions">
+        {recorder ? (
+          <button type="button" class="btn btn-primary" onClick={() => void stop()} data-testid="greeting-stop">
+            Stop
+          </button>
+        ) : draft ? (
+          <>
+            <button type="button" class="btn btn-primary" disabled={busy} onClick={() => void save()} data-testid="greeting-save">
+              Use this greeting
+            </button>
+            <button type="button" class="btn" disabled={busy} onClick={() => setDraft(null)} data-testid="greeting-discard">
+              Discard
+            </button>
+          </>
+        ) : (
+          <>
+            <button type="button" class="btn" disabled={busy || !loaded} onClick={() => void start()} data-testid="greeting-record">
+              {greeting ? 'Record a new greeting' : 'Record a greeting'}
+            </button>
+            {greeting && (
+              <button type="button" class="btn" disabled={busy} onClick={() => void reset()} data-testid="greeting-reset">
+                Use the default greeting
+              </button>
+            )}
+          </>
+        )}
+      </div>
+    </section>
   );
 }
 
