@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,9 +26,14 @@ type client struct {
 	got  []*rtp.Packet
 	recv chan struct{} // closed at the first packet received
 	once sync.Once
+
+	countOnly bool          // keep no packets, only count them (benchmarks)
+	count     atomic.Int64  // packets received
+	arrived   chan struct{} // signalled (not closed) after each packet
 }
 
 type clientOpts struct {
+	countOnly  bool
 	codecs     []Codec
 	iceServers []webrtc.ICEServer
 	relayOnly  bool
@@ -54,17 +60,29 @@ func newClient(t testing.TB, o clientOpts) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{t: t, pc: pc, recv: make(chan struct{})}
+	c := &client{t: t, pc: pc, recv: make(chan struct{}), countOnly: o.countOnly, arrived: make(chan struct{}, 1)}
 	t.Cleanup(func() { pc.Close() })
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		buf := make([]byte, 1500)
 		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
+			if c.countOnly {
+				if _, _, err := tr.Read(buf); err != nil {
+					return
+				}
+			} else {
+				p, _, err := tr.ReadRTP()
+				if err != nil {
+					return
+				}
+				c.mu.Lock()
+				c.got = append(c.got, p)
+				c.mu.Unlock()
 			}
-			c.mu.Lock()
-			c.got = append(c.got, p)
-			c.mu.Unlock()
+			c.count.Add(1)
+			select {
+			case c.arrived <- struct{}{}:
+			default:
+			}
 			c.once.Do(func() { close(c.recv) })
 		}
 	})

@@ -36,7 +36,7 @@ type call struct {
 	bridged    chan error
 }
 
-func placeCall(t *testing.T, e *Endpoint, a, b *client, prefer []Codec) *call {
+func placeCall(t testing.TB, e *Endpoint, a, b *client, prefer []Codec) *call {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -69,7 +69,7 @@ func placeCall(t *testing.T, e *Endpoint, a, b *client, prefer []Codec) *call {
 
 // hangUp closes both legs and checks the bridge ends without error and the
 // endpoint forgets them.
-func (c *call) hangUp(t *testing.T, e *Endpoint) {
+func (c *call) hangUp(t testing.TB, e *Endpoint) {
 	t.Helper()
 	c.legA.Close()
 	c.legB.Close()
