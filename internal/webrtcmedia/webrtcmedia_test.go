@@ -312,3 +312,89 @@ func TestParseBrowserOffer(t *testing.T) {
 		t.Fatalf("answer:\n%s", answer)
 	}
 }
+
+// TestPeerHangsUp: when an app closes its connection, its leg is done, its
+// reads end, and the bridge ends once the other side's next packet finds
+// the leg closed; the call server then closes the other leg.
+func TestPeerHangsUp(t *testing.T) {
+	e := newEndpoint(t)
+	a := newClient(t, clientOpts{codecs: []Codec{PCMU}})
+	a.addTrack(PCMU)
+	b := newClient(t, clientOpts{codecs: []Codec{PCMU}})
+	b.addTrack(PCMU)
+	c := placeCall(t, e, a, b, []Codec{PCMU})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.send(ctx, 160, ulawTone(1000))
+	a.waitPackets(5, 10*time.Second)
+	a.pc.Close()
+	select {
+	case <-c.legA.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("leg A not done after its peer closed")
+	}
+	if _, err := c.legA.ReadRTP(make([]byte, 1500)); err == nil {
+		t.Fatal("ReadRTP on a done leg succeeded")
+	}
+	select {
+	case err := <-c.bridged:
+		if err != nil {
+			t.Fatalf("Bridge: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Bridge still running after leg A ended")
+	}
+	c.legB.Close()
+	if n := e.Legs(); n != 0 {
+		t.Fatalf("%d legs open", n)
+	}
+}
+
+// TestEndpointClose: closing the endpoint ends its legs and refuses new
+// ones.
+func TestEndpointClose(t *testing.T) {
+	e := newEndpoint(t)
+	leg, _, err := e.Offer(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	select {
+	case <-leg.Done():
+	default:
+		t.Fatal("leg not done after the endpoint closed")
+	}
+	if _, _, err := e.Offer(context.Background(), nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Offer after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestNewRefusesBadConfig: a public IP that is not an address, or an
+// address that cannot be listened on, is refused.
+func TestNewRefusesBadConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{Addr: "127.0.0.1:0", PublicIPs: []string{"media.example"}},
+		{Addr: "127.0.0.1:0", PublicIPs: []string{"0.0.0.0"}},
+		{Addr: "not an address"},
+	} {
+		if e, err := New(cfg); err == nil {
+			e.Close()
+			t.Fatalf("New(%+v) succeeded", cfg)
+		}
+	}
+}
+
+// TestPublicIP: with a public IP, the endpoint's candidates name it, on
+// the media port, instead of the listen address.
+func TestPublicIP(t *testing.T) {
+	e := newEndpoint(t, func(c *Config) { c.PublicIPs = []string{"203.0.113.7"} })
+	leg, offer, err := e.Offer(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	want := fmt.Sprintf(" 203.0.113.7 %d typ host", e.Addr().Port)
+	if !strings.Contains(offer, want) || strings.Contains(offer, " 127.0.0.1 ") {
+		t.Fatalf("offer does not announce%q alone:\n%s", want, offer)
+	}
+}
