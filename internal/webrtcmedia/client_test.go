@@ -34,6 +34,7 @@ type client struct {
 
 type clientOpts struct {
 	countOnly  bool
+	onPacket   func(p *rtp.Packet) // with countOnly: sees each packet (reused) as it arrives
 	codecs     []Codec
 	iceServers []webrtc.ICEServer
 	relayOnly  bool
@@ -64,10 +65,15 @@ func newClient(t testing.TB, o clientOpts) *client {
 	t.Cleanup(func() { pc.Close() })
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
 		buf := make([]byte, 1500)
+		var pkt rtp.Packet
 		for {
 			if c.countOnly {
-				if _, _, err := tr.Read(buf); err != nil {
+				n, _, err := tr.Read(buf)
+				if err != nil {
 					return
+				}
+				if o.onPacket != nil && pkt.Unmarshal(buf[:n]) == nil {
+					o.onPacket(&pkt)
 				}
 			} else {
 				p, _, err := tr.ReadRTP()
