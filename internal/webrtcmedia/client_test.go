@@ -172,7 +172,8 @@ func (c *client) waitConnected() {
 }
 
 // send writes packets of frames, one per 20 ms, until ctx ends; frame(i)
-// is the i-th payload, samplesPer the timestamp step.
+// is the i-th payload, samplesPer the timestamp step. Each packet carries
+// a header extension (id 5) that was never negotiated, as a peer may.
 func (c *client) send(ctx context.Context, samplesPer uint32, frame func(i int) []byte) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -182,7 +183,10 @@ func (c *client) send(ctx context.Context, samplesPer uint32, frame func(i int) 
 			return
 		case <-tick.C:
 		}
-		p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(1000 + i), Timestamp: uint32(i) * samplesPer, SSRC: 1}, Payload: frame(i)}
+		p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(1000 + i), Timestamp: uint32(i) * samplesPer, SSRC: 1, Marker: i == 0}, Payload: frame(i)}
+		if err := p.SetExtension(5, []byte{0xEE}); err != nil {
+			panic(err)
+		}
 		if err := c.track.WriteRTP(p); err != nil {
 			return
 		}

@@ -147,6 +147,12 @@ func checkOpus(t *testing.T, pkts []*rtp.Packet, tag byte, pt uint8) {
 		if p.PayloadType != pt {
 			t.Fatalf("packet %d: payload type %d, want %d", i, p.PayloadType, pt)
 		}
+		if p.Extension || len(p.Extensions) != 0 {
+			t.Fatalf("packet %d: header extensions %v passed the bridge", i, p.Extensions)
+		}
+		if p.Marker != (i == 0) {
+			t.Fatalf("packet %d: marker %v", i, p.Marker)
+		}
 		if i <= prev {
 			t.Fatalf("packet %d after %d", i, prev)
 		}
@@ -155,8 +161,9 @@ func checkOpus(t *testing.T, pkts []*rtp.Packet, tag byte, pt uint8) {
 }
 
 // TestBridgeOpus: two Opus apps, one of which numbers Opus 109 as Firefox
-// does; each one's packets reach the other with payloads, sequence numbers
-// and timestamps as sent, under the receiver's own payload type.
+// does; each one's packets reach the other with payloads, sequence
+// numbers, timestamps and marker as sent, under the receiver's own payload
+// type, without the header extension the sender added.
 func TestBridgeOpus(t *testing.T) {
 	e := newEndpoint(t)
 	a := newClient(t, clientOpts{codecs: []Codec{Opus, PCMU}})
