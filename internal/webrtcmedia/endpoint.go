@@ -214,7 +214,7 @@ func (e *Endpoint) Answer(ctx context.Context, offer string, prefer []Codec) (*L
 	if err != nil {
 		return nil, "", err
 	}
-	answer, err := l.answer(ctx, offer, codec)
+	answer, err := l.answer(ctx, offer, codec, audio.Candidates)
 	if err != nil {
 		l.Close()
 		return nil, "", err

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 )
 
 func newEndpoint(t testing.TB, mod ...func(*Config)) *Endpoint {
@@ -241,6 +242,7 @@ func TestBadOffers(t *testing.T) {
 		{"no ice-pwd", dropLines(good, "a=ice-pwd:"), ErrBadSDP},
 		{"empty fingerprint", replaceRe(good, `a=fingerprint:[^\r]*`, "a=fingerprint: "), ErrBadSDP},
 		{"unbundled", dropLines(good, "a=group:"), ErrBadSDP},
+		{"too many candidates", replace(good, "a=end-of-candidates", strings.Repeat("a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n", MaxCandidates+1)+"a=end-of-candidates"), ErrBadSDP},
 		{"two sections", good + good[bytes.Index([]byte(good), []byte("m=audio")):], ErrBadSDP},
 		{"no known codec", replace(replace(good, "opus/48000/2", "speex/8000"), "PCMU/8000", "G729/8000"), ErrNoCommonCodec},
 	} {
@@ -404,4 +406,80 @@ func TestPublicIP(t *testing.T) {
 	if !strings.Contains(offer, want) || strings.Contains(offer, " 127.0.0.1 ") {
 		t.Fatalf("offer does not announce%q alone:\n%s", want, offer)
 	}
+}
+
+// TestTrickledCandidates: an app that sends its offer before its
+// candidates, then each candidate as it finds it: AddRemoteCandidate takes
+// them and the call connects (the endpoint would also learn the app's
+// address from its checks); a malformed candidate is refused.
+func TestTrickledCandidates(t *testing.T) {
+	e := newEndpoint(t)
+	a := newClient(t, clientOpts{codecs: []Codec{PCMU}})
+	a.addTrack(PCMU)
+	b := newClient(t, clientOpts{codecs: []Codec{PCMU}})
+	b.addTrack(PCMU)
+	cands := make(chan string, 16)
+	a.pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			cands <- ""
+			return
+		}
+		cands <- c.ToJSON().Candidate
+	})
+	o, err := a.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.pc.SetLocalDescription(o); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(o.SDP, "a=candidate") {
+		t.Fatal("the offer already has candidates")
+	}
+	ctx := context.Background()
+	legA, answer, err := e.Answer(ctx, o.SDP, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer legA.Close()
+	a.setAnswer(answer)
+	for _, bad := range []string{"candidate:1 1 udp", "candidate:" + strings.Repeat("9", MaxCandidateSize)} {
+		if err := legA.AddRemoteCandidate(bad); !errors.Is(err, ErrBadSDP) {
+			t.Fatalf("AddRemoteCandidate(%.30q) = %v", bad, err)
+		}
+	}
+	var first string
+	for c := range cands {
+		if err := legA.AddRemoteCandidate(c); err != nil {
+			t.Fatalf("AddRemoteCandidate(%q): %v", c, err)
+		}
+		if first == "" {
+			first = c
+		}
+		if c == "" {
+			break
+		}
+	}
+	// a flood of candidates stops at MaxCandidates
+	var err2 error
+	for i := 0; i < MaxCandidates && err2 == nil; i++ {
+		err2 = legA.AddRemoteCandidate(first)
+	}
+	if !errors.Is(err2, ErrBadSDP) {
+		t.Fatalf("candidate %d: %v, want a refusal", MaxCandidates+1, err2)
+	}
+	legB, offer, err := e.Offer(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer legB.Close()
+	if err := legB.SetAnswer(b.answer(offer)); err != nil {
+		t.Fatal(err)
+	}
+	go Bridge(legA, legB)
+	a.waitConnected()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.send(sctx, 160, ulawTone(440))
+	checkTone(t, b.waitPackets(30, 10*time.Second)[5:], 440, 1000)
 }
