@@ -26,8 +26,9 @@ type Stream interface {
 var ErrCodecMismatch = errors.New("webrtcmedia: the streams' codecs differ (no transcoding)")
 
 // Bridge copies packets from a to b and from b to a, keeping sequence
-// numbers, timestamps and payloads as they came; each side's writer puts
-// its own SSRC and payload type on them. It returns ErrCodecMismatch at
+// numbers, timestamps, the marker and payloads as they came, without
+// header extensions (their ids are each leg's own); each side's writer
+// puts its own SSRC and payload type on them. It returns ErrCodecMismatch at
 // once when the codecs differ, else when both directions have ended: a
 // direction ends when its reader ends, or at its first failed write, so
 // the caller ends a bridged call by closing both streams. The error is
@@ -63,6 +64,9 @@ func copyRTP(dst, src Stream) error {
 		if err := p.Unmarshal(buf[:n]); err != nil {
 			continue // not RTP: nothing to forward
 		}
+		// header extensions are numbered per leg, and a leg here
+		// negotiates none: the other side's ids would mean nothing
+		p.Extension, p.Extensions, p.ExtensionProfile = false, nil, 0
 		if err := dst.WriteRTP(&p); err != nil {
 			return quiet(err)
 		}

@@ -5,6 +5,7 @@ import (
 	"math"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,9 +26,15 @@ type client struct {
 	got  []*rtp.Packet
 	recv chan struct{} // closed at the first packet received
 	once sync.Once
+
+	countOnly bool          // keep no packets, only count them (benchmarks)
+	count     atomic.Int64  // packets received
+	arrived   chan struct{} // signalled (not closed) after each packet
 }
 
 type clientOpts struct {
+	countOnly  bool
+	onPacket   func(p *rtp.Packet) // with countOnly: sees each packet (reused) as it arrives
 	codecs     []Codec
 	iceServers []webrtc.ICEServer
 	relayOnly  bool
@@ -54,17 +61,34 @@ func newClient(t testing.TB, o clientOpts) *client {
 	if err != nil {
 		t.Fatal(err)
 	}
-	c := &client{t: t, pc: pc, recv: make(chan struct{})}
+	c := &client{t: t, pc: pc, recv: make(chan struct{}), countOnly: o.countOnly, arrived: make(chan struct{}, 1)}
 	t.Cleanup(func() { pc.Close() })
 	pc.OnTrack(func(tr *webrtc.TrackRemote, _ *webrtc.RTPReceiver) {
+		buf := make([]byte, 1500)
+		var pkt rtp.Packet
 		for {
-			p, _, err := tr.ReadRTP()
-			if err != nil {
-				return
+			if c.countOnly {
+				n, _, err := tr.Read(buf)
+				if err != nil {
+					return
+				}
+				if o.onPacket != nil && pkt.Unmarshal(buf[:n]) == nil {
+					o.onPacket(&pkt)
+				}
+			} else {
+				p, _, err := tr.ReadRTP()
+				if err != nil {
+					return
+				}
+				c.mu.Lock()
+				c.got = append(c.got, p)
+				c.mu.Unlock()
 			}
-			c.mu.Lock()
-			c.got = append(c.got, p)
-			c.mu.Unlock()
+			c.count.Add(1)
+			select {
+			case c.arrived <- struct{}{}:
+			default:
+			}
 			c.once.Do(func() { close(c.recv) })
 		}
 	})
@@ -148,7 +172,8 @@ func (c *client) waitConnected() {
 }
 
 // send writes packets of frames, one per 20 ms, until ctx ends; frame(i)
-// is the i-th payload, samplesPer the timestamp step.
+// is the i-th payload, samplesPer the timestamp step. Each packet carries
+// a header extension (id 5) that was never negotiated, as a peer may.
 func (c *client) send(ctx context.Context, samplesPer uint32, frame func(i int) []byte) {
 	tick := time.NewTicker(20 * time.Millisecond)
 	defer tick.Stop()
@@ -158,7 +183,10 @@ func (c *client) send(ctx context.Context, samplesPer uint32, frame func(i int) 
 			return
 		case <-tick.C:
 		}
-		p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(1000 + i), Timestamp: uint32(i) * samplesPer, SSRC: 1}, Payload: frame(i)}
+		p := &rtp.Packet{Header: rtp.Header{Version: 2, SequenceNumber: uint16(1000 + i), Timestamp: uint32(i) * samplesPer, SSRC: 1, Marker: i == 0}, Payload: frame(i)}
+		if err := p.SetExtension(5, []byte{0xEE}); err != nil {
+			panic(err)
+		}
 		if err := c.track.WriteRTP(p); err != nil {
 			return
 		}

@@ -115,3 +115,24 @@ func FuzzAnswerSDP(f *testing.F) {
 		leg, _ = newLeg(t)
 	})
 }
+
+// FuzzCandidate: whatever an app trickles as a candidate,
+// AddRemoteCandidate does not panic and refuses it clearly or takes it.
+func FuzzCandidate(f *testing.F) {
+	e := newEndpoint(f)
+	leg, _, err := e.Answer(context.Background(), browserOffer, nil)
+	if err != nil {
+		f.Fatal(err)
+	}
+	f.Cleanup(func() { leg.Close() })
+	f.Add("candidate:1 1 udp 2122260223 127.0.0.1 50001 typ host generation 0")
+	f.Add("candidate:2 1 udp 1686052607 203.0.113.9 40000 typ srflx raddr 10.0.0.2 rport 40000")
+	f.Add("candidate:3 1 tcp 1518280447 127.0.0.1 9 typ host tcptype active")
+	f.Add("candidate:4 1 udp 2122260223 3f1c.local 50002 typ host")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, c string) {
+		if err := leg.AddRemoteCandidate(c); err != nil && !errors.Is(err, ErrBadSDP) {
+			t.Fatalf("AddRemoteCandidate: %v, not a wrapped ErrBadSDP", err)
+		}
+	})
+}

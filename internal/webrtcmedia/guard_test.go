@@ -136,3 +136,34 @@ func TestRelayedThroughTURN(t *testing.T) {
 	cancel()
 	c.hangUp(t, e)
 }
+
+// TestEndpointRelayCandidates: with ICE servers configured, each leg gets
+// fresh credentials and the endpoint offers a relay candidate of its own
+// beside its host candidate.
+func TestEndpointRelayCandidates(t *testing.T) {
+	secret := []byte("turn-secret-of-the-test")
+	ts, err := turnserver.New(turnserver.Config{Addr: "127.0.0.1:0", Secret: secret})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ts.Close()
+	asked := 0
+	e := newEndpoint(t, func(c *Config) {
+		c.ICEServers = func() []turncred.ICEServer {
+			asked++
+			s, _ := turncred.ICEServers(time.Now(), time.Hour, secret, "media", ts.URLs(""))
+			return s
+		}
+	})
+	leg, offer, err := e.Offer(context.Background(), []Codec{PCMU})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	if asked != 1 || !strings.Contains(offer, "typ relay") || !strings.Contains(offer, "typ host") {
+		t.Fatalf("asked %d times; offer:\n%s", asked, offer)
+	}
+	if ts.AllocationCount() == 0 {
+		t.Fatal("no TURN allocation")
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"sync"
 
+	"github.com/pion/ice/v4"
 	"github.com/pion/rtp"
 	"github.com/pion/webrtc/v4"
 )
@@ -22,6 +23,7 @@ type Leg struct {
 	codec   Codec
 	offered []Codec // what Offer listed, until SetAnswer
 	remote  *webrtc.TrackRemote
+	cands   int // the peer's candidates: in its SDP, and trickled
 
 	gotTrack  chan struct{} // closed when the peer's track arrives
 	connected chan struct{}
@@ -56,7 +58,7 @@ func newLeg(e *Endpoint, pc *webrtc.PeerConnection) *Leg {
 }
 
 // answer answers offer with codec alone.
-func (l *Leg) answer(ctx context.Context, offer string, codec Codec) (string, error) {
+func (l *Leg) answer(ctx context.Context, offer string, codec Codec, cands int) (string, error) {
 	if err := l.pc.SetRemoteDescription(webrtc.SessionDescription{Type: webrtc.SDPTypeOffer, SDP: offer}); err != nil {
 		return "", fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
@@ -85,7 +87,7 @@ func (l *Leg) answer(ctx context.Context, offer string, codec Codec) (string, er
 		return "", errors.New("webrtcmedia: the offer's audio section did not take the endpoint's track")
 	}
 	l.mu.Lock()
-	l.tr, l.local, l.codec = tr, track, codec
+	l.tr, l.local, l.codec, l.cands = tr, track, codec, cands
 	l.mu.Unlock()
 	go drainRTCP(sender)
 	answer, err := l.pc.CreateAnswer(nil)
@@ -177,7 +179,7 @@ func (l *Leg) SetAnswer(answer string) error {
 		return fmt.Errorf("%w: %v", ErrBadSDP, err)
 	}
 	l.mu.Lock()
-	l.local, l.codec, l.offered = track, codec, nil
+	l.local, l.codec, l.offered, l.cands = track, codec, nil, audio.Candidates
 	l.mu.Unlock()
 	return nil
 }
@@ -199,6 +201,45 @@ func drainRTCP(s *webrtc.RTPSender) {
 			return
 		}
 	}
+}
+
+// MaxCandidateSize bounds one trickled candidate line.
+const MaxCandidateSize = 1024
+
+// AddRemoteCandidate adds one ICE candidate the peer trickled after its
+// SDP: the candidate line as RTCIceCandidate.candidate gives it
+// ("candidate:…"); "" says the peer has no more. It needs the peer's SDP
+// first (Answer's offer, or SetAnswer). A malformed candidate wraps
+// ErrBadSDP and changes nothing; one of a kind pion cannot use (an mDNS
+// name: the endpoint resolves none) is ignored, as browsers do.
+func (l *Leg) AddRemoteCandidate(c string) error {
+	if len(c) > MaxCandidateSize {
+		return badSDP("candidate of %d bytes, more than %d", len(c), MaxCandidateSize)
+	}
+	if c != "" {
+		if _, err := ice.UnmarshalCandidate(c); err != nil &&
+			!errors.Is(err, ice.ErrUnknownCandidateTyp) && !errors.Is(err, ice.ErrDetermineNetworkType) {
+			return badSDP("candidate: %v", err)
+		}
+	}
+	if l.pc.RemoteDescription() == nil {
+		return errors.New("webrtcmedia: a candidate before the peer's SDP")
+	}
+	if c != "" {
+		l.mu.Lock()
+		full := l.cands >= MaxCandidates
+		if !full {
+			l.cands++
+		}
+		l.mu.Unlock()
+		if full {
+			return badSDP("more than %d candidates", MaxCandidates)
+		}
+	}
+	if err := l.pc.AddICECandidate(webrtc.ICECandidateInit{Candidate: c}); err != nil {
+		return fmt.Errorf("%w: candidate: %v", ErrBadSDP, err)
+	}
+	return nil
 }
 
 // Codec is the negotiated codec, with the payload type of this leg's peer;

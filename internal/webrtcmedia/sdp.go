@@ -79,7 +79,23 @@ func badSDP(format string, args ...any) error {
 // codecs it lists that the endpoint knows, in the peer's order of
 // preference, with the peer's payload types.
 type Audio struct {
-	Codecs []Codec
+	Codecs     []Codec
+	Candidates int // a=candidate lines
+}
+
+// MaxCandidates bounds the ICE candidates of one leg's peer, in its SDP
+// and trickled together: each is paired with the endpoint's and checked,
+// and a browser sends a handful.
+const MaxCandidates = 32
+
+func countAttr(m *sdp.MediaDescription, key string) int {
+	n := 0
+	for _, a := range m.Attributes {
+		if a.Key == key {
+			n++
+		}
+	}
+	return n
 }
 
 // ParseSDP checks an SDP offer or answer from an untrusted peer before
@@ -126,7 +142,11 @@ func ParseSDP(s string) (Audio, error) {
 	if mid == "" || !slices.Contains(strings.Fields(strings.TrimPrefix(group, "BUNDLE")), mid) || !strings.HasPrefix(group, "BUNDLE") {
 		return Audio{}, badSDP("the audio section is not in an a=group:BUNDLE by its a=mid")
 	}
+	if n := countAttr(m, "candidate"); n > MaxCandidates {
+		return Audio{}, badSDP("%d candidates, more than %d", n, MaxCandidates)
+	}
 	var a Audio
+	a.Candidates = countAttr(m, "candidate")
 	for _, f := range m.MediaName.Formats {
 		pt, err := strconv.ParseUint(f, 10, 7)
 		if err != nil {

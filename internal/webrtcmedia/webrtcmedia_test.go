@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/pion/rtp"
+	"github.com/pion/webrtc/v4"
 )
 
 func newEndpoint(t testing.TB, mod ...func(*Config)) *Endpoint {
@@ -36,7 +37,7 @@ type call struct {
 	bridged    chan error
 }
 
-func placeCall(t *testing.T, e *Endpoint, a, b *client, prefer []Codec) *call {
+func placeCall(t testing.TB, e *Endpoint, a, b *client, prefer []Codec) *call {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
@@ -69,7 +70,7 @@ func placeCall(t *testing.T, e *Endpoint, a, b *client, prefer []Codec) *call {
 
 // hangUp closes both legs and checks the bridge ends without error and the
 // endpoint forgets them.
-func (c *call) hangUp(t *testing.T, e *Endpoint) {
+func (c *call) hangUp(t testing.TB, e *Endpoint) {
 	t.Helper()
 	c.legA.Close()
 	c.legB.Close()
@@ -147,6 +148,12 @@ func checkOpus(t *testing.T, pkts []*rtp.Packet, tag byte, pt uint8) {
 		if p.PayloadType != pt {
 			t.Fatalf("packet %d: payload type %d, want %d", i, p.PayloadType, pt)
 		}
+		if p.Extension || len(p.Extensions) != 0 {
+			t.Fatalf("packet %d: header extensions %v passed the bridge", i, p.Extensions)
+		}
+		if p.Marker != (i == 0) {
+			t.Fatalf("packet %d: marker %v", i, p.Marker)
+		}
 		if i <= prev {
 			t.Fatalf("packet %d after %d", i, prev)
 		}
@@ -155,8 +162,9 @@ func checkOpus(t *testing.T, pkts []*rtp.Packet, tag byte, pt uint8) {
 }
 
 // TestBridgeOpus: two Opus apps, one of which numbers Opus 109 as Firefox
-// does; each one's packets reach the other with payloads, sequence numbers
-// and timestamps as sent, under the receiver's own payload type.
+// does; each one's packets reach the other with payloads, sequence
+// numbers, timestamps and marker as sent, under the receiver's own payload
+// type, without the header extension the sender added.
 func TestBridgeOpus(t *testing.T) {
 	e := newEndpoint(t)
 	a := newClient(t, clientOpts{codecs: []Codec{Opus, PCMU}})
@@ -234,6 +242,7 @@ func TestBadOffers(t *testing.T) {
 		{"no ice-pwd", dropLines(good, "a=ice-pwd:"), ErrBadSDP},
 		{"empty fingerprint", replaceRe(good, `a=fingerprint:[^\r]*`, "a=fingerprint: "), ErrBadSDP},
 		{"unbundled", dropLines(good, "a=group:"), ErrBadSDP},
+		{"too many candidates", replace(good, "a=end-of-candidates", strings.Repeat("a=candidate:1 1 udp 2122260223 127.0.0.1 50000 typ host\r\n", MaxCandidates+1)+"a=end-of-candidates"), ErrBadSDP},
 		{"two sections", good + good[bytes.Index([]byte(good), []byte("m=audio")):], ErrBadSDP},
 		{"no known codec", replace(replace(good, "opus/48000/2", "speex/8000"), "PCMU/8000", "G729/8000"), ErrNoCommonCodec},
 	} {
@@ -311,4 +320,166 @@ func TestParseBrowserOffer(t *testing.T) {
 		!strings.Contains(answer, fmt.Sprintf(" %s %d typ host", e.Addr().IP, e.Addr().Port)) {
 		t.Fatalf("answer:\n%s", answer)
 	}
+}
+
+// TestPeerHangsUp: when an app closes its connection, its leg is done, its
+// reads end, and the bridge ends once the other side's next packet finds
+// the leg closed; the call server then closes the other leg.
+func TestPeerHangsUp(t *testing.T) {
+	e := newEndpoint(t)
+	a := newClient(t, clientOpts{codecs: []Codec{PCMU}})
+	a.addTrack(PCMU)
+	b := newClient(t, clientOpts{codecs: []Codec{PCMU}})
+	b.addTrack(PCMU)
+	c := placeCall(t, e, a, b, []Codec{PCMU})
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go b.send(ctx, 160, ulawTone(1000))
+	a.waitPackets(5, 10*time.Second)
+	a.pc.Close()
+	select {
+	case <-c.legA.Done():
+	case <-time.After(10 * time.Second):
+		t.Fatal("leg A not done after its peer closed")
+	}
+	if _, err := c.legA.ReadRTP(make([]byte, 1500)); err == nil {
+		t.Fatal("ReadRTP on a done leg succeeded")
+	}
+	select {
+	case err := <-c.bridged:
+		if err != nil {
+			t.Fatalf("Bridge: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Bridge still running after leg A ended")
+	}
+	c.legB.Close()
+	if n := e.Legs(); n != 0 {
+		t.Fatalf("%d legs open", n)
+	}
+}
+
+// TestEndpointClose: closing the endpoint ends its legs and refuses new
+// ones.
+func TestEndpointClose(t *testing.T) {
+	e := newEndpoint(t)
+	leg, _, err := e.Offer(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e.Close()
+	select {
+	case <-leg.Done():
+	default:
+		t.Fatal("leg not done after the endpoint closed")
+	}
+	if _, _, err := e.Offer(context.Background(), nil); !errors.Is(err, ErrClosed) {
+		t.Fatalf("Offer after Close = %v, want ErrClosed", err)
+	}
+}
+
+// TestNewRefusesBadConfig: a public IP that is not an address, or an
+// address that cannot be listened on, is refused.
+func TestNewRefusesBadConfig(t *testing.T) {
+	for _, cfg := range []Config{
+		{Addr: "127.0.0.1:0", PublicIPs: []string{"media.example"}},
+		{Addr: "127.0.0.1:0", PublicIPs: []string{"0.0.0.0"}},
+		{Addr: "not an address"},
+	} {
+		if e, err := New(cfg); err == nil {
+			e.Close()
+			t.Fatalf("New(%+v) succeeded", cfg)
+		}
+	}
+}
+
+// TestPublicIP: with a public IP, the endpoint's candidates name it, on
+// the media port, instead of the listen address.
+func TestPublicIP(t *testing.T) {
+	e := newEndpoint(t, func(c *Config) { c.PublicIPs = []string{"203.0.113.7"} })
+	leg, offer, err := e.Offer(context.Background(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer leg.Close()
+	want := fmt.Sprintf(" 203.0.113.7 %d typ host", e.Addr().Port)
+	if !strings.Contains(offer, want) || strings.Contains(offer, " 127.0.0.1 ") {
+		t.Fatalf("offer does not announce%q alone:\n%s", want, offer)
+	}
+}
+
+// TestTrickledCandidates: an app that sends its offer before its
+// candidates, then each candidate as it finds it: AddRemoteCandidate takes
+// them and the call connects (the endpoint would also learn the app's
+// address from its checks); a malformed candidate is refused.
+func TestTrickledCandidates(t *testing.T) {
+	e := newEndpoint(t)
+	a := newClient(t, clientOpts{codecs: []Codec{PCMU}})
+	a.addTrack(PCMU)
+	b := newClient(t, clientOpts{codecs: []Codec{PCMU}})
+	b.addTrack(PCMU)
+	cands := make(chan string, 16)
+	a.pc.OnICECandidate(func(c *webrtc.ICECandidate) {
+		if c == nil {
+			cands <- ""
+			return
+		}
+		cands <- c.ToJSON().Candidate
+	})
+	o, err := a.pc.CreateOffer(nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := a.pc.SetLocalDescription(o); err != nil {
+		t.Fatal(err)
+	}
+	if strings.Contains(o.SDP, "a=candidate") {
+		t.Fatal("the offer already has candidates")
+	}
+	ctx := context.Background()
+	legA, answer, err := e.Answer(ctx, o.SDP, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer legA.Close()
+	a.setAnswer(answer)
+	for _, bad := range []string{"candidate:1 1 udp", "candidate:" + strings.Repeat("9", MaxCandidateSize)} {
+		if err := legA.AddRemoteCandidate(bad); !errors.Is(err, ErrBadSDP) {
+			t.Fatalf("AddRemoteCandidate(%.30q) = %v", bad, err)
+		}
+	}
+	var first string
+	for c := range cands {
+		if err := legA.AddRemoteCandidate(c); err != nil {
+			t.Fatalf("AddRemoteCandidate(%q): %v", c, err)
+		}
+		if first == "" {
+			first = c
+		}
+		if c == "" {
+			break
+		}
+	}
+	// a flood of candidates stops at MaxCandidates
+	var err2 error
+	for i := 0; i < MaxCandidates && err2 == nil; i++ {
+		err2 = legA.AddRemoteCandidate(first)
+	}
+	if !errors.Is(err2, ErrBadSDP) {
+		t.Fatalf("candidate %d: %v, want a refusal", MaxCandidates+1, err2)
+	}
+	legB, offer, err := e.Offer(ctx, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer legB.Close()
+	if err := legB.SetAnswer(b.answer(offer)); err != nil {
+		t.Fatal(err)
+	}
+	go Bridge(legA, legB)
+	a.waitConnected()
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	go a.send(sctx, 160, ulawTone(440))
+	checkTone(t, b.waitPackets(30, 10*time.Second)[5:], 440, 1000)
 }
