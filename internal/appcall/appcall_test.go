@@ -17,6 +17,7 @@ import (
 	"github.com/pion/webrtc/v4"
 	"github.com/zaf/g711"
 
+	"vo/internal/appcall"
 	"vo/internal/storetest"
 	"vo/internal/telephony"
 	"vo/internal/votest"
@@ -363,5 +364,14 @@ func TestAppCallRefused(t *testing.T) {
 	}
 	if st := n.Do("", "POST", "/api/v1/calls", map[string]any{"to": org.Users[1].Extension, "sdp": good}, nil); st != 401 {
 		t.Fatalf("unauthenticated: %d", st)
+	}
+	// Each call holds a peer connection on the server: three at once.
+	for i := range appcall.MaxCallsPerUser {
+		if st := n.Do(ann.Token, "POST", "/api/v1/calls", map[string]any{"to": org.Users[2].Extension, "sdp": newApp(t).offer()}, nil); st != 201 {
+			t.Fatalf("call %d: %d", i+1, st)
+		}
+	}
+	if st := n.Do(ann.Token, "POST", "/api/v1/calls", map[string]any{"to": org.Users[2].Extension, "sdp": good}, nil); st != 429 {
+		t.Fatalf("a fourth call at once: %d, want 429", st)
 	}
 }

@@ -106,6 +106,11 @@ func (s *Switch) Place(ctx context.Context, orgID, userID, dialled, offer string
 	if _, err := webrtcmedia.ParseSDP(offer); err != nil {
 		return nil, apperr.New(apperr.Invalid, "%s", sdpProblem(err))
 	}
+	if s.placing(userID) >= MaxCallsPerUser {
+		e := apperr.New(apperr.RateLimited, "at most %d calls at once; hang one up first", MaxCallsPerUser)
+		e.RetryAfter = 5
+		return nil, e
+	}
 	p, err := s.cfg.Calls.Place(ctx, orgID, userID, dialled, telephony.Reach{Apps: s.cfg.Apps})
 	if err != nil {
 		return nil, err
@@ -129,6 +134,23 @@ func (s *Switch) Place(ctx context.Context, orgID, userID, dialled, offer string
 		s.run(c)
 	}()
 	return &Started{Call: p.Out, Answer: answer}, nil
+}
+
+// MaxCallsPerUser bounds the calls one user may have placed from the app
+// at once: each holds a peer connection on the server.
+const MaxCallsPerUser = 3
+
+// placing counts the calls in progress the user placed.
+func (s *Switch) placing(userID string) int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	n := 0
+	for id, c := range s.active {
+		if id == c.p.Out.ID && c.p.Caller.ID == userID {
+			n++
+		}
+	}
+	return n
 }
 
 func sdpProblem(err error) string {

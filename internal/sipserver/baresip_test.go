@@ -16,14 +16,33 @@ import (
 
 type syncBuffer = votest.SyncBuffer
 
+// freeUDPPort is a port free on the loopback for UDP and TCP, with the
+// next one free for TCP: baresip listens at sip_listen on UDP and TCP, and
+// on the next port for TLS, so a port some TCP connection holds would make
+// it fail to start.
 func freeUDPPort(t *testing.T) int {
 	t.Helper()
-	c, err := net.ListenPacket("udp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		c, uerr := net.ListenPacket("udp", net.JoinHostPort("127.0.0.1", fmt.Sprint(port)))
+		tls, terr := net.Listen("tcp", net.JoinHostPort("127.0.0.1", fmt.Sprint(port+1)))
+		l.Close()
+		if uerr == nil {
+			c.Close()
+		}
+		if terr == nil {
+			tls.Close()
+		}
+		if uerr == nil && terr == nil {
+			return port
+		}
 	}
-	defer c.Close()
-	return c.LocalAddr().(*net.UDPAddr).Port
+	t.Fatal("no port free for UDP and TCP, with the next free for TCP")
+	return 0
 }
 
 // runBaresip starts Debian's baresip with a throwaway config registering

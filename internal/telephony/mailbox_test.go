@@ -49,7 +49,7 @@ func leave(t *testing.T, svc *telephony.Service, s *store.Store, caller, owner a
 	if _, err := s.ChangePresence(ctx, owner.OrgID, owner.ID, func(st *presence.State) error { st.Status = presence.DND; return nil }); err != nil {
 		t.Fatal(err)
 	}
-	p, err := svc.Place(ctx, owner.OrgID, caller.ID, owner.Extension, nil)
+	p, err := svc.Place(ctx, owner.OrgID, caller.ID, owner.Extension, telephony.Reach{})
 	if err != nil {
 		t.Fatal(err)
 	}
