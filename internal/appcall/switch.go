@@ -43,11 +43,23 @@ type Config struct {
 	// Apps tells whether a user has an app session that can ring now (a
 	// live event stream).
 	Apps func(orgID, userID string) bool
+	// HasPhones tells whether a user has a registered SIP phone, and
+	// Phones rings them for a call from the app and returns the one that
+	// answered (the SIP server); nil, phones are not rung.
+	HasPhones func(userID string) bool
+	Phones    func(ctx context.Context, p *telephony.Placed, codec webrtcmedia.Codec) (PhoneLeg, error)
 	// RingTimeout is how long apps ring before a call is unanswered; zero
 	// is the decision's (20 s).
 	RingTimeout time.Duration
 	Clock       clock.Clock
 	Logger      *slog.Logger
+}
+
+// PhoneLeg is a SIP phone that answered a call from the app.
+type PhoneLeg interface {
+	webrtcmedia.Stream
+	Done() <-chan struct{}
+	Hangup()
 }
 
 // Switch holds the app calls this node carries.
@@ -78,7 +90,9 @@ type call struct {
 	p      *telephony.Placed
 	caller *webrtcmedia.Leg
 	callee *webrtcmedia.Leg // set by the first Answer
+	codec  webrtcmedia.Codec
 	state  telephony.State
+	sw     *Switch
 	// answered gets the callee's leg once; declined and hungUp are closed
 	// once.
 	answered chan *webrtcmedia.Leg
@@ -111,7 +125,7 @@ func (s *Switch) Place(ctx context.Context, orgID, userID, dialled, offer string
 		e.RetryAfter = 5
 		return nil, e
 	}
-	p, err := s.cfg.Calls.Place(ctx, orgID, userID, dialled, telephony.Reach{Apps: s.cfg.Apps})
+	p, err := s.cfg.Calls.Place(ctx, orgID, userID, dialled, s.reach())
 	if err != nil {
 		return nil, err
 	}
@@ -123,7 +137,7 @@ func (s *Switch) Place(ctx context.Context, orgID, userID, dialled, offer string
 		}
 		return nil, fmt.Errorf("answer the caller's offer: %w", err)
 	}
-	c := &call{p: p, caller: leg, state: telephony.Ringing, answered: make(chan *webrtcmedia.Leg, 1),
+	c := &call{p: p, caller: leg, codec: leg.Codec(), state: telephony.Ringing, answered: make(chan *webrtcmedia.Leg, 1),
 		declined: make(chan struct{}), hungUp: make(chan struct{})}
 	s.mu.Lock()
 	s.active[p.Out.ID], s.active[p.In.ID] = c, c
@@ -191,8 +205,7 @@ func (s *Switch) Answer(ctx context.Context, orgID, userID, callID, offer string
 		c.mu.Unlock()
 		return "", apperr.New(apperr.Conflict, "the call was answered elsewhere or has ended")
 	}
-	codec := c.caller.Codec()
-	leg, answer, err := s.cfg.Media.Answer(ctx, offer, []webrtcmedia.Codec{codec})
+	leg, answer, err := s.cfg.Media.Answer(ctx, offer, []webrtcmedia.Codec{c.codec})
 	if err != nil {
 		c.mu.Unlock()
 		if errors.Is(err, webrtcmedia.ErrBadSDP) || errors.Is(err, webrtcmedia.ErrNoCommonCodec) {
@@ -229,6 +242,64 @@ func (s *Switch) Hangup(orgID, userID, callID string) error {
 	return nil
 }
 
+// Incoming is an app session that answered a call from a phone.
+type Incoming struct {
+	*webrtcmedia.Leg
+	c *call
+}
+
+// HungUp is closed when the app hangs up.
+func (in *Incoming) HungUp() <-chan struct{} { return in.c.hungUp }
+
+// Close ends the app's leg and forgets the call.
+func (in *Incoming) Close() {
+	in.Leg.Close()
+	in.c.sw.forget(in.c)
+}
+
+// ErrDeclined is what Ring returns when the callee declined.
+var ErrDeclined = errors.New("appcall: declined")
+
+// Ring rings the callee's app sessions for a call from elsewhere (a SIP
+// phone) whose audio is codec. It returns the session that answered (its
+// leg uses codec), ErrDeclined, or ctx's error when the ringing ended.
+func (s *Switch) Ring(ctx context.Context, p *telephony.Placed, codec webrtcmedia.Codec) (*Incoming, error) {
+	c := &call{p: p, codec: codec, state: telephony.Ringing, sw: s, answered: make(chan *webrtcmedia.Leg, 1),
+		declined: make(chan struct{}), hungUp: make(chan struct{})}
+	s.mu.Lock()
+	s.active[p.In.ID] = c
+	s.mu.Unlock()
+	select {
+	case leg := <-c.answered:
+		c.mu.Lock()
+		c.state = telephony.Up
+		c.mu.Unlock()
+		return &Incoming{Leg: leg, c: c}, nil
+	case <-c.declined:
+	case <-ctx.Done():
+	}
+	if !c.stopRinging() { // answered in the same instant
+		return &Incoming{Leg: <-c.answered, c: c}, nil
+	}
+	s.forget(c)
+	select {
+	case <-c.declined:
+		return nil, ErrDeclined
+	default:
+		return nil, ctx.Err()
+	}
+}
+
+func (s *Switch) forget(c *call) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, id := range []string{c.p.Out.ID, c.p.In.ID} {
+		if s.active[id] == c {
+			delete(s.active, id)
+		}
+	}
+}
+
 // Close hangs up every call and waits for their ends to be recorded.
 func (s *Switch) Close() {
 	s.mu.Lock()
@@ -243,7 +314,19 @@ func (s *Switch) Close() {
 func (s *Switch) Active() int {
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	return len(s.active) / 2
+	seen := map[*call]bool{}
+	for _, c := range s.active {
+		seen[c] = true
+	}
+	return len(seen)
+}
+
+func (s *Switch) reach() telephony.Reach {
+	r := telephony.Reach{Apps: s.cfg.Apps}
+	if s.cfg.Phones != nil {
+		r.Phones = s.cfg.HasPhones
+	}
+	return r
 }
 
 func (s *Switch) ringTimeout(d telephony.Decision) time.Duration {
@@ -282,13 +365,26 @@ func (s *Switch) run(c *call) {
 			return
 		}
 		timer := time.NewTimer(s.ringTimeout(c.p.Decision))
+		phone, stopPhones := s.ringPhones(c)
 		select {
 		case leg := <-c.answered:
 			timer.Stop()
+			stopPhones()
 			s.bridge(c, leg)
+			return
+		case ph := <-phone:
+			timer.Stop()
+			stopPhones()
+			if c.stopRinging() {
+				s.bridgePhone(c, ph)
+			} else {
+				ph.Hangup() // an app answered in the same instant
+				s.bridge(c, <-c.answered)
+			}
 			return
 		case <-c.declined:
 			timer.Stop()
+			stopPhones()
 			if c.stopRinging() {
 				s.voicemail(c)
 			} else {
@@ -297,13 +393,16 @@ func (s *Switch) run(c *call) {
 			return
 		case <-c.hungUp:
 			timer.Stop()
+			stopPhones()
 			s.end(c.p, telephony.Missed)
 			return
 		case <-c.caller.Done():
 			timer.Stop()
+			stopPhones()
 			s.end(c.p, telephony.Missed)
 			return
 		case <-timer.C:
+			stopPhones()
 		}
 		c.mu.Lock()
 		answered := c.callee != nil
@@ -321,7 +420,7 @@ func (s *Switch) run(c *call) {
 			return
 		}
 		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		next, err := s.cfg.Calls.Unanswered(ctx, c.p, telephony.Reach{Apps: s.cfg.Apps})
+		next, err := s.cfg.Calls.Unanswered(ctx, c.p, s.reach())
 		cancel()
 		if err != nil {
 			s.lg.Warn("appcall: forward an unanswered call", slog.Any("err", err))
@@ -336,6 +435,61 @@ func (s *Switch) run(c *call) {
 		s.active[next.In.ID] = c
 		s.mu.Unlock()
 	}
+}
+
+// ringPhones rings the callee's phones while the apps ring, when the
+// decision says so. phone gets the one that answered; stop ends the
+// ringing, and hangs up a phone that answered after all.
+func (s *Switch) ringPhones(c *call) (phone <-chan PhoneLeg, stop func()) {
+	ch := make(chan PhoneLeg, 1)
+	if !c.p.Decision.RingPhones || s.cfg.Phones == nil {
+		return ch, func() {}
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	p := c.p
+	go func() {
+		defer close(done)
+		if l, err := s.cfg.Phones(ctx, p, c.codec); err == nil {
+			ch <- l
+		}
+	}()
+	return ch, func() {
+		cancel()
+		<-done
+		select {
+		case l := <-ch:
+			l.Hangup()
+		default:
+		}
+	}
+}
+
+// bridgePhone records the answer of a SIP phone and copies packets between
+// it and the caller's leg until either hangs up.
+func (s *Switch) bridgePhone(c *call, ph PhoneLeg) {
+	c.mu.Lock()
+	c.state = telephony.Up
+	c.mu.Unlock()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := s.cfg.Calls.Answered(ctx, c.p); err != nil {
+		s.lg.Error("appcall: answered call", slog.Any("err", err))
+	}
+	cancel()
+	done := make(chan error, 1)
+	go func() { done <- webrtcmedia.Bridge(c.caller, ph) }()
+	select {
+	case <-c.hungUp:
+	case <-c.caller.Done():
+	case <-ph.Done():
+	case err := <-done:
+		if err != nil {
+			s.lg.Warn("appcall: bridge to a phone", slog.Any("err", err))
+		}
+	}
+	ph.Hangup()
+	c.caller.Close()
+	s.end(c.p, telephony.Answered)
 }
 
 // stopRinging ends the ringing without an answer; false when an Answer

@@ -284,7 +284,9 @@ func (n *Node) startSIP(ctx context.Context) error {
 	// Its lifetime is the node's, not New's context: Close stops it.
 	calls := n.Calls
 	s, err := sipserver.New(context.WithoutCancel(ctx), sipserver.Config{Addr: n.cfg.SIPAddr, Backend: store.SIPBackend{S: n.Store},
-		Key: key, Clock: n.cfg.Clock, Logger: n.lg, Calls: calls, RingTimeout: n.cfg.RingTimeout})
+		Key: key, Clock: n.cfg.Clock, Logger: n.lg, Calls: calls, RingTimeout: n.cfg.RingTimeout,
+		Apps:          n.ringApps,
+		AppsReachable: func(orgID, userID string) bool { return n.AppCalls != nil && n.appsReachable(orgID, userID) }})
 	if err != nil {
 		return err
 	}
@@ -309,10 +311,41 @@ func (n *Node) startAppCalls() error {
 		return fmt.Errorf("call media: %w", err)
 	}
 	n.CallMedia = ep
-	n.AppCalls = appcall.New(appcall.Config{Calls: n.Calls, Media: ep, RingTimeout: n.cfg.RingTimeout, Clock: n.cfg.Clock, Logger: n.lg,
-		Apps: func(orgID, userID string) bool { return len(n.Hub.Sessions(orgID, userID)) > 0 }})
+	cfg := appcall.Config{Calls: n.Calls, Media: ep, RingTimeout: n.cfg.RingTimeout, Clock: n.cfg.Clock, Logger: n.lg, Apps: n.appsReachable}
+	if sip := n.SIP; sip != nil {
+		cfg.HasPhones = func(userID string) bool { return len(sip.Bindings(userID)) > 0 }
+		cfg.Phones = func(ctx context.Context, p *telephony.Placed, codec webrtcmedia.Codec) (appcall.PhoneLeg, error) {
+			pc, err := sip.RingPhones(ctx, p, codec)
+			if err != nil {
+				return nil, err
+			}
+			return pc, nil
+		}
+	}
+	n.AppCalls = appcall.New(cfg)
 	n.lg.Info("calls: app media listening", slog.String("addr", ep.Addr().String()))
 	return nil
+}
+
+// appsReachable tells whether a user has an app session that can ring: a
+// live event stream on this node.
+func (n *Node) appsReachable(orgID, userID string) bool {
+	return len(n.Hub.Sessions(orgID, userID)) > 0
+}
+
+// ringApps rings a callee's app sessions for a call from a SIP phone.
+func (n *Node) ringApps(ctx context.Context, p *telephony.Placed, codec webrtcmedia.Codec) (sipserver.AppLeg, error) {
+	if n.AppCalls == nil {
+		return nil, errors.New("node: no app calls")
+	}
+	in, err := n.AppCalls.Ring(ctx, p, codec)
+	if errors.Is(err, appcall.ErrDeclined) {
+		return nil, sipserver.ErrDeclined
+	}
+	if err != nil {
+		return nil, err
+	}
+	return in, nil
 }
 
 // TURNSecretName is the store's made-once secret the embedded TURN server

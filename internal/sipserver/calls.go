@@ -84,11 +84,14 @@ func callKey(req *sip.Request) string {
 	return k
 }
 
-// reach tells the call service which devices this server can ring: the
-// phones registered here (app sessions are rung by the app call switch,
-// not yet for calls from phones).
+// reach tells the call service which devices a call from a phone can
+// ring: the phones registered here, and app sessions through Config.Apps.
 func (s *Server) reach() telephony.Reach {
-	return telephony.Reach{Phones: func(userID string) bool { return len(s.Bindings(userID)) > 0 }}
+	r := telephony.Reach{Phones: func(userID string) bool { return len(s.Bindings(userID)) > 0 }}
+	if s.cfg.Apps != nil {
+		r.Apps = s.cfg.AppsReachable
+	}
+	return r
 }
 
 func (s *Server) onCall(d *diago.DialogServerSession) {

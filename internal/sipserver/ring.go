@@ -45,18 +45,83 @@ func (s *Server) ring(d *diago.DialogServerSession, p *telephony.Placed) {
 	if p.Decision.RingPhones {
 		phones = s.Bindings(p.Callee.ID)
 	}
-	if len(phones) == 0 {
-		// The phone unregistered between routing and ringing, or the
-		// callee can only be reached by the app, which does not ring yet.
+	apps := p.Decision.RingApps && s.cfg.Apps != nil
+	if len(phones) == 0 && !apps {
+		// The phone unregistered between routing and ringing.
 		s.voicemail(d, p)
 		return
 	}
 	_ = d.Ringing()
 	ctx, cancel := context.WithTimeout(d.Context(), s.ringTimeout(p.Decision))
 	defer cancel()
+	phoneWon := make(chan *leg, 1)
+	go func() { phoneWon <- s.ringAll(ctx, cancel, d, p, phones) }()
+	type appResult struct {
+		leg AppLeg
+		err error
+	}
+	appWon := make(chan appResult, 1)
+	if apps {
+		go func() {
+			l, err := s.cfg.Apps(ctx, p, callerCodec(d.InviteRequest.Body()))
+			appWon <- appResult{l, err}
+		}()
+	}
+	var won *leg
+	var app AppLeg
+	declined := false
+	for pending := 1 + btoi(apps); pending > 0; pending-- {
+		select {
+		case w := <-phoneWon:
+			if w != nil && app == nil {
+				won = w
+				cancel()
+			} else if w != nil {
+				s.hangup(w.dc) // the app answered first
+			}
+		case r := <-appWon:
+			switch {
+			case r.err == nil && won == nil:
+				app = r.leg
+				cancel()
+			case r.err == nil:
+				r.leg.Close() // a phone answered first
+			case errors.Is(r.err, ErrDeclined):
+				declined = true
+				cancel() // the callee declined: nothing rings on
+			}
+		}
+	}
+	switch {
+	case won != nil:
+		s.bridge(d, p, won)
+	case app != nil:
+		s.bridgeApp(d, p, app)
+	case d.Context().Err() != nil: // the caller gave up
+		s.ended(p, telephony.Missed)
+	case !declined && ctx.Err() != nil && p.Decision.OnTimeout == telephony.Forward:
+		s.forward(d, p)
+	default:
+		// No answer in time, declined, or nothing reachable.
+		s.voicemail(d, p)
+	}
+}
+
+func btoi(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}
+
+// ringAll rings the phones at once and returns the first to answer (the
+// others get a CANCEL through cancel, a late answer is hung up), or nil
+// when none did before ctx ended. orig, when set, is the caller's SIP
+// dialog: only its codec is offered.
+func (s *Server) ringAll(ctx context.Context, cancel func(), orig *diago.DialogServerSession, p *telephony.Placed, phones []Binding) *leg {
 	results := make(chan leg, len(phones))
 	for _, b := range phones {
-		go func(b Binding) { results <- s.dial(ctx, d, p, b) }(b)
+		go func(b Binding) { results <- s.dial(ctx, orig, p, b) }(b)
 	}
 	var won *leg
 	for range phones {
@@ -73,20 +138,7 @@ func (s *Server) ring(d *diago.DialogServerSession, p *telephony.Placed) {
 			s.lg.Info("sip: a phone could not be rung", slog.String("err", r.err.Error()))
 		}
 	}
-	if won == nil {
-		if d.Context().Err() != nil { // the caller gave up
-			s.ended(p, telephony.Missed)
-			return
-		}
-		if ctx.Err() != nil && p.Decision.OnTimeout == telephony.Forward {
-			s.forward(d, p)
-			return
-		}
-		// No answer in time, every phone declined, or none was reachable.
-		s.voicemail(d, p)
-		return
-	}
-	s.bridge(d, p, won)
+	return won
 }
 
 // forward takes a call nobody answered to the callee's "when unanswered"
@@ -121,10 +173,13 @@ func (s *Server) dial(ctx context.Context, d *diago.DialogServerSession, p *tele
 		return leg{err: err}
 	}
 	dc.InviteRequest.SetDestination(dest)
-	opts := diago.InviteClientOptions{Originator: d}
+	var opts diago.InviteClientOptions
 	host := "localhost"
-	if f := d.InviteRequest.From(); f != nil {
-		host = f.Address.Host
+	if _, h, ok := strings.Cut(b.AOR, "@"); ok {
+		host = h
+	}
+	if d != nil {
+		opts.Originator = d
 	}
 	number := p.Caller.Extension
 	if number == "" {

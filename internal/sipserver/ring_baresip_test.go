@@ -274,3 +274,109 @@ func TestBaresipForwardUnanswered(t *testing.T) {
 		t.Fatalf("bob's phone never rang: %s", bobPhone.String())
 	}
 }
+
+// TestBaresipAppCalls: a desk phone and the app call each other through
+// the server, G.711 both ways without transcoding. Bob's baresip calls
+// Ann, whose app rings beside nothing else and answers; then Ann's app
+// calls Bob, whose phone answers by itself. Each time each side receives
+// the other's tone.
+func TestBaresipAppCalls(t *testing.T) {
+	bin := needBaresip(t)
+	n := votest.Start(t, storetest.DSN(t, "sqlite"), votest.Options{SIPAddr: "127.0.0.1:0", CallMediaAddr: "127.0.0.1:0", BlobDir: t.TempDir()})
+	org := n.Seed("acme", "Ann A", "Bob B")
+	bobID := org.Users[1].ID
+	ann := n.Login("ann@acme.test", "web")
+	bob := n.Login("bob@acme.test", "web")
+	if err := votest.Watch(t, n.HTTP.URL, ann).Connect(); err != nil {
+		t.Fatal(err)
+	}
+	var bobSIP sipLogin
+	n.Do(bob.Token, "GET", "/api/v1/me/sip", nil, &bobSIP)
+	bobDump := t.TempDir()
+	bobOut := runPhone(t, bin, bobSIP, phoneOpts{Hz: 1200, AutoAnswer: true, DumpDir: bobDump})
+	votest.Eventually(t, 10*time.Second, "bob's phone registered", func() (bool, string) {
+		return len(n.SIP.Bindings(bobID)) == 1, "baresip: " + bobOut.String()
+	})
+
+	// The app calls the desk phone.
+	app := votest.NewApp(t)
+	var placed struct {
+		Call struct{ ID string }
+		SDP  string
+	}
+	if st := n.Do(ann.Token, "POST", "/api/v1/calls", map[string]any{"to": org.Users[1].Extension, "sdp": app.Offer()}, &placed); st != 201 {
+		t.Fatalf("place: %d", st)
+	}
+	app.Answered(placed.SDP)
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go app.Play(ctx, 800)
+	votest.Eventually(t, 15*time.Second, "the app hears the phone", func() (bool, string) {
+		return len(app.Heard()) > 44+3*16000, fmt.Sprintf("heard %d bytes; calls %+v\nphone: %s", len(app.Heard()), callsOf(n, ann.Token), bobOut.String())
+	})
+	if b := callsOf(n, bob.Token); len(b) != 1 || b[0].AnsweredAt == nil {
+		t.Fatalf("bob's call is not up: %+v", b)
+	}
+	if s := votest.ToneShare(app.Heard(), 1200); s < 0.5 {
+		t.Fatalf("the app heard %.2f of the phone's 1200 Hz tone", s)
+	}
+	if st := n.Do(ann.Token, "POST", "/api/v1/calls/"+placed.Call.ID+"/hangup", nil, nil); st != 204 {
+		t.Fatalf("hang up: %d", st)
+	}
+	cancel()
+	votest.Eventually(t, 10*time.Second, "the phone's call ended as answered", func() (bool, string) {
+		b := callsOf(n, bob.Token)
+		return len(b) == 1 && b[0].Result != nil && *b[0].Result == "answered" && strings.Contains(bobOut.String(), "terminated"), fmt.Sprintf("%+v\n%s", b, bobOut.String())
+	})
+	wav := received(t, bobDump)
+	if s := toneShare(t, wav, 800); s < 0.5 {
+		t.Fatalf("the phone heard %.2f of the app's 800 Hz tone", s)
+	}
+
+	// The desk phone calls the app.
+	// Ann has no phone: only her app rings.
+	callerDump := t.TempDir()
+	bobCalls := runPhone(t, bin, bobSIP, phoneOpts{Hz: 1200, Dial: org.Users[0].Extension, QuitAfter: 8 * time.Second, DumpDir: callerDump})
+	var ids []string
+	votest.Eventually(t, 10*time.Second, "ann's app rings", func() (bool, string) {
+		var list struct {
+			Items []struct {
+				ID     string
+				Result *string
+			}
+		}
+		n.Do(ann.Token, "GET", "/api/v1/calls", nil, &list)
+		ids = nil
+		for _, c := range list.Items {
+			if c.Result == nil {
+				ids = append(ids, c.ID)
+			}
+		}
+		return len(ids) == 1, "phone: " + bobCalls.String()
+	})
+	app = votest.NewApp(t)
+	var ans struct{ SDP string }
+	if st := n.Do(ann.Token, "POST", "/api/v1/calls/"+ids[0]+"/answer", map[string]any{"sdp": app.Offer()}, &ans); st != 200 {
+		t.Fatalf("answer: %d", st)
+	}
+	app.Answered(ans.SDP)
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	go app.Play(ctx, 600)
+	votest.Eventually(t, 10*time.Second, "the app hears the calling phone", func() (bool, string) {
+		return len(app.Heard()) > 44+3*16000, fmt.Sprintf("heard %d bytes", len(app.Heard()))
+	})
+	if s := votest.ToneShare(app.Heard(), 1200); s < 0.5 {
+		t.Fatalf("the app heard %.2f of the calling phone's 1200 Hz tone", s)
+	}
+	votest.Eventually(t, 15*time.Second, "the phone hung up: answered", func() (bool, string) {
+		a := callsOf(n, ann.Token)
+		return len(a) == 2 && a[0].Result != nil && *a[0].Result == "answered", fmt.Sprintf("%+v", a)
+	})
+	votest.Eventually(t, 10*time.Second, "the calling phone wrote its dump", func() (bool, string) {
+		return strings.Contains(bobCalls.String(), "terminated") || strings.Contains(bobCalls.String(), "closed"), bobCalls.String()
+	})
+	if s := toneShare(t, received(t, callerDump), 600); s < 0.5 {
+		t.Fatalf("the calling phone heard %.2f of the app's 600 Hz tone", s)
+	}
+}

@@ -47,6 +47,11 @@ type Config struct {
 	// Calls, when set, places the calls phones make (calls.go); without
 	// it an authenticated INVITE is refused 480.
 	Calls *telephony.Service
+	// Apps, when set, rings the callee's app sessions beside their phones
+	// for calls from phones (the app call switch); AppsReachable tells
+	// whether a user has an app session that can ring.
+	Apps          Apps
+	AppsReachable func(orgID, userID string) bool
 	// RingTimeout is how long phones ring before a call is unanswered
 	// (default telephony.RingTimeout, 20 s; tests shorten it).
 	RingTimeout time.Duration
