@@ -139,6 +139,7 @@ func (s *Switch) Place(ctx context.Context, orgID, userID, dialled, offer string
 	}
 	c := &call{p: p, caller: leg, codec: leg.Codec(), state: telephony.Ringing, answered: make(chan *webrtcmedia.Leg, 1),
 		declined: make(chan struct{}), hungUp: make(chan struct{})}
+	out := p.Out // the call's goroutine changes p from now on
 	s.mu.Lock()
 	s.active[p.Out.ID], s.active[p.In.ID] = c, c
 	s.mu.Unlock()
@@ -147,7 +148,7 @@ func (s *Switch) Place(ctx context.Context, orgID, userID, dialled, offer string
 		defer s.wg.Done()
 		s.run(c)
 	}()
-	return &Started{Call: p.Out, Answer: answer}, nil
+	return &Started{Call: out, Answer: answer}, nil
 }
 
 // MaxCallsPerUser bounds the calls one user may have placed from the app
@@ -174,18 +175,23 @@ func sdpProblem(err error) string {
 	return "the offer is not one WebRTC audio stream: " + err.Error()
 }
 
-// find returns the user's call of that id.
-func (s *Switch) find(orgID, userID, callID string) (*call, bool) {
+// find returns the user's call of that id, and whether it is their
+// incoming side. c.p is read under s.mu, which its replacement (forwarding)
+// holds too.
+func (s *Switch) find(orgID, userID, callID string) (c *call, incoming, ok bool) {
 	s.mu.Lock()
-	c, ok := s.active[callID]
-	s.mu.Unlock()
+	defer s.mu.Unlock()
+	c, ok = s.active[callID]
 	if !ok || c.p.Caller.OrgID != orgID {
-		return nil, false
+		return nil, false, false
 	}
-	if (callID == c.p.In.ID && c.p.Callee.ID == userID) || (callID == c.p.Out.ID && c.p.Caller.ID == userID) {
-		return c, true
+	switch {
+	case callID == c.p.In.ID && c.p.Callee.ID == userID:
+		return c, true, true
+	case callID == c.p.Out.ID && c.p.Caller.ID == userID:
+		return c, false, true
 	}
-	return nil, false
+	return nil, false, false
 }
 
 // Answer takes the call on this session, with its SDP offer, and returns
@@ -193,8 +199,8 @@ func (s *Switch) find(orgID, userID, callID string) (*call, bool) {
 // ringing here; Conflict when it was answered already (on another device)
 // or has ended.
 func (s *Switch) Answer(ctx context.Context, orgID, userID, callID, offer string) (string, error) {
-	c, ok := s.find(orgID, userID, callID)
-	if !ok || callID != c.p.In.ID {
+	c, incoming, ok := s.find(orgID, userID, callID)
+	if !ok || !incoming {
 		return "", apperr.New(apperr.NotFound, "no such call ringing")
 	}
 	if _, err := webrtcmedia.ParseSDP(offer); err != nil {
@@ -222,8 +228,8 @@ func (s *Switch) Answer(ctx context.Context, orgID, userID, callID, offer string
 // Decline refuses an incoming call that rings: it goes to voicemail.
 // NotFound when there is no such call ringing for the user.
 func (s *Switch) Decline(orgID, userID, callID string) error {
-	c, ok := s.find(orgID, userID, callID)
-	if !ok || callID != c.p.In.ID {
+	c, incoming, ok := s.find(orgID, userID, callID)
+	if !ok || !incoming {
 		return apperr.New(apperr.NotFound, "no such call ringing")
 	}
 	c.once.decline.Do(func() { close(c.declined) })
@@ -234,7 +240,7 @@ func (s *Switch) Decline(orgID, userID, callID string) error {
 // either party once it is up). NotFound when the user has no such call in
 // progress here.
 func (s *Switch) Hangup(orgID, userID, callID string) error {
-	c, ok := s.find(orgID, userID, callID)
+	c, _, ok := s.find(orgID, userID, callID)
 	if !ok {
 		return apperr.New(apperr.NotFound, "no such call in progress")
 	}

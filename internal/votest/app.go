@@ -144,4 +144,3 @@ func ToneShare(wav []byte, hz float64) float64 {
 	}
 	return at / total
 }
-
