@@ -525,7 +525,7 @@ func (r ChatRun) bareInserts(ctx context.Context, dsn, sqlitePath, convID, sende
 		db, err = sql.Open("pgx", dsn)
 		q = `INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, text, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	} else {
-		db, err = sql.Open("sqlite", "file:"+sqlitePath+"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
+		db, err = sql.Open("sqlite", "file:"+sqlitePath+"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)")
 	}
 	if err != nil {
 		return 0, err
