@@ -707,21 +707,54 @@ func (s *Store) sendMessage(ctx context.Context, orgID, userID, convID string, n
 	return out, true, j.aud, err
 }
 
-// memberUsers is reader.memberUsers, read once per transaction: the sends
-// of a batch change no membership.
-func (t *Tx) memberUsers(ctx context.Context, convID string) ([]account.User, error) {
-	if us, ok := t.members[convID]; ok {
-		return us, nil
+// sendMembers returns the active members of a conversation, by name, as
+// a send needs them: their ids and names (the audience, mentions) and what
+// a push to them depends on. It is read once per transaction: the sends of
+// a batch change no membership, mute or subscription.
+func (t *Tx) sendMembers(ctx context.Context, convID string) (*convMembers, error) {
+	if cm, ok := t.members[convID]; ok {
+		return cm, nil
 	}
-	us, err := t.reader().memberUsers(ctx, convID)
+	rows, err := t.query(ctx, `SELECT u.id, u.name, cm.muted, CASE WHEN EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = u.id) THEN 1 ELSE 0 END
+		FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+		WHERE cm.conversation_id = ? AND u.active = 1 ORDER BY u.name_key, u.id`, convID)
 	if err != nil {
-		return nil, err
+		return nil, internal("members", err)
+	}
+	defer rows.Close()
+	cm := &convMembers{}
+	for rows.Next() {
+		var m pushMember
+		var muted, subscribed int
+		if err := rows.Scan(&m.UserID, &m.Name, &muted, &subscribed); err != nil {
+			return nil, internal("members scan", err)
+		}
+		m.Muted, m.subscribed = muted != 0, subscribed != 0
+		cm.all = append(cm.all, m)
+		cm.users = append(cm.users, account.User{ID: m.UserID, Name: m.Name})
+		cm.ids = append(cm.ids, m.UserID)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("members rows", err)
 	}
 	if t.members == nil {
-		t.members = map[string][]account.User{}
+		t.members = map[string]*convMembers{}
 	}
-	t.members[convID] = us
-	return us, nil
+	t.members[convID] = cm
+	return cm, nil
+}
+
+// convMembers is a conversation's active members as sendMembers reads them.
+type convMembers struct {
+	all   []pushMember
+	users []account.User // id and name only, for chat.Mentions
+	ids   []string
+}
+
+// pushMember is a member as a push to them needs them.
+type pushMember struct {
+	chat.PushMember
+	subscribed bool
 }
 
 // send stores one new message in t and logs its event; with push, it also
@@ -753,13 +786,13 @@ func (t *Tx) sendIn(ctx context.Context, orgID, userID string, c lockedConv, nm 
 			return chat.Message{}, err
 		}
 	}
-	users, err := t.memberUsers(ctx, convID)
+	members, err := t.sendMembers(ctx, convID)
 	if err != nil {
 		return chat.Message{}, err
 	}
 	now := t.s.clock.Now()
 	m := chat.Message{ID: account.NewID("m"), ConversationID: convID, Seq: c.lastSeq + 1, SenderID: userID, ClientID: nm.ClientID,
-		Text: nm.Text, ReplyTo: nm.ReplyTo, CreatedAt: fromMS(ms(now)), Mentions: chat.Mentions(nm.Text, users)}
+		Text: nm.Text, ReplyTo: nm.ReplyTo, CreatedAt: fromMS(ms(now)), Mentions: chat.Mentions(nm.Text, members.users)}
 	if _, err := t.exec(ctx, `UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ?`, m.Seq, ms(now), convID); err != nil {
 		return chat.Message{}, internal("conversation seq", err)
 	}
@@ -781,7 +814,7 @@ func (t *Tx) sendIn(ctx context.Context, orgID, userID string, c lockedConv, nm 
 		m.Seq, m.ID, convID, userID, m.Seq); err != nil {
 		return chat.Message{}, internal("sender's read marker", err)
 	}
-	return m, t.announceMessage(ctx, orgID, c, m, userIDs(users), false)
+	return m, t.announceMessage(ctx, orgID, c, m, members.ids, false)
 }
 
 func (t *Tx) setMentions(ctx context.Context, msgID string, ids []string) error {
@@ -986,45 +1019,17 @@ var _ chat.Store = (*Store)(nil)
 // pushAudience is who a new message in the conversation may be pushed to
 // (SPEC §9): its kind and name, and every active member with a push
 // subscription, with their name and whether they muted it; and the sender,
-// whose name the push shows. The members are read once per transaction:
-// the sends of a batch change no membership, mute or subscription.
+// whose name the push shows.
 func (t *Tx) pushAudience(ctx context.Context, c lockedConv, senderID string) (chat.PushAudience, error) {
-	all, ok := t.pushMembers[c.id]
-	if !ok {
-		rows, err := t.query(ctx, `SELECT u.id, u.name, cm.muted, CASE WHEN EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = u.id) THEN 1 ELSE 0 END
-			FROM conversation_members cm JOIN users u ON u.id = cm.user_id WHERE cm.conversation_id = ? AND u.active = 1`, c.id)
-		if err != nil {
-			return chat.PushAudience{}, internal("push audience", err)
-		}
-		defer rows.Close()
-		for rows.Next() {
-			var m pushMember
-			var muted, subscribed int
-			if err := rows.Scan(&m.UserID, &m.Name, &muted, &subscribed); err != nil {
-				return chat.PushAudience{}, internal("push audience scan", err)
-			}
-			m.Muted, m.subscribed = muted != 0, subscribed != 0
-			all = append(all, m)
-		}
-		if err := rows.Err(); err != nil {
-			return chat.PushAudience{}, internal("push audience rows", err)
-		}
-		if t.pushMembers == nil {
-			t.pushMembers = map[string][]pushMember{}
-		}
-		t.pushMembers[c.id] = all
+	members, err := t.sendMembers(ctx, c.id)
+	if err != nil {
+		return chat.PushAudience{}, err
 	}
 	aud := chat.PushAudience{Kind: c.kind, Name: c.name}
-	for _, m := range all {
+	for _, m := range members.all {
 		if m.subscribed || m.UserID == senderID {
 			aud.Members = append(aud.Members, m.PushMember)
 		}
 	}
 	return aud, nil
-}
-
-// pushMember is a member as pushAudience reads them.
-type pushMember struct {
-	chat.PushMember
-	subscribed bool
 }

@@ -25,7 +25,6 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver (no cgo)
 
-	"vo/internal/account"
 	"vo/internal/apperr"
 	"vo/internal/clock"
 	"vo/internal/events"
@@ -252,9 +251,8 @@ type Tx struct {
 	tx     *sql.Tx
 	events []events.Event
 
-	stmts       map[string]*sql.Stmt      // SQLite: statements prepared once per transaction
-	members     map[string][]account.User // conversation id → members, for the sends of a batch
-	pushMembers map[string][]pushMember   // conversation id → who its pushes may reach, likewise
+	stmts   map[string]*sql.Stmt    // SQLite: statements prepared once per transaction
+	members map[string]*convMembers // conversation id → its members, for the sends of a batch
 }
 
 // tx runs f in a write transaction, committing when f returns nil.
