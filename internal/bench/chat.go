@@ -420,6 +420,7 @@ func (r ChatRun) measureVo(ctx context.Context, hc *http.Client, base string, s 
 	wsURL := "ws" + strings.TrimPrefix(base, "http") + "/api/v1/events"
 	var ready sync.WaitGroup
 	var dropped atomic.Int64
+	var why atomic.Pointer[string] // the first close's error, which names the server's reason
 	var streams sync.WaitGroup
 	for _, tokens := range devices {
 		for _, token := range tokens {
@@ -437,6 +438,8 @@ func (r ChatRun) measureVo(ctx context.Context, hc *http.Client, base string, s 
 					if err != nil {
 						if ctx.Err() == nil {
 							dropped.Add(1)
+							msg := err.Error()
+							why.CompareAndSwap(nil, &msg)
 						}
 						if !snapshot {
 							ready.Done()
@@ -476,7 +479,7 @@ func (r ChatRun) measureVo(ctx context.Context, hc *http.Client, base string, s 
 		return fig, fmt.Errorf("vo: %d message frames doubled or unknown", st)
 	}
 	if d := dropped.Load(); d > 0 {
-		return fig, fmt.Errorf("vo: the server closed %d streams", d)
+		return fig, fmt.Errorf("vo: the server closed %d streams (the first: %s)", d, *why.Load())
 	}
 	fmt.Fprintf(r.Log, "vo: sent at %.0f/s; p50 %v, p99 %v, max %v until all %d streams; %d failed, %d lost\n", fig.SendRate(),
 		fig.Quantile(0.5).Round(time.Microsecond), fig.Quantile(0.99).Round(time.Microsecond), fig.Quantile(1).Round(time.Microsecond), fig.Conns, fig.Failed, fig.Lost)
@@ -525,7 +528,7 @@ func (r ChatRun) bareInserts(ctx context.Context, dsn, sqlitePath, convID, sende
 		db, err = sql.Open("pgx", dsn)
 		q = `INSERT INTO messages (id, conversation_id, seq, sender_id, client_id, text, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)`
 	} else {
-		db, err = sql.Open("sqlite", "file:"+sqlitePath+"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)")
+		db, err = sql.Open("sqlite", "file:"+sqlitePath+"?_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)")
 	}
 	if err != nil {
 		return 0, err

@@ -90,12 +90,23 @@ type Pusher interface {
 	NotifyAll(ctx context.Context, orgID string, userIDs []string, p notify.Push) (int, error)
 }
 
-// PushStore is what pushing a new message needs of the store.
+// PushStore is what pushing a new message needs of the store: a send that
+// also names who the new message may be pushed to, read in the send's own
+// transaction (once for the sends it commits together into one
+// conversation, not once a message).
 type PushStore interface {
-	// PushAudience names the conversation and the members a push could
-	// reach (those with a push subscription), with the sender among them
-	// for the push's title.
-	PushAudience(ctx context.Context, convID, senderID string) (kind Kind, name string, members []PushMember, err error)
+	// SendMessagePush is SendMessage, and the push audience of a new
+	// message (none when it was sent already).
+	SendMessagePush(ctx context.Context, orgID, userID, convID string, m NewMessage) (Message, bool, PushAudience, error)
+}
+
+// PushAudience is who a new message may be pushed to: the conversation's
+// kind and name, and the members a push could reach (active, with a push
+// subscription), with the sender among them for the push's title.
+type PushAudience struct {
+	Kind    Kind
+	Name    string
+	Members []PushMember
 }
 
 // PushMember is a member a new message may be pushed to.
@@ -229,14 +240,18 @@ func (s *Service) Send(ctx context.Context, orgID, userID, convID string, m NewM
 		e.RetryAfter = int(math.Ceil(wait.Seconds()))
 		return Message{}, false, e
 	}
-	msg, created, err := s.store.SendMessage(ctx, orgID, userID, convID, m)
-	if err == nil && created && s.push != nil {
+	ps, pushing := s.store.(PushStore)
+	if !pushing || s.push == nil {
+		return s.store.SendMessage(ctx, orgID, userID, convID, m)
+	}
+	msg, created, aud, err := ps.SendMessagePush(ctx, orgID, userID, convID, m)
+	if err == nil && created {
 		s.pushes.Add(1)
 		go func() {
 			defer s.pushes.Done()
 			pctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
 			defer cancel()
-			s.pushMessage(pctx, orgID, msg)
+			s.pushMessage(pctx, orgID, msg, aud)
 		}()
 	}
 	return msg, created, err
@@ -249,16 +264,8 @@ const pushBody = 140
 // has not muted the conversation, or is mentioned in it (SPEC §9). The
 // message is committed already: a push that cannot be queued is lost,
 // never the message.
-func (s *Service) pushMessage(ctx context.Context, orgID string, m Message) {
-	ps, ok := s.store.(PushStore)
-	if !ok {
-		return
-	}
-	kind, name, members, err := ps.PushAudience(ctx, m.ConversationID, m.SenderID)
-	if err != nil {
-		slog.Warn("chat: push audience", slog.String("conversation", m.ConversationID), slog.Any("err", err))
-		return
-	}
+func (s *Service) pushMessage(ctx context.Context, orgID string, m Message, aud PushAudience) {
+	kind, name, members := aud.Kind, aud.Name, aud.Members
 	sender := ""
 	for _, mb := range members {
 		if mb.UserID == m.SenderID {

@@ -140,7 +140,7 @@ type userHub struct {
 	id        string
 	subs      []*Sub
 	delivered int64 // < 0: not known yet
-	pending   map[int64]Event
+	pending   map[int64]*frame
 	gapTimer  *time.Timer
 	waiting   int   // subscribers that joined while delivered < 0 and have not started
 	floor     int64 // the lowest position they started at, while delivered < 0; -1 none yet
@@ -209,7 +209,7 @@ func (h *Hub) Join(ctx context.Context, orgID, userID, sessionID string) (*Sub, 
 	}
 	u := o.users[userID]
 	if u == nil {
-		u = &userHub{id: userID, delivered: -1, pending: map[int64]Event{}, floor: -1}
+		u = &userHub{id: userID, delivered: -1, pending: map[int64]*frame{}, floor: -1}
 		o.users[userID] = u
 	}
 	s := &Sub{UserID: userID, SessionID: sessionID, org: o, hub: h, idx: len(o.subs), uidx: len(u.subs)}
@@ -464,9 +464,13 @@ func (h *Hub) Publish(evs []Event) {
 				h.drain(o)
 			}
 		} else {
+			var f *frame // rendered once for all the recipients' streams
 			for j, id := range e.Audience {
 				if u := o.users[id]; u != nil && j < len(e.Pos) && e.Pos[j] > u.delivered {
-					u.pending[e.Pos[j]] = *e
+					if f == nil {
+						f = newFrame(*e)
+					}
+					u.pending[e.Pos[j]] = f
 					h.drainUser(o, u)
 				}
 			}
@@ -509,19 +513,31 @@ func (h *Hub) drainUser(o *orgHub, u *userHub) {
 		return // kept in pending until settle
 	}
 	for {
-		e, ok := u.pending[u.delivered+1]
+		f, ok := u.pending[u.delivered+1]
 		if !ok {
 			break
 		}
 		delete(u.pending, u.delivered+1)
 		u.delivered++
-		d := &Delivery{Event: &e, User: true, Pos: u.delivered}
-		d.Head, d.Tail = e.FrameParts()
-		o.offer(h, u.subs, d)
+		o.offer(h, u.subs, &Delivery{Event: f.ev, Head: f.head, Tail: f.tail, User: true, Pos: u.delivered})
 	}
 	if len(u.pending) > 0 && u.gapTimer == nil {
 		u.gapTimer = time.AfterFunc(gapWait, func() { h.fillUserGap(o, u) })
 	}
+}
+
+// frame is an event of users' own streams with its frame rendered, but
+// for the cursor: one for all the streams it is in (a message to a group
+// of 50 is rendered once, not 50 times). Read-only once made.
+type frame struct {
+	ev         *Event
+	head, tail []byte
+}
+
+func newFrame(e Event) *frame {
+	f := &frame{ev: &e}
+	f.head, f.tail = e.FrameParts()
+	return f
 }
 
 // offer pushes d to those of subs it is for, cutting off any whose queue is
@@ -600,7 +616,7 @@ func (h *Hub) fillUserGap(o *orgHub, u *userHub) {
 	}
 	for _, e := range evs {
 		if len(e.Pos) == 1 && e.Pos[0] > u.delivered {
-			u.pending[e.Pos[0]] = e
+			u.pending[e.Pos[0]] = newFrame(e)
 		}
 	}
 	h.drainUser(o, u)

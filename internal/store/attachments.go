@@ -41,7 +41,7 @@ func (s *Store) CreateAttachment(ctx context.Context, a chat.Attachment) error {
 
 // Attachment implements chat.AttachmentStore.
 func (s *Store) Attachment(ctx context.Context, orgID, userID, id string) (chat.Attachment, error) {
-	r := reader{s, s.r}
+	r := reader{s, readPool{s}}
 	a, err := scanAttachment(r.queryRow(ctx, `SELECT `+attachmentCols+` FROM attachments a
 		LEFT JOIN messages m ON m.id = a.message_id
 		WHERE a.id = ? AND a.org_id = ? AND (
@@ -71,7 +71,7 @@ func (s *Store) DropUnposted(ctx context.Context, before time.Time) (int, error)
 // AttachmentExists implements chat.AttachmentStore.
 func (s *Store) AttachmentExists(ctx context.Context, id string) (bool, error) {
 	var n int
-	err := reader{s, s.r}.queryRow(ctx, `SELECT COUNT(*) FROM attachments WHERE id = ?`, id).Scan(&n)
+	err := reader{s, readPool{s}}.queryRow(ctx, `SELECT COUNT(*) FROM attachments WHERE id = ?`, id).Scan(&n)
 	return n > 0, internal("attachment exists", err)
 }
 

@@ -289,6 +289,7 @@ func (s *Store) presenceIn(ctx context.Context, r reader, orgID string, ids []st
 type lockedConv struct {
 	id      string
 	kind    chat.Kind
+	name    string
 	lastSeq int64
 	version int64 // after this transaction's bump
 }
@@ -300,7 +301,7 @@ func (t *Tx) lockConv(ctx context.Context, orgID, userID, convID string) (locked
 	var kind string
 	err := t.queryRow(ctx, `UPDATE conversations SET version = version + 1 WHERE id = ? AND org_id = ?
 		AND EXISTS (SELECT 1 FROM conversation_members cm WHERE cm.conversation_id = conversations.id AND cm.user_id = ?)
-		RETURNING kind, last_seq, version`, convID, orgID, userID).Scan(&kind, &c.lastSeq, &c.version)
+		RETURNING kind, name, last_seq, version`, convID, orgID, userID).Scan(&kind, &c.name, &c.lastSeq, &c.version)
 	if errors.Is(err, sql.ErrNoRows) {
 		return c, errNoConversation
 	}
@@ -431,7 +432,7 @@ func (s *Store) CreateConversation(ctx context.Context, orgID, userID string, ki
 	})
 	if isUnique(err) && kind == chat.Direct {
 		// Both of a pair created their chat at once; the other one won.
-		id, err := existing(reader{s, s.r})
+		id, err := existing(reader{s, readPool{s}})
 		if err != nil || id == "" {
 			return out, false, internal("direct chat", err)
 		}
@@ -649,7 +650,7 @@ var errSameClientID = errors.New("store: message sent already")
 
 // MessageByClientID implements chat.Store.
 func (s *Store) MessageByClientID(ctx context.Context, orgID, userID, clientID string) (chat.Message, error) {
-	return reader{s, s.r}.byClientID(ctx, orgID, userID, clientID)
+	return reader{s, readPool{s}}.byClientID(ctx, orgID, userID, clientID)
 }
 
 func (r reader) byClientID(ctx context.Context, orgID, userID, clientID string) (chat.Message, error) {
@@ -672,9 +673,20 @@ func (r reader) byClientID(ctx context.Context, orgID, userID, clientID string) 
 // conversation), the loser's insert breaks the unique (sender, client_id),
 // and it reads the winner's.
 func (s *Store) SendMessage(ctx context.Context, orgID, userID, convID string, nm chat.NewMessage) (chat.Message, bool, error) {
-	j := &sendJob{ctx: ctx, orgID: orgID, userID: userID, convID: convID, nm: nm, done: make(chan struct{})}
+	m, created, _, err := s.sendMessage(ctx, orgID, userID, convID, nm, false)
+	return m, created, err
+}
+
+// SendMessagePush implements chat.PushStore: SendMessage, with the push
+// audience read in the send's transaction (Tx.pushAudience).
+func (s *Store) SendMessagePush(ctx context.Context, orgID, userID, convID string, nm chat.NewMessage) (chat.Message, bool, chat.PushAudience, error) {
+	return s.sendMessage(ctx, orgID, userID, convID, nm, true)
+}
+
+func (s *Store) sendMessage(ctx context.Context, orgID, userID, convID string, nm chat.NewMessage, push bool) (chat.Message, bool, chat.PushAudience, error) {
+	j := &sendJob{ctx: ctx, orgID: orgID, userID: userID, convID: convID, nm: nm, push: push, done: make(chan struct{})}
 	if err := s.enqueueSend(ctx, j); err != nil {
-		return chat.Message{}, false, err
+		return chat.Message{}, false, chat.PushAudience{}, err
 	}
 	<-j.done // never earlier: once queued, the send may commit
 	out, err := j.out, j.err
@@ -687,34 +699,81 @@ func (s *Store) SendMessage(ctx context.Context, orgID, userID, convID string, n
 		created = false
 	}
 	if err == nil && out.ConversationID != convID {
-		return out, false, apperr.New(apperr.Conflict, "client_id was used for a message in another conversation")
+		return out, false, chat.PushAudience{}, apperr.New(apperr.Conflict, "client_id was used for a message in another conversation")
 	}
-	return out, created, err
+	if !created {
+		return out, false, chat.PushAudience{}, err
+	}
+	return out, true, j.aud, err
 }
 
-// memberUsers is reader.memberUsers, read once per transaction: the sends
-// of a batch change no membership.
-func (t *Tx) memberUsers(ctx context.Context, convID string) ([]account.User, error) {
-	if us, ok := t.members[convID]; ok {
-		return us, nil
+// sendMembers returns the active members of a conversation, by name, as
+// a send needs them: their ids and names (the audience, mentions) and what
+// a push to them depends on. It is read once per transaction: the sends of
+// a batch change no membership, mute or subscription.
+func (t *Tx) sendMembers(ctx context.Context, convID string) (*convMembers, error) {
+	if cm, ok := t.members[convID]; ok {
+		return cm, nil
 	}
-	us, err := t.reader().memberUsers(ctx, convID)
+	rows, err := t.query(ctx, `SELECT u.id, u.name, cm.muted, CASE WHEN EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = u.id) THEN 1 ELSE 0 END
+		FROM conversation_members cm JOIN users u ON u.id = cm.user_id
+		WHERE cm.conversation_id = ? AND u.active = 1 ORDER BY u.name_key, u.id`, convID)
 	if err != nil {
-		return nil, err
+		return nil, internal("members", err)
+	}
+	defer rows.Close()
+	cm := &convMembers{}
+	for rows.Next() {
+		var m pushMember
+		var muted, subscribed int
+		if err := rows.Scan(&m.UserID, &m.Name, &muted, &subscribed); err != nil {
+			return nil, internal("members scan", err)
+		}
+		m.Muted, m.subscribed = muted != 0, subscribed != 0
+		cm.all = append(cm.all, m)
+		cm.users = append(cm.users, account.User{ID: m.UserID, Name: m.Name})
+		cm.ids = append(cm.ids, m.UserID)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, internal("members rows", err)
 	}
 	if t.members == nil {
-		t.members = map[string][]account.User{}
+		t.members = map[string]*convMembers{}
 	}
-	t.members[convID] = us
-	return us, nil
+	t.members[convID] = cm
+	return cm, nil
 }
 
-// send stores one new message in t and logs its event.
-func (t *Tx) send(ctx context.Context, orgID, userID, convID string, nm chat.NewMessage) (chat.Message, error) {
+// convMembers is a conversation's active members as sendMembers reads them.
+type convMembers struct {
+	all   []pushMember
+	users []account.User // id and name only, for chat.Mentions
+	ids   []string
+}
+
+// pushMember is a member as a push to them needs them.
+type pushMember struct {
+	chat.PushMember
+	subscribed bool
+}
+
+// send stores one new message in t and logs its event; with push, it also
+// reads who the message may be pushed to.
+func (t *Tx) send(ctx context.Context, orgID, userID, convID string, nm chat.NewMessage, push bool) (chat.Message, chat.PushAudience, error) {
 	c, err := t.lockConv(ctx, orgID, userID, convID)
 	if err != nil {
-		return chat.Message{}, err
+		return chat.Message{}, chat.PushAudience{}, err
 	}
+	m, err := t.sendIn(ctx, orgID, userID, c, nm)
+	if err != nil || !push {
+		return m, chat.PushAudience{}, err
+	}
+	aud, err := t.pushAudience(ctx, c, userID)
+	return m, aud, err
+}
+
+func (t *Tx) sendIn(ctx context.Context, orgID, userID string, c lockedConv, nm chat.NewMessage) (chat.Message, error) {
+	convID := c.id
 	if old, err := t.reader().byClientID(ctx, orgID, userID, nm.ClientID); err == nil {
 		return old, errSameClientID
 	} else if !apperr.Is(err, apperr.NotFound) {
@@ -727,13 +786,13 @@ func (t *Tx) send(ctx context.Context, orgID, userID, convID string, nm chat.New
 			return chat.Message{}, err
 		}
 	}
-	users, err := t.memberUsers(ctx, convID)
+	members, err := t.sendMembers(ctx, convID)
 	if err != nil {
 		return chat.Message{}, err
 	}
 	now := t.s.clock.Now()
 	m := chat.Message{ID: account.NewID("m"), ConversationID: convID, Seq: c.lastSeq + 1, SenderID: userID, ClientID: nm.ClientID,
-		Text: nm.Text, ReplyTo: nm.ReplyTo, CreatedAt: fromMS(ms(now)), Mentions: chat.Mentions(nm.Text, users)}
+		Text: nm.Text, ReplyTo: nm.ReplyTo, CreatedAt: fromMS(ms(now)), Mentions: chat.Mentions(nm.Text, members.users)}
 	if _, err := t.exec(ctx, `UPDATE conversations SET last_seq = ?, last_activity_at = ? WHERE id = ?`, m.Seq, ms(now), convID); err != nil {
 		return chat.Message{}, internal("conversation seq", err)
 	}
@@ -742,7 +801,7 @@ func (t *Tx) send(ctx context.Context, orgID, userID, convID string, nm chat.New
 		append([]any{m.ID, convID, m.Seq, userID, nm.ClientID, m.Text, nullable(nm.ReplyTo), ms(now)}, arg...)...); err != nil {
 		return chat.Message{}, internal("send", err)
 	}
-	if err := t.setMentions(ctx, m.ID, m.Mentions); err != nil {
+	if err := t.addMentions(ctx, m.ID, m.Mentions); err != nil {
 		return chat.Message{}, err
 	}
 	if len(nm.AttachmentIDs) > 0 {
@@ -755,13 +814,18 @@ func (t *Tx) send(ctx context.Context, orgID, userID, convID string, nm chat.New
 		m.Seq, m.ID, convID, userID, m.Seq); err != nil {
 		return chat.Message{}, internal("sender's read marker", err)
 	}
-	return m, t.announceMessage(ctx, orgID, c, m, userIDs(users), false)
+	return m, t.announceMessage(ctx, orgID, c, m, members.ids, false)
 }
 
 func (t *Tx) setMentions(ctx context.Context, msgID string, ids []string) error {
 	if _, err := t.exec(ctx, `DELETE FROM message_mentions WHERE message_id = ?`, msgID); err != nil {
 		return internal("mentions", err)
 	}
+	return t.addMentions(ctx, msgID, ids)
+}
+
+// addMentions stores the mentions of a message that has none yet.
+func (t *Tx) addMentions(ctx context.Context, msgID string, ids []string) error {
 	for _, u := range ids {
 		if _, err := t.exec(ctx, `INSERT INTO message_mentions (message_id, user_id) VALUES (?, ?)`, msgID, u); err != nil {
 			return internal("mentions", err)
@@ -942,7 +1006,7 @@ func (s *Store) MarkRead(ctx context.Context, orgID, userID, convID, msgID strin
 
 // MemberIDs implements chat.Store.
 func (s *Store) MemberIDs(ctx context.Context, orgID, userID, convID string) ([]string, error) {
-	r := reader{s, s.r}
+	r := reader{s, readPool{s}}
 	if err := r.isMember(ctx, orgID, userID, convID); err != nil {
 		return nil, err
 	}
@@ -952,30 +1016,20 @@ func (s *Store) MemberIDs(ctx context.Context, orgID, userID, convID string) ([]
 
 var _ chat.Store = (*Store)(nil)
 
-// PushAudience is who a new message in a conversation may be pushed to
+// pushAudience is who a new message in the conversation may be pushed to
 // (SPEC §9): its kind and name, and every active member with a push
 // subscription, with their name and whether they muted it; and the sender,
-// whose name the push shows. A group whose members have no subscription
-// costs one small read, not a row per member.
-func (s *Store) PushAudience(ctx context.Context, convID, senderID string) (kind chat.Kind, name string, members []chat.PushMember, err error) {
-	if err := s.queryRow(ctx, `SELECT kind, name FROM conversations WHERE id = ?`, convID).Scan(&kind, &name); err != nil {
-		return "", "", nil, internal("push audience", err)
-	}
-	rows, err := s.query(ctx, `SELECT u.id, u.name, cm.muted FROM conversation_members cm JOIN users u ON u.id = cm.user_id
-		WHERE cm.conversation_id = ? AND u.active = 1
-		AND (u.id = ? OR EXISTS (SELECT 1 FROM push_subscriptions p WHERE p.user_id = u.id))`, convID, senderID)
+// whose name the push shows.
+func (t *Tx) pushAudience(ctx context.Context, c lockedConv, senderID string) (chat.PushAudience, error) {
+	members, err := t.sendMembers(ctx, c.id)
 	if err != nil {
-		return "", "", nil, internal("push audience", err)
+		return chat.PushAudience{}, err
 	}
-	defer rows.Close()
-	for rows.Next() {
-		var m chat.PushMember
-		var muted int
-		if err := rows.Scan(&m.UserID, &m.Name, &muted); err != nil {
-			return "", "", nil, internal("push audience scan", err)
+	aud := chat.PushAudience{Kind: c.kind, Name: c.name}
+	for _, m := range members.all {
+		if m.subscribed || m.UserID == senderID {
+			aud.Members = append(aud.Members, m.PushMember)
 		}
-		m.Muted = muted != 0
-		members = append(members, m)
 	}
-	return kind, name, members, internal("push audience rows", rows.Err())
+	return aud, nil
 }

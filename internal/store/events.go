@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -93,14 +94,14 @@ func (t *Tx) sequence(ctx context.Context) error {
 		}
 		afterOrg[i] = h
 	}
-	bodies, err := t.shareBodies(ctx, now)
+	runs, err := t.storeRuns(ctx, afterOrg, now)
 	if err != nil {
 		return err
 	}
 	ids := slices.Sorted(maps.Keys(users))
 	for len(ids) > 0 {
 		n := min(len(ids), streamBatch)
-		if err := t.appendUserEvents(ctx, ids[:n], users, afterOrg, bodies, now); err != nil {
+		if err := t.appendUserEvents(ctx, ids[:n], users, afterOrg, runs, now); err != nil {
 			return err
 		}
 		ids = ids[n:]
@@ -111,13 +112,14 @@ func (t *Tx) sequence(ctx context.Context) error {
 // streamBatch is how many recipients' streams, or events, one statement
 // advances or stores: a message to a group of 50 takes two statements, not
 // a hundred, and a statement stays well under either engine's limit of
-// parameters (9 × 500).
+// parameters (10 × 500).
 const streamBatch = 500
 
 // appendUserEvents advances the streams of ids (sorted, so rows are locked
-// in id order) by their events in this transaction, and stores each event
-// once per recipient, in one upsert and one insert.
-func (t *Tx) appendUserEvents(ctx context.Context, ids []string, users map[string][][2]int, afterOrg, bodies []int64, now int64) error {
+// in id order) by their events in this transaction, and stores them, in one
+// upsert and one insert: an event of a run as one row per recipient for
+// the whole run, any other once per recipient.
+func (t *Tx) appendUserEvents(ctx context.Context, ids []string, users map[string][][2]int, afterOrg []int64, runs []*eventRun, now int64) error {
 	var q strings.Builder
 	args := make([]any, 0, 3*len(ids))
 	q.WriteString(`INSERT INTO user_streams (user_id, org_id, pos) VALUES `)
@@ -166,19 +168,25 @@ func (t *Tx) appendUserEvents(ctx context.Context, ids []string, users map[strin
 			e := &t.events[r[0]]
 			pos := l - int64(len(refs)) + 1 + int64(k)
 			e.Pos[r[1]] = pos
+			// A run's events are consecutive in each recipient's stream
+			// (storeRuns): its row is written at its last one.
+			run := runs[r[0]]
+			if run != nil && r[0] != run.first+run.n-1 {
+				continue
+			}
 			if rowsIn == 0 {
 				q.Reset()
 				args = args[:0]
-				q.WriteString(`INSERT INTO user_events (user_id, pos, org_id, type, session_id, data, created_at, after_org, body_id) VALUES `)
+				q.WriteString(`INSERT INTO user_events (user_id, pos, org_id, type, session_id, data, created_at, after_org, span, run_id) VALUES `)
 			} else {
 				q.WriteByte(',')
 			}
-			q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?)`)
-			data, body := string(e.Data), any(nil)
-			if bodies[r[0]] != 0 {
-				data, body = "", bodies[r[0]]
+			q.WriteString(`(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+			data, span, runID := string(e.Data), 1, any(nil)
+			if run != nil {
+				data, span, runID = "", run.n, run.id
 			}
-			args = append(args, u, pos, e.OrgID, e.Type, nullable(e.SessionID), data, now, afterOrg[r[0]], body)
+			args = append(args, u, pos, e.OrgID, e.Type, nullable(e.SessionID), data, now, afterOrg[r[0]], span, runID)
 			if rowsIn++; rowsIn == streamBatch {
 				if err := flush(); err != nil {
 					return err
@@ -189,38 +197,131 @@ func (t *Tx) appendUserEvents(ctx context.Context, ids []string, users map[strin
 	return flush()
 }
 
-// shareFrom is the audience from which an event's data is stored once, in
-// event_bodies, and its recipients' rows point at it: a message to a group
+// shareFrom is the audience from which an event is stored once, in a run
+// (event_runs), and its recipients' rows point at it: a message to a group
 // of 50 writes its text once, not 50 times.
 const shareFrom = 3
 
-// shareBodies stores the data of each private event of shareFrom
-// recipients or more once, and returns each event's body id (0: none).
-func (t *Tx) shareBodies(ctx context.Context, now int64) ([]int64, error) {
-	var ids []int64
-	for i := range t.events {
-		e := &t.events[i]
-		if e.OrgWide() || len(e.Audience) < shareFrom {
-			continue
-		}
-		if ids == nil {
-			ids = make([]int64, len(t.events))
-		}
-		if err := t.queryRow(ctx, `INSERT INTO event_bodies (data, created_at) VALUES (?, ?) RETURNING id`, string(e.Data), now).Scan(&ids[i]); err != nil {
-			return nil, internal("event body", err)
-		}
-	}
-	if ids == nil {
-		ids = make([]int64, len(t.events))
-	}
-	return ids, nil
+// runMax bounds a run, as the send lanes bound a batch (maxSendBatch).
+const runMax = 64
+
+// eventRun is events t.events[first : first+n], stored once as run id.
+type eventRun struct {
+	id       int64
+	first, n int
 }
 
-// userEventCols are what a read of a user's stream selects, from
-// user_events e joined to its shared body b (userEventsFrom).
-const userEventCols = `e.pos, e.type, COALESCE(e.session_id, ''), COALESCE(b.data, e.data), e.after_org`
+// storeRuns groups the transaction's events into runs and stores each run's
+// events once; it returns each event's run (nil: none). A run is
+// consecutive events, each for the same shareFrom users or more and after
+// the same org position: no other event of the transaction comes between
+// them, so they are consecutive in each recipient's stream too, and one
+// row per recipient, with the run's span of positions, holds them all.
+func (t *Tx) storeRuns(ctx context.Context, afterOrg []int64, now int64) ([]*eventRun, error) {
+	of := make([]*eventRun, len(t.events))
+	var runs []*eventRun
+	var cur *eventRun
+	for i := range t.events {
+		e := &t.events[i]
+		if e.OrgWide() || e.SessionID != "" || len(e.Audience) < shareFrom {
+			cur = nil
+			continue
+		}
+		if cur != nil && cur.n < runMax && afterOrg[i] == afterOrg[cur.first] && slices.Equal(e.Audience, t.events[cur.first].Audience) {
+			cur.n++
+		} else {
+			cur = &eventRun{first: i, n: 1}
+			runs = append(runs, cur)
+		}
+		of[i] = cur
+	}
+	if len(runs) == 0 {
+		return of, nil
+	}
+	if err := t.runIDs(ctx, runs); err != nil {
+		return nil, err
+	}
+	var q strings.Builder
+	args := make([]any, 0, 5*min(len(t.events), streamBatch))
+	rowsIn := 0
+	flush := func() error {
+		if rowsIn == 0 {
+			return nil
+		}
+		_, err := t.exec(ctx, q.String(), args...)
+		rowsIn = 0
+		return internal("event run", err)
+	}
+	for _, r := range runs {
+		for k := range r.n {
+			e := &t.events[r.first+k]
+			if rowsIn == 0 {
+				q.Reset()
+				args = args[:0]
+				q.WriteString(`INSERT INTO event_runs (run_id, idx, type, data, created_at) VALUES `)
+			} else {
+				q.WriteByte(',')
+			}
+			q.WriteString(`(?, ?, ?, ?, ?)`)
+			args = append(args, r.id, k, e.Type, string(e.Data), now)
+			if rowsIn++; rowsIn == streamBatch {
+				if err := flush(); err != nil {
+					return nil, err
+				}
+			}
+		}
+	}
+	return of, flush()
+}
 
-const userEventsFrom = ` FROM user_events e LEFT JOIN event_bodies b ON b.id = e.body_id`
+// runIDs gives each run a new id: on PostgreSQL from a sequence, which
+// locks nothing until the commit; on SQLite, whose one writer is this
+// transaction, after the largest stored. (An id of a pruned run may come
+// again, once no row names it: prune rewrites the rows of a run before it
+// deletes the run, and both are as old.)
+func (t *Tx) runIDs(ctx context.Context, runs []*eventRun) error {
+	if t.s.dialect == Postgres {
+		rows, err := t.query(ctx, `SELECT nextval('event_run_ids') FROM generate_series(1, ?)`, len(runs))
+		if err != nil {
+			return internal("event run id", err)
+		}
+		defer rows.Close()
+		i := 0
+		for rows.Next() && i < len(runs) {
+			if err := rows.Scan(&runs[i].id); err != nil {
+				return internal("event run id", err)
+			}
+			i++
+		}
+		if err := rows.Err(); err != nil || i < len(runs) {
+			return internal("event run id", errors.Join(err, fmt.Errorf("%d ids for %d runs", i, len(runs))))
+		}
+		return nil
+	}
+	var top int64
+	if err := t.queryRow(ctx, `SELECT COALESCE(MAX(run_id), 0) FROM event_runs`).Scan(&top); err != nil {
+		return internal("event run id", err)
+	}
+	for i, r := range runs {
+		r.id = top + 1 + int64(i)
+	}
+	return nil
+}
+
+// userEventCols are what a read of a user's stream selects, one row per
+// event, from user_events e joined to its run r or (stored before runs) its
+// shared body b (userEventsFrom): the event's position (userEventPos), its
+// type, session, data and org position.
+const userEventCols = userEventPos + `, COALESCE(r.type, e.type), COALESCE(e.session_id, ''), COALESCE(r.data, b.data, e.data), e.after_org`
+
+// userEventPos is the position of a row's event: a run's rows take the
+// span that ends at e.pos, in idx order.
+const userEventPos = `e.pos - e.span + 1 + COALESCE(r.idx, 0)`
+
+const userEventsFrom = ` FROM user_events e LEFT JOIN event_runs r ON r.run_id = e.run_id LEFT JOIN event_bodies b ON b.id = e.body_id`
+
+// userEventsOrder orders a read of a user's stream by position.
+const userEventsOrder = ` ORDER BY e.pos, r.idx`
 
 // emit logs an event the domain built (wire.MessageChanged and the like),
 // or fails the transaction when it could not be built.
@@ -284,7 +385,7 @@ func (s *Store) UserEventsAfter(ctx context.Context, orgID, userID string, after
 		return nil, false, err
 	}
 	rows, err := tx.QueryContext(ctx, s.rebind(`SELECT `+userEventCols+userEventsFrom+`
-		WHERE e.user_id = ? AND e.org_id = ? AND e.pos > ? ORDER BY e.pos LIMIT ?`), userID, orgID, after, limit)
+		WHERE e.user_id = ? AND e.org_id = ? AND e.pos > ? AND `+userEventPos+` > ?`+userEventsOrder+` LIMIT ?`), userID, orgID, after, after, limit)
 	evs, _, err = scanUserEvents(orgID, userID, rows, err)
 	return evs, err == nil, err
 }
@@ -320,8 +421,8 @@ func (s *Store) EventsFor(ctx context.Context, orgID, userID, sessionID string, 
 		return nil, last, false, err
 	}
 	rows, err = tx.QueryContext(ctx, s.rebind(`SELECT `+userEventCols+userEventsFrom+`
-		WHERE e.user_id = ? AND e.org_id = ? AND e.pos > ? AND e.pos <= ? AND (e.session_id IS NULL OR e.session_id = ?) ORDER BY e.pos LIMIT ?`),
-		userID, orgID, after.User, last.User, sessionID, limit+1-len(orgEvs))
+		WHERE e.user_id = ? AND e.org_id = ? AND e.pos > ? AND e.pos <= ? AND (e.session_id IS NULL OR e.session_id = ?) AND `+userEventPos+` > ?`+userEventsOrder+` LIMIT ?`),
+		userID, orgID, after.User, last.User, sessionID, after.User, limit+1-len(orgEvs))
 	userEvs, userAfter, err := scanUserEvents(orgID, userID, rows, err)
 	if err != nil || len(orgEvs)+len(userEvs) > limit {
 		return nil, last, false, err
@@ -340,18 +441,19 @@ func (s *Store) EventsFor(ctx context.Context, orgID, userID, sessionID string, 
 	return evs, last, true, nil
 }
 
-// userLogHolds is logHolds for a user's own stream.
+// userLogHolds is logHolds for a user's own stream. Its oldest position is
+// the first of its first row's span.
 func (s *Store) userLogHolds(ctx context.Context, tx *sql.Tx, userID string, after int64) (head int64, ok bool, err error) {
 	var oldest int64
 	if err := tx.QueryRowContext(ctx, s.rebind(`SELECT COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0),
-		COALESCE((SELECT MIN(pos) FROM user_events WHERE user_id = ?), COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0) + 1)`),
+		COALESCE((SELECT pos - span + 1 FROM user_events WHERE user_id = ? ORDER BY pos LIMIT 1), COALESCE((SELECT pos FROM user_streams WHERE user_id = ?), 0) + 1)`),
 		userID, userID, userID).Scan(&head, &oldest); err != nil {
 		return 0, false, internal("user event head", err)
 	}
 	return head, after <= head && after+1 >= oldest, nil
 }
 
-// scanUserEvents reads rows of pos, type, session id, data and after_org
+// scanUserEvents reads rows of position, type, session id, data and after_org
 // as events of the user's own stream, with where each falls in the org's.
 func scanUserEvents(orgID, userID string, rows *sql.Rows, err error) ([]events.Event, []int64, error) {
 	if err != nil {
@@ -439,9 +541,20 @@ func (s *Store) PruneEvents(ctx context.Context) (int64, error) {
 		m, _ := res.RowsAffected()
 		n += m
 		// What survived of the old rows (each stream keeps its newest) takes
-		// its data back before the old bodies go. A body is as old as its
-		// rows: one transaction wrote them, at one instant.
+		// its data back before the old runs and bodies go; a run's row keeps
+		// only its last event, the stream's newest. Runs and bodies are as old
+		// as their rows: one transaction wrote them, at one instant.
 		cutoff := ms(s.clock.Now().Add(-EventRetention))
+		if _, err := t.exec(ctx, `UPDATE user_events SET
+			data = (SELECT r.data FROM event_runs r WHERE r.run_id = user_events.run_id AND r.idx = user_events.span - 1),
+			type = (SELECT r.type FROM event_runs r WHERE r.run_id = user_events.run_id AND r.idx = user_events.span - 1),
+			span = 1, run_id = NULL
+			WHERE created_at < ? AND run_id IS NOT NULL`, cutoff); err != nil {
+			return internal("prune event runs", err)
+		}
+		if _, err := t.exec(ctx, `DELETE FROM event_runs WHERE created_at < ?`, cutoff); err != nil {
+			return internal("prune event runs", err)
+		}
 		if _, err := t.exec(ctx, `UPDATE user_events SET data = (SELECT b.data FROM event_bodies b WHERE b.id = user_events.body_id), body_id = NULL
 			WHERE created_at < ? AND body_id IS NOT NULL`, cutoff); err != nil {
 			return internal("prune event bodies", err)

@@ -175,7 +175,7 @@ func (s *Store) UserHeadsForTest(ctx context.Context, orgID string) (map[string]
 // fall in the org's stream, then by user and position; after is the org
 // position each came after.
 func (s *Store) UserEventsForTest(ctx context.Context, orgID string, heads map[string]int64) (evs []events.Event, after []int64, err error) {
-	rows, err := s.query(ctx, `SELECT e.user_id, `+userEventCols+userEventsFrom+` WHERE e.org_id = ? ORDER BY e.after_org, e.user_id, e.pos`, orgID)
+	rows, err := s.query(ctx, `SELECT e.user_id, `+userEventCols+userEventsFrom+` WHERE e.org_id = ? ORDER BY e.after_org, e.user_id, e.pos, r.idx`, orgID)
 	if err != nil {
 		return nil, nil, err
 	}

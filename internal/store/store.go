@@ -25,7 +25,6 @@ import (
 	"github.com/pressly/goose/v3"
 	_ "modernc.org/sqlite" // the "sqlite" database/sql driver (no cgo)
 
-	"vo/internal/account"
 	"vo/internal/apperr"
 	"vo/internal/clock"
 	"vo/internal/events"
@@ -60,6 +59,8 @@ type Store struct {
 	sendWG    sync.WaitGroup
 	closing   chan struct{}
 	closeOnce sync.Once
+
+	readStmts, writeStmts stmtCache // SQLite's prepared queries (stmts.go)
 }
 
 // TxRecorder learns how long each write transaction took, from begin to
@@ -121,7 +122,10 @@ func Open(ctx context.Context, o Options) (*Store, error) {
 			dsn = filepath.Join(o.DataDir, "vo.db")
 		}
 		dsn = strings.TrimPrefix(dsn, "sqlite://")
-		params := "_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)"
+		// temp_store(MEMORY) keeps the statement journal of a multi-row
+		// insert or a savepoint in memory: in a temporary file, it was a
+		// tenth of a batch of sends' time in write calls.
+		params := "_pragma=journal_mode(WAL)&_pragma=foreign_keys(1)&_pragma=busy_timeout(10000)&_pragma=synchronous(NORMAL)&_pragma=temp_store(MEMORY)"
 		w, err := sql.Open("sqlite", "file:"+dsn+"?"+params+"&_txlock=immediate")
 		if err != nil {
 			return nil, fmt.Errorf("store: open sqlite: %w", err)
@@ -200,6 +204,8 @@ func (s *Store) Dialect() Dialect { return s.dialect }
 func (s *Store) Close() error {
 	s.closeOnce.Do(func() { close(s.closing) })
 	s.sendWG.Wait()
+	s.readStmts.close()
+	s.writeStmts.close()
 	if s.dialect == SQLite && s.w != nil {
 		_, _ = s.w.Exec(`PRAGMA wal_checkpoint(TRUNCATE)`)
 	}
@@ -245,8 +251,8 @@ type Tx struct {
 	tx     *sql.Tx
 	events []events.Event
 
-	stmts   map[string]*sql.Stmt      // SQLite: statements prepared once per transaction
-	members map[string][]account.User // conversation id → members, for the sends of a batch
+	stmts   map[string]*sql.Stmt    // SQLite: statements prepared once per transaction
+	members map[string]*convMembers // conversation id → its members, for the sends of a batch
 }
 
 // tx runs f in a write transaction, committing when f returns nil.
@@ -264,6 +270,7 @@ func (s *Store) tx(ctx context.Context, f func(*Tx) error) error {
 	if err != nil {
 		_ = t.Rollback()
 		s.observeTx(start, "rollback")
+		s.keepWriterStmts(ctx, x.stmts)
 		return err
 	}
 	if err := t.Commit(); err != nil {
@@ -271,6 +278,7 @@ func (s *Store) tx(ctx context.Context, f func(*Tx) error) error {
 		return fmt.Errorf("store: commit: %w", err)
 	}
 	s.observeTx(start, "commit")
+	s.keepWriterStmts(ctx, x.stmts)
 	if len(x.events) > 0 && s.onCommit != nil {
 		s.onCommit(x.events)
 	}
@@ -314,11 +322,12 @@ func (t *Tx) QueryContext(ctx context.Context, query string, args ...any) (*sql.
 }
 
 // stmt returns query prepared in the transaction, on SQLite, where every
-// statement is otherwise parsed again at each call: a batch of 50 sends
-// parses each of its statements once, not 50 times (sends.go). PostgreSQL's
-// driver keeps its own cache of prepared statements per connection. nil
-// when it is not cached, or could not be prepared (the plain call then
-// reports why).
+// statement is otherwise parsed again at each call: the writer's own
+// prepared query when it has one (stmts.go), else prepared for this
+// transaction, so that a batch of 50 sends parses each of its statements
+// once at most, not 50 times (sends.go). PostgreSQL's driver keeps its own
+// cache of prepared statements per connection. nil when it is not cached,
+// or could not be prepared (the plain call then reports why).
 func (t *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if t.s.dialect != SQLite {
 		return nil
@@ -326,9 +335,14 @@ func (t *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
 	if st, ok := t.stmts[query]; ok {
 		return st
 	}
-	st, err := t.tx.PrepareContext(ctx, query)
-	if err != nil {
-		return nil
+	var st *sql.Stmt
+	if kept := t.s.writeStmts.peek(query); kept != nil {
+		st = t.tx.StmtContext(ctx, kept)
+	} else {
+		var err error
+		if st, err = t.tx.PrepareContext(ctx, query); err != nil {
+			return nil
+		}
 	}
 	if t.stmts == nil {
 		t.stmts = map[string]*sql.Stmt{}
@@ -338,11 +352,11 @@ func (t *Tx) stmt(ctx context.Context, query string) *sql.Stmt {
 }
 
 func (s *Store) queryRow(ctx context.Context, query string, args ...any) *sql.Row {
-	return s.r.QueryRowContext(ctx, s.rebind(query), args...)
+	return readPool{s}.QueryRowContext(ctx, s.rebind(query), args...)
 }
 
 func (s *Store) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
-	return s.r.QueryContext(ctx, s.rebind(query), args...)
+	return readPool{s}.QueryContext(ctx, s.rebind(query), args...)
 }
 
 func ms(t time.Time) int64 { return t.UnixMilli() }
