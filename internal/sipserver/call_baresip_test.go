@@ -2,9 +2,11 @@ package sipserver_test
 
 import (
 	"encoding/binary"
+	"encoding/json"
 	"fmt"
 	"io"
 	"math"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,11 +29,45 @@ type phoneOpts struct {
 	QuitAfter  time.Duration
 	AutoAnswer bool
 	DumpDir    string
+	// Ctrl opens baresip's ctrl_tcp, for Command.
+	Ctrl bool
+}
+
+// baresipPhone is a running baresip: its output, Stop to quit it early,
+// and with phoneOpts.Ctrl, Command to drive it through ctrl_tcp.
+type baresipPhone struct {
+	*syncBuffer
+	cmd  *exec.Cmd
+	ctrl int
+}
+
+// Command sends baresip a ctrl_tcp command (a JSON netstring), say
+// ("dial", "101").
+func (p *baresipPhone) Command(t *testing.T, command, params string) {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", fmt.Sprintf("127.0.0.1:%d", p.ctrl), 5*time.Second)
+	if err != nil {
+		t.Fatalf("baresip ctrl_tcp: %v", err)
+	}
+	defer c.Close()
+	b, _ := json.Marshal(map[string]string{"command": command, "params": params, "token": "t"})
+	if _, err := fmt.Fprintf(c, "%d:%s,", len(b), b); err != nil {
+		t.Fatal(err)
+	}
+	c.SetReadDeadline(time.Now().Add(5 * time.Second))
+	buf := make([]byte, 4096)
+	c.Read(buf) // its response; what matters is what it does
+}
+
+// Stop kills the phone and waits for it to exit.
+func (p *baresipPhone) Stop() {
+	p.cmd.Process.Kill()
+	p.cmd.Wait()
 }
 
 // runPhone starts baresip as a registered phone and stops it when the
 // test ends.
-func runPhone(t *testing.T, bin string, l sipLogin, o phoneOpts) *syncBuffer {
+func runPhone(t *testing.T, bin string, l sipLogin, o phoneOpts) *baresipPhone {
 	t.Helper()
 	dir := t.TempDir()
 	config := fmt.Sprintf(`module_path /usr/lib/baresip/modules
@@ -45,6 +81,11 @@ module g711.so
 module aufile.so
 module menu.so
 `, freeUDPPort(t), toneFile(t, dir, o.Hz))
+	ctrl := 0
+	if o.Ctrl {
+		ctrl = freeUDPPort(t)
+		config += fmt.Sprintf("module ctrl_tcp.so\nctrl_tcp_listen 127.0.0.1:%d\n", ctrl)
+	}
 	if o.DumpDir != "" {
 		config += "module sndfile.so\nsnd_path " + o.DumpDir + "\n"
 	}
@@ -71,18 +112,16 @@ module menu.so
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		cmd.Process.Kill()
-		cmd.Wait()
-	})
-	return out
+	p := &baresipPhone{syncBuffer: out, cmd: cmd, ctrl: ctrl}
+	t.Cleanup(p.Stop)
+	return p
 }
 
 // runCaller starts baresip as a phone that sends a sine of hz, dials ext
 // at once and quits (hanging up) after quitAfter.
 func runCaller(t *testing.T, bin string, l sipLogin, hz int, ext string, quitAfter time.Duration) *syncBuffer {
 	t.Helper()
-	return runPhone(t, bin, l, phoneOpts{Hz: hz, Dial: ext, QuitAfter: quitAfter})
+	return runPhone(t, bin, l, phoneOpts{Hz: hz, Dial: ext, QuitAfter: quitAfter}).syncBuffer
 }
 
 // toneFile writes 20 s of a sine of hz, 8 kHz 16-bit mono, for aufile.

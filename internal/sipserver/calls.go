@@ -63,6 +63,12 @@ func (s *Server) callGate(next sipgo.RequestHandler) sipgo.RequestHandler {
 		if !ok {
 			return
 		}
+		// A phone signed out from the app places no call and opens no
+		// mailbox, as its REGISTERs are refused: its password alone is not
+		// enough any more.
+		if s.refuseRevoked(context.Background(), req, tx, cred.UserID, req.Contact()) {
+			return
+		}
 		key := callKey(req)
 		s.callers.Store(key, cred)
 		defer s.callers.Delete(key)

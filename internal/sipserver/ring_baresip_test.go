@@ -215,7 +215,7 @@ func TestBaresipSignedOutPhoneNotRung(t *testing.T) {
 	var annSIP, bobSIP sipLogin
 	n.Do(ann.Token, "GET", "/api/v1/me/sip", nil, &annSIP)
 	n.Do(bob.Token, "GET", "/api/v1/me/sip", nil, &bobSIP)
-	desk := runPhone(t, bin, bobSIP, phoneOpts{Hz: 1200, AutoAnswer: true})
+	desk := runPhone(t, bin, bobSIP, phoneOpts{Hz: 1200, AutoAnswer: true, Ctrl: true})
 	votest.Eventually(t, 10*time.Second, "bob's phone registered", func() (bool, string) {
 		return len(n.SIP.Bindings(bobID)) == 1, "desk: " + desk.String()
 	})
@@ -235,6 +235,14 @@ func TestBaresipSignedOutPhoneNotRung(t *testing.T) {
 	})
 	if strings.Contains(desk.String(), "Incoming call") {
 		t.Fatalf("the signed-out phone rang: %s", desk.String())
+	}
+	// Nor can it call out: its password alone is not enough any more.
+	desk.Command(t, "dial", org.Users[0].Extension)
+	votest.Eventually(t, 10*time.Second, "its call refused 403", func() (bool, string) {
+		return strings.Contains(desk.String(), "connecting to") && strings.Contains(desk.String(), "403 Forbidden"), desk.String()
+	})
+	if a := callsOf(n, ann.Token); len(a) != 1 {
+		t.Fatalf("the signed-out phone placed a call: ann's calls %+v", a)
 	}
 }
 
