@@ -29,8 +29,8 @@ import (
 // voicemail, forwarding) over HTTP, on both engines. Every answer is
 // checked against openapi.json by the test server (checkAnswer).
 
-// withVoicemailBlobs gives the server a blob store for voicemail audio,
-// as ForNode does with the node's.
+// withVoicemailBlobs gives the server a blob store for voicemail audio and
+// greetings, and a call service over it, as ForNode does with the node's.
 func withVoicemailBlobs(t testing.TB, cfg *Config) {
 	files, err := blobs.NewDir(t.TempDir())
 	if err != nil {
@@ -38,6 +38,7 @@ func withVoicemailBlobs(t testing.TB, cfg *Config) {
 	}
 	t.Cleanup(func() { files.Close() })
 	cfg.Blobs = files
+	cfg.Calls = telephony.NewService(cfg.Store, files, cfg.Clock)
 }
 
 // testWAV is a short mono 8 kHz 16-bit PCM WAV file of a rising ramp.
