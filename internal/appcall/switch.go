@@ -335,15 +335,7 @@ func (s *Switch) reach() telephony.Reach {
 	return r
 }
 
-func (s *Switch) ringTimeout(d telephony.Decision) time.Duration {
-	if s.cfg.RingTimeout > 0 {
-		return s.cfg.RingTimeout
-	}
-	if d.Timeout > 0 {
-		return d.Timeout
-	}
-	return telephony.RingTimeout
-}
+func (s *Switch) ringTimeout(d telephony.Decision) time.Duration { return d.RingFor(s.cfg.RingTimeout) }
 
 // run carries the call from ringing to its end.
 func (s *Switch) run(c *call) {
@@ -473,30 +465,7 @@ func (s *Switch) ringPhones(c *call) (phone <-chan PhoneLeg, stop func()) {
 
 // bridgePhone records the answer of a SIP phone and copies packets between
 // it and the caller's leg until either hangs up.
-func (s *Switch) bridgePhone(c *call, ph PhoneLeg) {
-	c.mu.Lock()
-	c.state = telephony.Up
-	c.mu.Unlock()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := s.cfg.Calls.Answered(ctx, c.p); err != nil {
-		s.lg.Error("appcall: answered call", slog.Any("err", err))
-	}
-	cancel()
-	done := make(chan error, 1)
-	go func() { done <- webrtcmedia.Bridge(c.caller, ph) }()
-	select {
-	case <-c.hungUp:
-	case <-c.caller.Done():
-	case <-ph.Done():
-	case err := <-done:
-		if err != nil {
-			s.lg.Warn("appcall: bridge to a phone", slog.Any("err", err))
-		}
-	}
-	ph.Hangup()
-	c.caller.Close()
-	s.end(c.p, telephony.Answered)
-}
+func (s *Switch) bridgePhone(c *call, ph PhoneLeg) { s.bridgeTo(c, ph, ph.Done(), ph.Hangup) }
 
 // stopRinging ends the ringing without an answer; false when an Answer
 // came first.
@@ -510,9 +479,16 @@ func (c *call) stopRinging() bool {
 	return true
 }
 
-// bridge records the answer, copies packets between the legs, and ends
-// the call when either party hangs up or either leg's connection ends.
+// bridge records the answer of an app session and copies packets between
+// the legs.
 func (s *Switch) bridge(c *call, callee *webrtcmedia.Leg) {
+	s.bridgeTo(c, callee, callee.Done(), func() { callee.Close() })
+}
+
+// bridgeTo records the answer, copies packets between the caller's leg and
+// the callee's, and ends the call when either party hangs up or either
+// leg's connection ends (done is the callee's; end stops it).
+func (s *Switch) bridgeTo(c *call, callee webrtcmedia.Stream, done <-chan struct{}, end func()) {
 	c.mu.Lock()
 	c.state = telephony.Up
 	c.mu.Unlock()
@@ -521,19 +497,19 @@ func (s *Switch) bridge(c *call, callee *webrtcmedia.Leg) {
 		s.lg.Error("appcall: answered call", slog.Any("err", err))
 	}
 	cancel()
-	done := make(chan error, 1)
-	go func() { done <- webrtcmedia.Bridge(c.caller, callee) }()
+	bridged := make(chan error, 1)
+	go func() { bridged <- webrtcmedia.Bridge(c.caller, callee) }()
 	select {
 	case <-c.hungUp:
 	case <-c.caller.Done():
-	case <-callee.Done():
-	case err := <-done:
+	case <-done:
+	case err := <-bridged:
 		if err != nil {
 			s.lg.Warn("appcall: bridge", slog.Any("err", err))
 		}
 	}
+	end()
 	c.caller.Close()
-	callee.Close()
 	s.end(c.p, telephony.Answered)
 }
 

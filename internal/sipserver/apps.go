@@ -133,11 +133,7 @@ func (s *Server) bridgeApp(d *diago.DialogServerSession, p *telephony.Placed, ap
 		s.ended(p, telephony.Failed)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := s.cfg.Calls.Answered(ctx, p); err != nil {
-		s.lg.Error("sip: answered call", slog.Any("err", err))
-	}
-	cancel()
+	s.answered(p)
 	go func() {
 		if err := webrtcmedia.Bridge(ps, app); err != nil {
 			s.lg.Warn("sip: bridge to the app", slog.Any("err", err))

@@ -135,6 +135,14 @@ func (s *Server) onCall(d *diago.DialogServerSession) {
 	}
 }
 
+func (s *Server) answered(p *telephony.Placed) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := s.cfg.Calls.Answered(ctx, p); err != nil {
+		s.lg.Error("sip: answered call", slog.Any("err", err))
+	}
+}
+
 func (s *Server) ended(p *telephony.Placed, r telephony.Result) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()

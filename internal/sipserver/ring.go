@@ -30,15 +30,7 @@ type leg struct {
 }
 
 // ringTimeout is how long phones ring before the call is unanswered.
-func (s *Server) ringTimeout(d telephony.Decision) time.Duration {
-	if s.cfg.RingTimeout > 0 {
-		return s.cfg.RingTimeout
-	}
-	if d.Timeout > 0 {
-		return d.Timeout
-	}
-	return telephony.RingTimeout
-}
+func (s *Server) ringTimeout(d telephony.Decision) time.Duration { return d.RingFor(s.cfg.RingTimeout) }
 
 func (s *Server) ring(d *diago.DialogServerSession, p *telephony.Placed) {
 	var phones []Binding
@@ -237,11 +229,7 @@ func (s *Server) bridge(d *diago.DialogServerSession, p *telephony.Placed, won *
 		s.ended(p, telephony.Failed)
 		return
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	if err := s.cfg.Calls.Answered(ctx, p); err != nil {
-		s.lg.Error("sip: answered call", slog.Any("err", err))
-	}
-	cancel()
+	s.answered(p)
 	br := diago.NewBridge()
 	br.Init(s.lg)
 	if err := br.AddDialogMedia(in); err == nil {
@@ -254,9 +242,7 @@ func (s *Server) bridge(d *diago.DialogServerSession, p *telephony.Placed, won *
 	case <-d.Context().Done():
 		s.hangup(won.dc)
 	case <-won.dc.Context().Done():
-		hctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-		_ = d.Hangup(hctx)
-		cancel()
+		s.hangupServer(d)
 	}
 	s.ended(p, telephony.Answered)
 }

@@ -58,6 +58,19 @@ type Decision struct {
 	WhileBusy bool
 }
 
+// RingFor is how long the decision's devices ring: override when set (a
+// transport's configuration, in tests), else the decision's Timeout, else
+// RingTimeout.
+func (d Decision) RingFor(override time.Duration) time.Duration {
+	switch {
+	case override > 0:
+		return override
+	case d.Timeout > 0:
+		return d.Timeout
+	}
+	return RingTimeout
+}
+
 // Route decides where an incoming call goes (SPEC §2 calls column, §10).
 // DND wins over everything, forwarding included; forwarding always comes
 // next; then the callee's devices ring, and with none the call goes to

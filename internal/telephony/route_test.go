@@ -2,6 +2,7 @@ package telephony
 
 import (
 	"testing"
+	"time"
 
 	"vo/internal/presence"
 )
@@ -90,5 +91,18 @@ func TestForwardingValidate(t *testing.T) {
 		if _, err := f.Validate(); err == nil {
 			t.Errorf("%+v: accepted", f)
 		}
+	}
+}
+
+func TestRingFor(t *testing.T) {
+	d := Route(RouteInput{Status: presence.Available, Phones: true})
+	if got := d.RingFor(0); got != RingTimeout {
+		t.Errorf("RingFor(0) = %v, want %v", got, RingTimeout)
+	}
+	if got := d.RingFor(3 * time.Second); got != 3*time.Second {
+		t.Errorf("RingFor(3s) = %v", got)
+	}
+	if got := (Decision{}).RingFor(0); got != RingTimeout {
+		t.Errorf("a decision without a timeout rings %v", got)
 	}
 }
