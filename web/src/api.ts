@@ -358,6 +358,34 @@ export async function listCalls(): Promise<Call[]> {
   return page.items ?? [];
 }
 
+type PlacedCall = components['schemas']['PlacedCall'];
+type IceConfig = components['schemas']['ICEConfig'];
+
+/** This session's TURN servers and their short-lived credential, for RTCPeerConnection. */
+export function getIceServers(): Promise<IceConfig> {
+  return call<IceConfig>('GET', '/api/v1/calls/ice');
+}
+
+/** Places a call with the app's WebRTC offer; the answer is the server's SDP. */
+export function placeCall(to: string, sdp: string): Promise<PlacedCall> {
+  return call<PlacedCall>('POST', '/api/v1/calls', { to, sdp });
+}
+
+/** Takes an incoming call on this device with its offer (409: answered elsewhere or over). */
+export async function answerCall(id: string, sdp: string): Promise<string> {
+  return (await call<{ sdp: string }>('POST', `/api/v1/calls/${enc(id)}/answer`, { sdp })).sdp;
+}
+
+/** Refuses an incoming call: it goes to voicemail. */
+export function declineCall(id: string): Promise<void> {
+  return call<void>('POST', `/api/v1/calls/${enc(id)}/decline`);
+}
+
+/** Ends one's call (or gives up on one that rings). */
+export function hangupCall(id: string): Promise<void> {
+  return call<void>('POST', `/api/v1/calls/${enc(id)}/hangup`);
+}
+
 /** The caller's voicemails, newest first. */
 export async function listVoicemails(): Promise<Voicemail[]> {
   const page = await call<VoicemailList>('GET', '/api/v1/voicemails?limit=100');
