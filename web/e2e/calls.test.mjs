@@ -5,10 +5,13 @@
 // 880 Hz. The received track is the one the calling screen plays (its <audio>), analysed with
 // an AnalyserNode: Ann must hear 880 Hz, Ben 440 Hz, through the server's G.711.
 //
-// Ann dials Ben's extension on the dial pad; Ben's app rings with Ann's name, focus in the
-// ringing dialog, and he answers; after the tones are checked Ann hangs up, both screens close
-// and both histories say answered. Then Ben declines a call: it ends for him, and Ann, whose
-// leg the server answered at once, hears the voicemail greeting (audio energy arrives).
+// Ann dials Ben's extension on the dial pad; both of Ben's devices ring with Ann's name, focus
+// in the ringing dialog; he answers on one and the other stops ringing; after the tones (and
+// Mute) are checked Ann hangs up, both screens close and both histories say answered. Then Ben
+// declines a call: it ends for him, and Ann, whose leg the server answered at once, hears the
+// voicemail greeting (audio energy arrives), then leaves a voicemail. Last, Ann calls Ben from
+// his contact card and gives up while it rings (missed for him), and he calls back from the
+// history.
 //
 // run.mjs starts the server with its default --call-media-addr (127.0.0.1:0, a free port).
 
@@ -156,9 +159,11 @@ async function newestResult(page, result, who) {
 }
 
 describe('calls from the app', { concurrency: 1 }, () => {
-  test('Ann calls Ben from the dial pad, Ben answers, each hears the other’s tone, Ann hangs up, both histories say answered', async () => {
+  test('Ann calls Ben from the dial pad, both his devices ring, he answers on one (the other stops), each hears the other’s tone, Ann hangs up, both histories say answered', async () => {
     const ann = await person(annBrowser, 'ann@demo.test');
     const ben = await person(benBrowser, 'ben@demo.test');
+    // Ben's second device: it rings too, and stops when the first one answers.
+    const benToo = await person(benBrowser, 'ben@demo.test');
     try {
       await dial(ann.page, '102');
       const annCall = ann.page.getByTestId('in-call');
@@ -177,8 +182,12 @@ describe('calls from the app', { concurrency: 1 }, () => {
       await assertAccessible(ben.page, 'Ben’s phone rings');
       await screenshot(ben.page, 'call-incoming');
 
+      const ringToo = benToo.page.getByTestId('incoming-call');
+      await ringToo.waitFor();
       await ring.getByRole('button', { name: 'Answer call from Ann Lee' }).click();
       await ring.waitFor({ state: 'detached' });
+      await ringToo.waitFor({ state: 'detached', timeout: 2_000 });
+      assert.equal(await benToo.page.getByTestId('in-call').count(), 0, 'the other device does not take the call');
       const benCall = ben.page.getByTestId('in-call');
       await benCall.waitFor();
       await ann.page.locator('[data-testid="in-call"][data-phase="connected"]').waitFor();
@@ -221,8 +230,9 @@ describe('calls from the app', { concurrency: 1 }, () => {
       assert.match(benRow, /Ann Lee.*Incoming/);
       assert.deepEqual(ann.errors, []);
       assert.deepEqual(ben.errors, []);
+      assert.deepEqual(benToo.errors, []);
     } finally {
-      await closeAll(ann, ben);
+      await closeAll(ann, ben, benToo);
     }
   });
 
@@ -283,6 +293,41 @@ describe('calls from the app', { concurrency: 1 }, () => {
       assert.match(benRow, /Ann Lee.*Incoming/);
       const annRow = await newestResult(ann.page, 'Voicemail', 'Ann');
       assert.match(annRow, /Ben Ortiz.*Outgoing/);
+      assert.deepEqual(ann.errors, []);
+      assert.deepEqual(ben.errors, []);
+    } finally {
+      await closeAll(ann, ben);
+    }
+  });
+
+  test('Ann calls Ben from his contact card and gives up while it rings (missed); Ben calls back from the history', async () => {
+    const ann = await person(annBrowser, 'ann@demo.test');
+    const ben = await person(benBrowser, 'ben@demo.test');
+    try {
+      await ann.page.locator('[data-testid="contact-row"][data-email="ben@demo.test"]').getByRole('link').click();
+      await ann.page.getByRole('link', { name: 'Call Ben Ortiz' }).click();
+      await ann.page.locator('[data-testid="in-call"][data-phase="ringing"]').waitFor();
+      const ring = ben.page.getByTestId('incoming-call');
+      await ring.waitFor();
+      await ann.page.getByRole('button', { name: 'Hang up the call with Ben Ortiz' }).click();
+      await ring.waitFor({ state: 'detached', timeout: 5_000 });
+      assert.match(await newestResult(ben.page, 'Missed', 'Ben'), /Ann Lee.*Incoming/);
+      assert.match(await newestResult(ann.page, 'No answer', 'Ann'), /Ben Ortiz.*Outgoing/);
+
+      // Call back: the history row of the missed call calls Ann.
+      await ben.page.getByRole('link', { name: 'Call Ann Lee back' }).first().click();
+      await ben.page.locator('[data-testid="in-call"][data-phase="ringing"]').waitFor();
+      const annRing = ann.page.getByTestId('incoming-call');
+      await annRing.waitFor();
+      assert.equal(await annRing.getByTestId('incoming-name').textContent(), 'Ben Ortiz');
+      await annRing.getByRole('button', { name: 'Answer call from Ben Ortiz' }).click();
+      await ben.page.locator('[data-testid="in-call"][data-phase="connected"]').waitFor();
+      await ann.page.locator('[data-testid="in-call"][data-phase="connected"]').waitFor();
+      await listen(ben.page);
+      await hearTone(ben.page, ANN_HZ, 'Ben, calling back');
+      await ben.page.getByRole('button', { name: 'Hang up the call with Ann Lee' }).click();
+      await ann.page.getByTestId('in-call').waitFor({ state: 'detached', timeout: 5_000 });
+      assert.match(await newestResult(ann.page, 'Answered', 'Ann'), /Ben Ortiz.*Incoming/);
       assert.deepEqual(ann.errors, []);
       assert.deepEqual(ben.errors, []);
     } finally {
