@@ -63,8 +63,8 @@ after(async () => {
 });
 
 /** Signs in with the microphone allowed, and makes the user available (earlier tests set statuses). */
-async function person(browser, email) {
-  const d = await newDevice(browser);
+async function person(browser, email, options) {
+  const d = await newDevice(browser, options);
   await d.context.grantPermissions(['microphone']);
   await login(d.page, email);
   const status = await d.page.evaluate(async () => {
@@ -301,7 +301,8 @@ describe('calls from the app', { concurrency: 1 }, () => {
   });
 
   test('Ann calls Ben from his contact card and gives up while it rings (missed); Ben calls back from the history', async () => {
-    const ann = await person(annBrowser, 'ann@demo.test');
+    // Ann's phone is in the dark scheme: her calling screens pass the checks in it too.
+    const ann = await person(annBrowser, 'ann@demo.test', { colorScheme: 'dark' });
     const ben = await person(benBrowser, 'ben@demo.test');
     try {
       await ann.page.locator('[data-testid="contact-row"][data-email="ben@demo.test"]').getByRole('link').click();
@@ -320,15 +321,39 @@ describe('calls from the app', { concurrency: 1 }, () => {
       const annRing = ann.page.getByTestId('incoming-call');
       await annRing.waitFor();
       assert.equal(await annRing.getByTestId('incoming-name').textContent(), 'Ben Ortiz');
+      await assertAccessible(ann.page, 'Ann’s phone rings, dark scheme');
+      await screenshot(ann.page, 'call-incoming-dark');
       await annRing.getByRole('button', { name: 'Answer call from Ben Ortiz' }).click();
       await ben.page.locator('[data-testid="in-call"][data-phase="connected"]').waitFor();
       await ann.page.locator('[data-testid="in-call"][data-phase="connected"]').waitFor();
       await listen(ben.page);
       await hearTone(ben.page, ANN_HZ, 'Ben, calling back');
+      await assertAccessible(ann.page, 'Ann on a call, dark scheme');
       await ben.page.getByRole('button', { name: 'Hang up the call with Ann Lee' }).click();
       await ann.page.getByTestId('in-call').waitFor({ state: 'detached', timeout: 5_000 });
       assert.match(await newestResult(ann.page, 'Answered', 'Ann'), /Ben Ortiz.*Incoming/);
       assert.deepEqual(ann.errors, []);
+      assert.deepEqual(ben.errors, []);
+    } finally {
+      await closeAll(ann, ben);
+    }
+  });
+
+  // Two things end it: the closing page's peer connection closes (the server's leg is done) and
+  // the app hangs up on pagehide with a keepalive request; either alone suffices here.
+  test('Ann closes her app while it rings: Ben stops ringing at once (missed), not when the connection times out', async () => {
+    const ann = await person(annBrowser, 'ann@demo.test');
+    const ben = await person(benBrowser, 'ben@demo.test');
+    try {
+      await dial(ann.page, '102');
+      await ann.page.locator('[data-testid="in-call"][data-phase="ringing"]').waitFor();
+      const ring = ben.page.getByTestId('incoming-call');
+      await ring.waitFor();
+      const closed = Date.now();
+      await ann.page.close({ runBeforeUnload: true });
+      await ring.waitFor({ state: 'detached', timeout: 3_000 });
+      console.log(`calls: Ben stopped ringing ${Date.now() - closed} ms after Ann's page closed`);
+      assert.match(await newestResult(ben.page, 'Missed', 'Ben'), /Ann Lee.*Incoming/);
       assert.deepEqual(ben.errors, []);
     } finally {
       await closeAll(ann, ben);

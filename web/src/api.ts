@@ -93,6 +93,8 @@ interface CallOptions {
   /** Give up after this long (the request then counts as unreachable). */
   timeoutMs?: number;
   headers?: Record<string, string>;
+  /** Outlives the page (a call hung up as the page is closed). */
+  keepalive?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -115,7 +117,7 @@ async function call<T>(method: string, path: string, body?: unknown, opts: CallO
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   try {
-    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store', signal: abort.signal });
+    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store', signal: abort.signal, keepalive: opts.keepalive });
   } catch {
     throw new NetworkError();
   } finally {
@@ -381,9 +383,9 @@ export function declineCall(id: string): Promise<void> {
   return call<void>('POST', `/api/v1/calls/${enc(id)}/decline`);
 }
 
-/** Ends one's call (or gives up on one that rings). */
-export function hangupCall(id: string): Promise<void> {
-  return call<void>('POST', `/api/v1/calls/${enc(id)}/hangup`);
+/** Ends one's call (or gives up on one that rings); `leaving`: the page is being closed. */
+export function hangupCall(id: string, leaving = false): Promise<void> {
+  return call<void>('POST', `/api/v1/calls/${enc(id)}/hangup`, undefined, { keepalive: leaving });
 }
 
 /** The caller's voicemails, newest first. */

@@ -59,7 +59,7 @@ function setup(over: Partial<CallApi> = {}) {
       return 'v=0 answer-in';
     },
     decline: async (id) => void sent.push(`decline ${id}`),
-    hangup: async (id) => void sent.push(`hangup ${id}`),
+    hangup: async (id, leaving) => void sent.push(leaving ? `hangup ${id} leaving` : `hangup ${id}`),
     ...over,
   };
   const c = new CallController({
@@ -179,6 +179,16 @@ describe('placing a call', () => {
     expect(sent).toEqual(['place 102 v=0 offer', 'hangup out1']);
     expect(c.get().active).toBeNull();
     expect(medias[0].closed).toBe(true);
+  });
+
+  it('a page being closed hangs up with a request that outlives it', async () => {
+    const { c, sent } = setup();
+    await c.dial('102');
+    await c.hangup(true);
+    expect(sent).toEqual(['place 102 v=0 offer', 'hangup out1 leaving']);
+    // Nothing up: nothing to hang up.
+    await c.hangup(true);
+    expect(sent).toHaveLength(2);
   });
 
   it('refuses a second call while one is up', async () => {

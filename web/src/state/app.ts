@@ -341,6 +341,8 @@ export function listen(): void {
   window.addEventListener('offline', () => stream?.handleOffline());
   window.addEventListener('pagehide', () => {
     if (app.get().phase === 'ready') saveCache();
+    // A call cannot go on in a closed page (or one kept in the back-forward cache).
+    void liveCalls.hangup(true);
   });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;

@@ -39,7 +39,8 @@ export interface CallApi {
   place(to: string, sdp: string): Promise<{ call: Call; sdp: string }>;
   answer(id: string, sdp: string): Promise<string>;
   decline(id: string): Promise<void>;
-  hangup(id: string): Promise<void>;
+  /** `leaving`: the page is being closed, the request must outlive it. */
+  hangup(id: string, leaving?: boolean): Promise<void>;
 }
 
 export interface CallDeps {
@@ -177,15 +178,18 @@ export class CallController {
     }
   }
 
-  /** Ends this device's call, or gives up on the one it places. */
-  async hangup(): Promise<void> {
+  /**
+   * Ends this device's call, or gives up on the one it places; `leaving` when the page is
+   * being closed (the callee must not ring on until the connection times out).
+   */
+  async hangup(leaving = false): Promise<void> {
     const a = this.get().active;
     if (!a) return;
     this.drop();
     this.store.set({ ended: { peer: a.peer, result: null, direction: a.direction } });
     if (a.id) {
       try {
-        await this.d.api.hangup(a.id);
+        await this.d.api.hangup(a.id, leaving);
       } catch {
         // The call is over on the server already (or will be, when the connection closes).
       }

@@ -8,6 +8,7 @@ import { formatDuration, peerLabel } from '../state/calls';
 import { showToast } from '../state/app';
 import type { Call, CallPeer } from '../types';
 import { Avatar } from './Avatar';
+import { startRingtone } from './ringtone';
 import { useApp, useLiveCall, useNow } from './hooks';
 
 function PeerAvatar({ peer }: { peer: CallPeer }) {
@@ -57,6 +58,12 @@ function Incoming({ call }: { call: Call }) {
   const answering = useLiveCall((s) => s.answering === call.id);
   const onCall = useLiveCall((s) => s.active !== null);
   const ref = useModal();
+  useEffect(() => {
+    // While on a call, the second one rings silently (the dialog shows it) rather than over the talk.
+    if (onCall || answering) return;
+    const ring = startRingtone();
+    return () => ring.stop();
+  }, [onCall, answering]);
   const who = peerLabel(call.peer);
   return (
     <dialog
