@@ -184,6 +184,7 @@ describe('calls from the app', { concurrency: 1 }, () => {
 
       const ringToo = benToo.page.getByTestId('incoming-call');
       await ringToo.waitFor();
+      assert.equal(await annCall.getAttribute('data-phase'), 'ringing', 'Ann’s screen rings on until Ben answers (no audio comes meanwhile)');
       await ring.getByRole('button', { name: 'Answer call from Ann Lee' }).click();
       await ring.waitFor({ state: 'detached' });
       await ringToo.waitFor({ state: 'detached', timeout: 2_000 });
@@ -270,6 +271,9 @@ describe('calls from the app', { concurrency: 1 }, () => {
       }
       assert.ok(before < 0.02, `silence before the decline (RMS ${before})`);
       assert.equal(await ann.page.getByTestId('in-call').count(), 1, 'Ann’s call stays up while the greeting plays');
+      // Connected, to the voicemail: the greeting's audio says so, no event does.
+      await ann.page.locator('[data-testid="in-call"][data-phase="connected"]').waitFor({ timeout: 2_000 });
+      assert.equal(await ann.page.getByTestId('call-status').textContent(), 'Connected');
       // The greeting ends (a second of silence), then Ann's microphone is recorded a while.
       await ann.page.waitForFunction(
         () => {

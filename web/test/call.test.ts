@@ -3,12 +3,12 @@
 import { describe, expect, it } from 'vitest';
 import { ApiError } from '../src/api';
 import { CallController, RING_GIVE_UP_MS, type CallApi } from '../src/state/call';
-import type { CallMedia } from '../src/state/webrtc';
+import type { CallMedia, MediaEvent } from '../src/state/webrtc';
 import type { Call, CallFrame } from '../src/types';
 
 class FakeMedia implements CallMedia {
   remote: MediaStream | null = null;
-  onChange: ((event: 'remote' | 'failed') => void) | null = null;
+  onChange: ((event: MediaEvent) => void) | null = null;
   accepted: string | null = null;
   muted = false;
   closed = false;
@@ -189,6 +189,15 @@ describe('placing a call', () => {
     // Nothing up: nothing to hang up.
     await c.hangup(true);
     expect(sent).toHaveLength(2);
+  });
+
+  it('audio while it rings (the voicemail greeting) shows the caller connected; the answered event later changes nothing', async () => {
+    const { c, medias } = setup();
+    await c.dial('102');
+    medias[0].onChange?.('media');
+    expect(c.get().active).toMatchObject({ phase: 'connected', answeredAt: 1_000_000 });
+    c.onFrame(frame(row('out1', 'out', { answered_at: '2026-12-04T10:00:05Z' }), 'answered'));
+    expect(c.get().active?.answeredAt).toBe(1_000_000);
   });
 
   it('refuses a second call while one is up', async () => {

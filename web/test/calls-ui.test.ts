@@ -8,7 +8,7 @@ import { afterCallFrame, callsStore, emptyCalls } from '../src/state/calls';
 import { emptyView, setMe } from '../src/state/view';
 import type { Call, Voicemail } from '../src/types';
 import { calls as liveCalls } from '../src/state/call';
-import { browserMedia, type CallMedia } from '../src/state/webrtc';
+import { browserMedia, type CallMedia, type MediaEvent } from '../src/state/webrtc';
 import { CallScreen, CallsScreen, DialPad } from '../src/ui/Calls';
 import { CallOverlay } from '../src/ui/CallOverlay';
 import { DeskPhoneSection, ForwardingSection } from '../src/ui/DeskPhone';
@@ -207,7 +207,7 @@ describe('dial pad', () => {
     expect(location.pathname + location.search).toBe('/call?to=10');
   });
 
-  it('accepts *97 and keeps only dialable characters typed', async () => {
+  it('accepts *97, which opens the voicemail, and keeps only dialable characters typed', async () => {
     await act(() => render(h(DialPad, {}), root));
     const input = byTestId('dial-input')[0] as HTMLInputElement;
     input.value = '*9a7';
@@ -216,7 +216,8 @@ describe('dial pad', () => {
     });
     expect(input.value).toBe('*97');
     await act(() => byTestId('dial-call')[0].click());
-    expect(location.pathname + location.search).toBe('/call?to=*97');
+    // The app's voicemail is its own list: *97 opens it rather than calling.
+    expect(location.pathname + location.search).toBe('/calls/voicemail');
   });
 
   it('opened directly (a reload, "back"), the call route asks before calling and dials nothing', async () => {
@@ -230,7 +231,7 @@ describe('dial pad', () => {
 
 class FakeMedia implements CallMedia {
   remote: MediaStream | null = null;
-  onChange: ((event: 'remote' | 'failed') => void) | null = null;
+  onChange: ((event: MediaEvent) => void) | null = null;
   muted = false;
   closed = false;
   async offer(): Promise<string> {

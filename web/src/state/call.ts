@@ -267,6 +267,12 @@ export class CallController {
     media.onChange = (ev) => {
       if (attempt !== this.attempt) return;
       if (ev === 'remote') this.store.set({ remote: media.remote });
+      else if (ev === 'media') {
+        // Audio while it rings is the voicemail greeting (the server answered the caller's
+        // leg): the caller is connected, to the voicemail, until they hang up.
+        const a = this.get().active;
+        if (a && a.direction === 'out' && a.phase === 'ringing') this.patchActive({ phase: 'connected', answeredAt: this.d.now() });
+      }
       else if (ev === 'failed') {
         const a = this.get().active;
         void this.hangup();

@@ -7,6 +7,11 @@
 
 import * as api from '../api';
 
+export type MediaEvent = 'remote' | 'media' | 'failed';
+
+/** How often the inbound audio is looked at until its first packet has come. */
+export const MEDIA_POLL_MS = 250;
+
 export interface CallMedia {
   /** The SDP offer with the candidates gathered, the microphone already in it. */
   offer(): Promise<string>;
@@ -16,8 +21,11 @@ export interface CallMedia {
   setMuted(muted: boolean): void;
   /** What the other party says, once it arrives. */
   readonly remote: MediaStream | null;
-  /** Called when the remote stream arrives or the connection fails. */
-  onChange: ((event: 'remote' | 'failed') => void) | null;
+  /**
+   * Called when the remote stream arrives, when its first audio packets come in (`media`),
+   * or when the connection fails.
+   */
+  onChange: ((event: MediaEvent) => void) | null;
   /** Stops the microphone and closes the connection. */
   close(): void;
 }
@@ -45,8 +53,9 @@ export const browserMedia: MediaFactory = async () => {
 
 class BrowserMedia implements CallMedia {
   remote: MediaStream | null = null;
-  onChange: ((event: 'remote' | 'failed') => void) | null = null;
+  onChange: ((event: MediaEvent) => void) | null = null;
   private closed = false;
+  private poll: ReturnType<typeof setInterval> | null = null;
 
   constructor(
     private readonly pc: RTCPeerConnection,
@@ -57,6 +66,20 @@ class BrowserMedia implements CallMedia {
       this.remote = e.streams[0] ?? new MediaStream([e.track]);
       this.onChange?.('remote');
     });
+    // The server sends nothing while the callee's devices ring: the first packets are the
+    // callee's voice, or the voicemail greeting when no one answered.
+    this.poll = setInterval(() => {
+      void pc.getStats().then((stats) => {
+        if (this.closed || this.poll === null) return;
+        for (const s of stats.values()) {
+          if (s.type === 'inbound-rtp' && s.kind === 'audio' && ((s as RTCInboundRtpStreamStats).packetsReceived ?? 0) > 0) {
+            this.stopPolling();
+            this.onChange?.('media');
+            return;
+          }
+        }
+      }, () => undefined);
+    }, MEDIA_POLL_MS);
     pc.addEventListener('connectionstatechange', () => {
       if (!this.closed && pc.connectionState === 'failed') this.onChange?.('failed');
     });
@@ -98,9 +121,15 @@ class BrowserMedia implements CallMedia {
     for (const t of this.mic.getAudioTracks()) t.enabled = !muted;
   }
 
+  private stopPolling(): void {
+    if (this.poll !== null) clearInterval(this.poll);
+    this.poll = null;
+  }
+
   close(): void {
     if (this.closed) return;
     this.closed = true;
+    this.stopPolling();
     this.mic.getTracks().forEach((t) => t.stop());
     this.pc.close();
   }

@@ -315,7 +315,10 @@ export function DialPad() {
     e.preventDefault();
     const bad = dialProblem(value);
     setProblem(bad);
-    if (!bad) startCall(value);
+    if (bad) return;
+    // In the app one's voicemail is a tab away: *97 (what a desk phone dials for it) opens it.
+    if (value.trim() === '*97') navigate('/calls/voicemail');
+    else startCall(value);
   }
   return (
     <section class="directory dialpad" aria-labelledby="dial-title">
