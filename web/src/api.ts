@@ -93,6 +93,8 @@ interface CallOptions {
   /** Give up after this long (the request then counts as unreachable). */
   timeoutMs?: number;
   headers?: Record<string, string>;
+  /** Outlives the page (a call hung up as the page is closed). */
+  keepalive?: boolean;
 }
 
 const DEFAULT_TIMEOUT_MS = 20_000;
@@ -115,7 +117,7 @@ async function call<T>(method: string, path: string, body?: unknown, opts: CallO
   const abort = new AbortController();
   const timer = setTimeout(() => abort.abort(), opts.timeoutMs ?? DEFAULT_TIMEOUT_MS);
   try {
-    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store', signal: abort.signal });
+    res = await fetch(path, { method, headers, body: payload, credentials: 'same-origin', cache: 'no-store', signal: abort.signal, keepalive: opts.keepalive });
   } catch {
     throw new NetworkError();
   } finally {
@@ -356,6 +358,34 @@ export function deletePushSubscription(): Promise<void> {
 export async function listCalls(): Promise<Call[]> {
   const page = await call<CallList>('GET', '/api/v1/calls?limit=100');
   return page.items ?? [];
+}
+
+type PlacedCall = components['schemas']['PlacedCall'];
+type IceConfig = components['schemas']['ICEConfig'];
+
+/** This session's TURN servers and their short-lived credential, for RTCPeerConnection. */
+export function getIceServers(): Promise<IceConfig> {
+  return call<IceConfig>('GET', '/api/v1/calls/ice');
+}
+
+/** Places a call with the app's WebRTC offer; the answer is the server's SDP. */
+export function placeCall(to: string, sdp: string): Promise<PlacedCall> {
+  return call<PlacedCall>('POST', '/api/v1/calls', { to, sdp });
+}
+
+/** Takes an incoming call on this device with its offer (409: answered elsewhere or over). */
+export async function answerCall(id: string, sdp: string): Promise<string> {
+  return (await call<{ sdp: string }>('POST', `/api/v1/calls/${enc(id)}/answer`, { sdp })).sdp;
+}
+
+/** Refuses an incoming call: it goes to voicemail. */
+export function declineCall(id: string): Promise<void> {
+  return call<void>('POST', `/api/v1/calls/${enc(id)}/decline`);
+}
+
+/** Ends one's call (or gives up on one that rings); `leaving`: the page is being closed. */
+export function hangupCall(id: string, leaving = false): Promise<void> {
+  return call<void>('POST', `/api/v1/calls/${enc(id)}/hangup`, undefined, { keepalive: leaving });
 }
 
 /** The caller's voicemails, newest first. */

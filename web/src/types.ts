@@ -78,5 +78,6 @@ export type PushSubscriptionBody = S['PushSubscription'];
 export type Call = S['Call'];
 export type CallPeer = S['CallPeer'];
 export type Voicemail = S['Voicemail'];
+export type CallFrame = S['CallFrame'];
 export type SipCredential = S['SIPCredential'];
 export type Forwarding = S['Forwarding'];

@@ -7,7 +7,10 @@ import { app } from '../src/state/app';
 import { afterCallFrame, callsStore, emptyCalls } from '../src/state/calls';
 import { emptyView, setMe } from '../src/state/view';
 import type { Call, Voicemail } from '../src/types';
+import { calls as liveCalls } from '../src/state/call';
+import { browserMedia, type CallMedia, type MediaEvent } from '../src/state/webrtc';
 import { CallScreen, CallsScreen, DialPad } from '../src/ui/Calls';
+import { CallOverlay } from '../src/ui/CallOverlay';
 import { DeskPhoneSection, ForwardingSection } from '../src/ui/DeskPhone';
 import { TabBar } from '../src/ui/TabBar';
 import { me, json, HOSTILE } from './fixtures';
@@ -204,7 +207,7 @@ describe('dial pad', () => {
     expect(location.pathname + location.search).toBe('/call?to=10');
   });
 
-  it('accepts *97 and keeps only dialable characters typed', async () => {
+  it('accepts *97, which opens the voicemail, and keeps only dialable characters typed', async () => {
     await act(() => render(h(DialPad, {}), root));
     const input = byTestId('dial-input')[0] as HTMLInputElement;
     input.value = '*9a7';
@@ -213,14 +216,132 @@ describe('dial pad', () => {
     });
     expect(input.value).toBe('*97');
     await act(() => byTestId('dial-call')[0].click());
-    expect(location.pathname + location.search).toBe('/call?to=*97');
+    // The app's voicemail is its own list: *97 opens it rather than calling.
+    expect(location.pathname + location.search).toBe('/calls/voicemail');
   });
 
-  it('the call route says calling is coming and dials nothing', async () => {
+  it('opened directly (a reload, "back"), the call route asks before calling and dials nothing', async () => {
     await act(() => render(h(CallScreen, { to: '101' }), root));
-    expect(byTestId('call-placeholder')[0].textContent).toContain('coming');
+    expect(byTestId('call-start')[0].textContent).toBe('Call 101');
+    await settle();
     expect(sent).toEqual([]);
     expect(await axeViolations(root)).toEqual([]);
+  });
+});
+
+class FakeMedia implements CallMedia {
+  remote: MediaStream | null = null;
+  onChange: ((event: MediaEvent) => void) | null = null;
+  muted = false;
+  closed = false;
+  async offer(): Promise<string> {
+    return 'v=0 fake-offer';
+  }
+  async accept(): Promise<void> {}
+  setMuted(m: boolean): void {
+    this.muted = m;
+  }
+  close(): void {
+    this.closed = true;
+  }
+}
+
+describe('calling screens', () => {
+  let media: FakeMedia[];
+  beforeEach(() => {
+    media = [];
+    liveCalls.setMedia(async () => {
+      const m = new FakeMedia();
+      media.push(m);
+      return m;
+    });
+    const base = fetch as unknown as (url: string, init: RequestInit) => Promise<Response>;
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async (url: string, init: RequestInit) => {
+        const method = init.method ?? 'GET';
+        if (method === 'POST' && url === '/api/v1/calls') {
+          const body = JSON.parse(init.body as string) as { to: string };
+          sent.push({ method, url, body });
+          return json(201, { call: { id: 'out1', direction: 'out', peer: { user_id: 'u_ben', number: body.to, name: 'Ben Ortiz' }, started_at: '2026-01-01T10:00:00Z', answered_at: null, ended_at: null, result: null }, sdp: 'v=0 answer' });
+        }
+        if (method === 'POST' && /^\/api\/v1\/calls\/[^/]+\/(answer|decline|hangup)$/.test(url)) {
+          sent.push({ method, url, body: typeof init.body === 'string' ? JSON.parse(init.body) : undefined });
+          return url.endsWith('/answer') ? json(200, { sdp: 'v=0 answer' }) : json(204, undefined);
+        }
+        return base(url, init);
+      }),
+    );
+  });
+  afterEach(() => {
+    liveCalls.reset();
+    liveCalls.setMedia(browserMedia);
+  });
+
+  const ringing: Call = { id: 'in1', direction: 'in', peer: { user_id: 'u_ann', number: '101', name: 'Ann Lee' }, started_at: '2026-01-01T10:00:00Z', answered_at: null, ended_at: null, result: null };
+
+  it('the dial pad places the call, the calling screen shows it, mutes and hangs up', async () => {
+    await act(() => render(h('div', null, h(DialPad, {}), h(CallOverlay, {})), root));
+    const input = byTestId('dial-input')[0] as HTMLInputElement;
+    input.value = '102';
+    await act(() => {
+      input.dispatchEvent(new Event('input', { bubbles: true }));
+    });
+    await act(() => byTestId('dial-call')[0].click());
+    expect(location.pathname + location.search).toBe('/call?to=102');
+    // The route the app shows for it places the call.
+    await act(() => render(h('div', null, h(CallScreen, { to: '102' }), h(CallOverlay, {})), root));
+    await settle();
+    expect(sent.filter((r) => r.method === 'POST')).toEqual([{ method: 'POST', url: '/api/v1/calls', body: { to: '102', sdp: 'v=0 fake-offer' } }]);
+    const screen = byTestId('in-call')[0];
+    expect(screen.getAttribute('data-phase')).toBe('ringing');
+    expect(byTestId('in-call-peer')[0].textContent).toBe('Ben Ortiz');
+    expect(byTestId('call-status')[0].textContent).toBe('Ringing…');
+    expect(await axeViolations(root)).toEqual([]);
+    const mute = byTestId('mute-call')[0];
+    await act(() => mute.click());
+    expect(mute.getAttribute('aria-pressed')).toBe('true');
+    expect(media[0].muted).toBe(true);
+    await act(() => byTestId('hangup-call')[0].click());
+    await settle();
+    expect(sent.at(-1)).toMatchObject({ method: 'POST', url: '/api/v1/calls/out1/hangup' });
+    expect(byTestId('in-call')).toHaveLength(0);
+    expect(media[0].closed).toBe(true);
+    expect(location.pathname).toBe('/calls');
+  });
+
+  it('an incoming call rings with the caller’s name, takes the focus, and is answered', async () => {
+    await act(() => render(h(CallOverlay, {}), root));
+    await act(() => liveCalls.onFrame({ type: 'call', cursor: 'c1', call: ringing, state: 'ringing' }));
+    const dialog = byTestId('incoming-call')[0];
+    expect(byTestId('incoming-name')[0].textContent).toBe('Ann Lee');
+    expect(dialog.contains(document.activeElement)).toBe(true);
+    expect(await axeViolations(root)).toEqual([]);
+    const answer = [...dialog.querySelectorAll('button')].find((b) => b.getAttribute('aria-label') === 'Answer call from Ann Lee');
+    expect(answer).toBeDefined();
+    await act(() => answer?.click());
+    await settle();
+    expect(sent.at(-1)).toEqual({ method: 'POST', url: '/api/v1/calls/in1/answer', body: { sdp: 'v=0 fake-offer' } });
+    expect(byTestId('incoming-call')).toHaveLength(0);
+    expect(byTestId('in-call')[0].getAttribute('data-phase')).toBe('connected');
+    expect(byTestId('call-duration')[0].textContent).toBe('0:00');
+    await act(() => liveCalls.onFrame({ type: 'call', cursor: 'c2', call: { ...ringing, answered_at: '2026-01-01T10:00:02Z', ended_at: '2026-01-01T10:00:09Z', result: 'answered' }, state: 'ended' }));
+    expect(byTestId('in-call')).toHaveLength(0);
+    expect(app.get().toast?.text).toBe('Call with Ann Lee ended');
+  });
+
+  it('declined, or answered on another device, it stops ringing', async () => {
+    await act(() => render(h(CallOverlay, {}), root));
+    await act(() => liveCalls.onFrame({ type: 'call', cursor: 'c1', call: ringing, state: 'ringing' }));
+    await act(() => byTestId('decline-call')[0].click());
+    await settle();
+    expect(sent.at(-1)).toMatchObject({ method: 'POST', url: '/api/v1/calls/in1/decline' });
+    expect(byTestId('incoming-call')).toHaveLength(0);
+    await act(() => liveCalls.onFrame({ type: 'call', cursor: 'c2', call: { ...ringing, id: 'in2' }, state: 'ringing' }));
+    expect(byTestId('incoming-call')).toHaveLength(1);
+    await act(() => liveCalls.onFrame({ type: 'call', cursor: 'c3', call: { ...ringing, id: 'in2', answered_at: '2026-01-01T10:00:02Z' }, state: 'answered' }));
+    expect(byTestId('incoming-call')).toHaveLength(0);
+    expect(media).toHaveLength(0);
   });
 });
 

@@ -318,4 +318,11 @@ describe('chat list and tab bar', () => {
     expect(sent.find((s) => s.method === 'POST' && s.url === '/api/v1/conversations')?.body).toEqual({ member_ids: [ann.id] });
     expect(location.pathname).toBe('/chats/d_ann');
   });
+
+  it('a contact card calls the colleague’s extension', async () => {
+    await act(() => render(h(ContactPage, { id: ann.id }), root));
+    const link = root.querySelector('[data-testid="call-contact"]') as HTMLAnchorElement;
+    expect(link.textContent).toBe('Call Ann Lee');
+    expect(link.getAttribute('href')).toBe(`/call?to=${ann.extension}`);
+  });
 });

@@ -4,7 +4,8 @@
 import * as api from '../api';
 import { ApiError, NetworkError } from '../api';
 import { disablePush, dropPushSubscription, enablePush, type PushState, syncPush } from '../push';
-import type { Contact, Me, PresenceUpdate } from '../types';
+import type { CallFrame, Contact, Me, PresenceUpdate } from '../types';
+import { calls as liveCalls } from './call';
 import { backoffDelay } from './backoff';
 import { afterCallFrame, callsStore, emptyCalls, loadCalls, loadVoicemails } from './calls';
 import { applyChatFrame, emptyChat, expireTyping, restoreChat, saveChat, type ChatState, type SavedChat } from './chat';
@@ -126,7 +127,8 @@ async function refreshAll(): Promise<void> {
   const [me] = await Promise.all([api.getMe(), loadDirectory(), loadConversations()]);
   // Calls and voicemails missed meanwhile: the badge and the lists catch up too.
   void loadVoicemails().catch(() => undefined);
-  if (callsStore.get().callsLoaded) void loadCalls().catch(() => undefined);
+  // An incoming call that ended while the stream was down must stop ringing.
+  if (callsStore.get().callsLoaded || liveCalls.get().ringing.length > 0) void loadCalls().catch(() => undefined);
   updateView((v) => setMe(v, me));
 }
 
@@ -138,6 +140,7 @@ function onFrame(frame: Parameters<typeof applyFrame>[1]): void {
   }));
   scheduleSave();
   afterChatFrame(frame);
+  if (frame.type === 'call') liveCalls.onFrame(frame as unknown as CallFrame);
   afterCallFrame(frame);
 }
 
@@ -249,6 +252,7 @@ export function endSession(notice: string | null): void {
   setOutboxUser(null);
   void outboxStore.clear();
   callsStore.set(emptyCalls());
+  liveCalls.reset();
   void dropPushSubscription().catch(() => undefined);
   app.set({ phase: 'login', view: emptyView(), chat: emptyChat(), stream: IDLE_STREAM, directoryLoaded: false, notice, push: null });
 }
@@ -337,6 +341,8 @@ export function listen(): void {
   window.addEventListener('offline', () => stream?.handleOffline());
   window.addEventListener('pagehide', () => {
     if (app.get().phase === 'ready') saveCache();
+    // A call cannot go on in a closed page (or one kept in the back-forward cache).
+    void liveCalls.hangup(true);
   });
   document.addEventListener('visibilitychange', () => {
     if (document.visibilityState !== 'visible') return;

@@ -3,6 +3,7 @@
 
 import * as api from '../api';
 import type { Call, Voicemail } from '../types';
+import { calls as liveCalls } from './call';
 import { createStore } from './store';
 
 export interface CallsState {
@@ -94,6 +95,7 @@ export async function loadCalls(): Promise<void> {
   try {
     const calls = await api.listCalls();
     callsStore.set({ calls, callsLoaded: true, error: null });
+    liveCalls.reconcile(calls);
   } catch (err) {
     callsStore.set({ error: problemText(err) });
     throw err;

@@ -16,6 +16,7 @@ import { useRoute } from './router';
 import { TabBar } from './TabBar';
 import { Toast } from './Toast';
 import { CallScreen, CallsScreen, DialPad } from './Calls';
+import { CallOverlay } from './CallOverlay';
 
 export function App() {
   const phase = useApp((s) => s.phase);
@@ -89,6 +90,7 @@ function Shell() {
         {route.name === 'call' && <CallScreen key={key} to={route.to} />}
       </main>
       {tabs && <TabBar route={route} />}
+      <CallOverlay />
       <Toast />
     </>
   );

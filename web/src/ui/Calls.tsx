@@ -1,5 +1,5 @@
-// The Calls tab (SPEC §10): recent calls and voicemail, a dial pad, and the placeholder of the
-// calling screen (the WebRTC call itself comes later).
+// The Calls tab (SPEC §10): recent calls and voicemail, a dial pad, and the route that places a
+// call (the calling screens themselves are CallOverlay's, over every tab).
 
 import { useEffect, useMemo, useRef, useState } from 'preact/hooks';
 import { ApiError, NetworkError, voicemailAudioUrl } from '../api';
@@ -24,7 +24,8 @@ import {
 } from '../state/calls';
 import { MAX_GREETING_SECONDS, recordGreeting, type GreetingRecorder } from '../wav';
 import type { Call, Voicemail } from '../types';
-import { useCalls, useNow } from './hooks';
+import { calls as liveCalls } from '../state/call';
+import { useCalls, useLiveCall, useNow } from './hooks';
 import { linkProps, navigate } from './router';
 
 export function CallsScreen({ tab, focusHeading }: { tab: 'recent' | 'voicemail'; focusHeading: boolean }) {
@@ -91,7 +92,7 @@ function RecentList() {
         const who = peerLabel(c.peer);
         return (
           <li key={c.id}>
-            <a class={missed ? 'call-row missed' : 'call-row'} {...linkProps(callPath(c.peer.number))} data-testid="call-row" aria-label={`Call ${who} back`}>
+            <a class={missed ? 'call-row missed' : 'call-row'} {...callLinkProps(c.peer.number)} data-testid="call-row" aria-label={`Call ${who} back`}>
               <DirectionIcon c={c} />
               <span class="call-main">
                 <span class="call-peer">{who}</span>
@@ -314,7 +315,10 @@ export function DialPad() {
     e.preventDefault();
     const bad = dialProblem(value);
     setProblem(bad);
-    if (!bad) navigate(callPath(value));
+    if (bad) return;
+    // In the app one's voicemail is a tab away: *97 (what a desk phone dials for it) opens it.
+    if (value.trim() === '*97') navigate('/calls/voicemail');
+    else startCall(value);
   }
   return (
     <section class="directory dialpad" aria-labelledby="dial-title">
@@ -363,17 +367,66 @@ export function DialPad() {
   );
 }
 
-/** Where a call will happen; until calling is built it says so and dials nothing. */
+/**
+ * The route of a call to `to`. Opened from a call link or the dial pad the call is placed at
+ * once (the calling screen shows over it); opened otherwise (a reload, "back") it asks first,
+ * so that no call is placed that the user did not just ask for.
+ */
 export function CallScreen({ to }: { to: string }) {
+  const active = useLiveCall((s) => s.active);
+  const problem = dialProblem(to);
+  const started = useRef(false);
+  useEffect(() => {
+    const asked = dialAsked === to.trim();
+    dialAsked = null;
+    if (asked && !problem && !liveCalls.get().active && !started.current) {
+      started.current = true;
+      void liveCalls.dial(to);
+    }
+  }, []);
+  // The call this screen placed is over: back to the history, which says how it went.
+  const hadCall = useRef(false);
+  useEffect(() => {
+    if (active) hadCall.current = true;
+    else if (hadCall.current) navigate('/calls', true);
+  }, [active]);
   return (
     <section class="directory call-screen" aria-labelledby="call-title">
       <h1 id="call-title">Call {to}</h1>
-      <p role="status" data-testid="call-placeholder">
-        Calling from the app is coming soon. Until then, call {to || 'this number'} from your desk phone.
-      </p>
+      {problem ? (
+        <p class="form-error" role="alert" data-testid="call-problem">
+          {problem}
+        </p>
+      ) : (
+        <button type="button" class="btn btn-primary" disabled={active !== null} onClick={() => void liveCalls.dial(to)} data-testid="call-start">
+          Call {to}
+        </button>
+      )}
       <a class="btn" {...linkProps('/calls')}>
         Back to calls
       </a>
     </section>
   );
+}
+
+/** What a call link or the dial pad just asked to call: the call route places it once. */
+let dialAsked: string | null = null;
+
+/** Opens the call route and places the call. */
+export function startCall(to: string): void {
+  dialAsked = to.trim();
+  navigate(callPath(to));
+}
+
+/** Props of a link that calls `to` (a contact, a call back from the history). */
+export function callLinkProps(to: string): { href: string; onClick: (e: MouseEvent) => void } {
+  const link = linkProps(callPath(to));
+  return {
+    href: link.href,
+    onClick: (e: MouseEvent) => {
+      if (e.defaultPrevented || e.button !== 0 || e.metaKey || e.ctrlKey || e.shiftKey || e.altKey) return;
+      e.preventDefault();
+      startCall(to);
+    },
+  };
 }

@@ -7,6 +7,7 @@ import { presenceOf } from '../state/view';
 import { ContactCard } from './ContactCard';
 import { useApp } from './hooks';
 import { navigate } from './router';
+import { callLinkProps } from './Calls';
 
 /** The contact card of one colleague, live. */
 export function ContactPage({ id }: { id: string }) {
@@ -54,9 +55,14 @@ export function ContactPage({ id }: { id: string }) {
     <section class="page">
       <ContactCard contact={contact} presence={presence} stale={!current} level={1} headingRef={headingRef} />
       {!isMe && (
+        <a class="btn btn-primary btn-block" {...callLinkProps(contact.extension)} data-testid="call-contact">
+          Call {contact.name}
+        </a>
+      )}
+      {!isMe && (
         <button
           type="button"
-          class="btn btn-primary btn-block"
+          class="btn btn-block"
           data-testid="message-contact"
           disabled={opening}
           onClick={async () => {

@@ -2,6 +2,7 @@
 
 import { useEffect, useReducer, useRef, useState } from 'preact/hooks';
 import { app, type AppState } from '../state/app';
+import { calls as liveCalls, type LiveCallState } from '../state/call';
 import { callsStore, type CallsState } from '../state/calls';
 
 /**
@@ -51,6 +52,25 @@ export function useCalls<T>(select: (s: CallsState) => T): T {
       if (!Object.is(selectRef.current(callsStore.get()), lastRef.current)) rerender(0);
     };
     const unsubscribe = callsStore.subscribe(check);
+    check();
+    return unsubscribe;
+  }, []);
+  return value;
+}
+
+/** The selected part of this device's live call (state/call.ts). */
+export function useLiveCall<T>(select: (s: LiveCallState) => T): T {
+  const [, rerender] = useReducer((n: number) => n + 1, 0);
+  const selectRef = useRef(select);
+  selectRef.current = select;
+  const value = select(liveCalls.get());
+  const lastRef = useRef(value);
+  lastRef.current = value;
+  useEffect(() => {
+    const check = () => {
+      if (!Object.is(selectRef.current(liveCalls.get()), lastRef.current)) rerender(0);
+    };
+    const unsubscribe = liveCalls.store.subscribe(check);
     check();
     return unsubscribe;
   }, []);
