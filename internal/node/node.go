@@ -257,6 +257,7 @@ func New(ctx context.Context, cfg Config) (*Node, error) {
 		return fail(err)
 	}
 	n.Calls = telephony.NewService(st, cfg.Blobs, cfg.Clock)
+	n.Calls.SetPusher(n.Notify)
 	if err := n.startSIP(ctx); err != nil {
 		return fail(err)
 	}

@@ -16,6 +16,7 @@ import (
 
 	"vo/internal/account"
 	"vo/internal/admin"
+	"vo/internal/blobs"
 	"vo/internal/clock"
 	"vo/internal/events"
 	"vo/internal/httpapi"
@@ -25,6 +26,7 @@ import (
 	"vo/internal/notify/webpush"
 	"vo/internal/store"
 	"vo/internal/storetest"
+	"vo/internal/telephony"
 )
 
 var cheapHash = account.HashParams{Memory: 64, Time: 1, Threads: 1}
@@ -222,4 +224,63 @@ func subscribe(ctx context.Context, h *events.Hub, st *store.Store, orgID, userI
 	}
 	s.Start(userHead)
 	return s, nil
+}
+
+// TestCallPushes: a call that rang and nobody took, and a voicemail left,
+// reach the callee's closed app as pushes (SPEC §9), decrypted by the test's
+// push service; a call answered pushes nothing.
+func TestCallPushes(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(time.Date(2030, 1, 7, 9, 0, 0, 0, time.UTC))
+	ps := pushtest.New(t, clk.Now)
+	blobDir, err := blobs.NewDir(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := startPushNode(t, node.Config{DataDir: t.TempDir(), Clock: clk, HashParams: cheapHash, Blobs: blobDir, PushSender: &webpush.Sender{Client: ps.Client(), Clock: clk}})
+	o, err := admin.CreateOrg(ctx, n.Store, "acme", "Acme")
+	if err != nil {
+		t.Fatal(err)
+	}
+	us, err := admin.CreateUsers(ctx, n.Store, o.ID, cheapHash, []account.NewUser{
+		{Name: "Ann A", Email: "ann@acme.test", Extension: "100", Password: "correct horse battery"},
+		{Name: "Bob B", Email: "bob@acme.test", Extension: "101", Password: "correct horse battery"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, d := n.login(t, ps) // Ann's closed app
+	ring := telephony.Reach{Phones: func(string) bool { return true }}
+	place := func() *telephony.Placed {
+		p, err := n.Calls.Place(ctx, o.ID, us[1].ID, "100", ring)
+		if err != nil || p.Decision.Action != telephony.Ring {
+			t.Fatalf("place: %+v %v", p, err)
+		}
+		return p
+	}
+	answered := place()
+	if err := n.Calls.Answered(ctx, answered); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Calls.Ended(ctx, answered, telephony.Answered); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Calls.Ended(ctx, place(), telephony.Missed); err != nil {
+		t.Fatal(err)
+	}
+	if err := n.Calls.LeaveVoicemail(ctx, place(), telephony.WAV(make([]byte, 16000), 8000), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "two pushes", func() bool { return len(ps.Received(d)) >= 2 })
+	var got []notify.Push
+	for _, b := range ps.Received(d) {
+		var p notify.Push
+		if err := json.Unmarshal([]byte(b), &p); err != nil {
+			t.Fatalf("push %s: %v", b, err)
+		}
+		got = append(got, p)
+	}
+	if len(got) != 2 || got[0].Type != notify.MissedCall || got[0].Body != "Bob B" || got[1].Type != notify.Voicemail ||
+		got[1].Title != "Voicemail from Bob B" || got[1].URL != "/calls/voicemail" {
+		t.Fatalf("pushes: %+v", got)
+	}
 }

@@ -3,6 +3,7 @@ package telephony
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"sync/atomic"
 	"time"
 
@@ -10,6 +11,7 @@ import (
 	"vo/internal/apperr"
 	"vo/internal/blobs"
 	"vo/internal/clock"
+	"vo/internal/notify"
 	"vo/internal/presence"
 )
 
@@ -44,6 +46,39 @@ type Service struct {
 	// mailbox (the SIP server's message-waiting lamps); set once the
 	// server exists.
 	changed atomic.Pointer[func(orgID, userID string)]
+	push    Pusher
+}
+
+// Pusher queues a Web Push to a user's sessions that have no live event
+// stream (notify.Service).
+type Pusher interface {
+	Notify(ctx context.Context, orgID, userID string, p notify.Push) (int, error)
+}
+
+// SetPusher makes a missed call and a new voicemail a push to the callee's
+// sessions that are not looking (SPEC §9). Set before calls are placed.
+func (s *Service) SetPusher(p Pusher) { s.push = p }
+
+// pushTo queues p for the user. The call or voicemail is stored already:
+// a push that cannot be queued is lost, never the call.
+func (s *Service) pushTo(ctx context.Context, orgID, userID string, p notify.Push) {
+	if s.push == nil {
+		return
+	}
+	_, _ = s.push.Notify(ctx, orgID, userID, p)
+}
+
+func peerName(p Peer) string {
+	if p.Name != "" {
+		return p.Name
+	}
+	return p.Number
+}
+
+// pushMissed tells the callee of a call that rang and nobody took.
+func (s *Service) pushMissed(ctx context.Context, c Call) {
+	s.pushTo(ctx, c.OrgID, c.OwnerID, notify.Push{Type: notify.MissedCall, Title: "Missed call", Body: peerName(c.Peer),
+		URL: "/calls", Tag: "call-" + c.ID})
 }
 
 // OnVoicemail sets what hears of every voicemail left or played.
@@ -178,6 +213,7 @@ func (s *Service) Unanswered(ctx context.Context, p *Placed, reach Reach) (*Plac
 	if err := s.st.FinishCall(ctx, in); err != nil {
 		return nil, err
 	}
+	s.pushMissed(ctx, in)
 	next := &Placed{Caller: p.Caller, Callee: target, Decision: dec, Out: p.Out,
 		In: Call{ID: account.NewID("call"), OrgID: p.Caller.OrgID, OwnerID: target.ID, Direction: In, Peer: peerOf(p.Caller), StartedAt: now}}
 	if err := s.st.InsertCall(ctx, next.In); err != nil {
@@ -196,14 +232,21 @@ func (s *Service) Answered(ctx context.Context, p *Placed) error {
 	return s.st.AnswerCall(ctx, p.In)
 }
 
-// Ended records how the call ended, for both parties.
+// Ended records how the call ended, for both parties. A call that rang
+// and ended missed is a push to the callee.
 func (s *Service) Ended(ctx context.Context, p *Placed, r Result) error {
 	now := s.clk.Now().Truncate(time.Millisecond)
 	p.Out.EndedAt, p.In.EndedAt, p.Out.Result, p.In.Result = now, now, r, r
 	if err := s.st.FinishCall(ctx, p.Out); err != nil {
 		return err
 	}
-	return s.st.FinishCall(ctx, p.In)
+	if err := s.st.FinishCall(ctx, p.In); err != nil {
+		return err
+	}
+	if r == Missed && p.Decision.Action == Ring {
+		s.pushMissed(ctx, p.In)
+	}
+	return nil
 }
 
 // LeaveVoicemail stores a recording (a WAV file) for the callee and ends
@@ -225,5 +268,7 @@ func (s *Service) LeaveVoicemail(ctx context.Context, p *Placed, wav []byte, dur
 	if f := s.changed.Load(); f != nil {
 		(*f)(v.OrgID, v.OwnerID)
 	}
+	s.pushTo(ctx, v.OrgID, v.OwnerID, notify.Push{Type: notify.Voicemail, Title: "Voicemail from " + peerName(v.From),
+		Body: fmt.Sprintf("%d s", (v.DurationMS+999)/1000), URL: "/calls/voicemail", Tag: "vm-" + v.ID})
 	return s.Ended(ctx, p, VoicemailLeft)
 }
