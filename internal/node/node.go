@@ -329,9 +329,19 @@ func (n *Node) startAppCalls() error {
 }
 
 // appsReachable tells whether a user has an app session that can ring: a
-// live event stream on this node.
+// live event stream on this node, or a push subscription (a closed app,
+// rung by a push while the call rings).
 func (n *Node) appsReachable(orgID, userID string) bool {
-	return len(n.Hub.Sessions(orgID, userID)) > 0
+	if len(n.Hub.Sessions(orgID, userID)) > 0 {
+		return true
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	ok, err := n.Store.HasPushSubscription(ctx, orgID, userID)
+	if err != nil {
+		n.lg.Warn("calls: push subscriptions", slog.Any("err", err))
+	}
+	return ok
 }
 
 // ringApps rings a callee's app sessions for a call from a SIP phone.

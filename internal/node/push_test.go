@@ -27,6 +27,7 @@ import (
 	"vo/internal/store"
 	"vo/internal/storetest"
 	"vo/internal/telephony"
+	"vo/internal/votest"
 )
 
 var cheapHash = account.HashParams{Memory: 64, Time: 1, Threads: 1}
@@ -237,7 +238,8 @@ func TestCallPushes(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	n := startPushNode(t, node.Config{DataDir: t.TempDir(), Clock: clk, HashParams: cheapHash, Blobs: blobDir, PushSender: &webpush.Sender{Client: ps.Client(), Clock: clk}})
+	n := startPushNode(t, node.Config{DataDir: t.TempDir(), Clock: clk, HashParams: cheapHash, Blobs: blobDir, CallMediaAddr: "127.0.0.1:0",
+		PushSender: &webpush.Sender{Client: ps.Client(), Clock: clk}})
 	o, err := admin.CreateOrg(ctx, n.Store, "acme", "Acme")
 	if err != nil {
 		t.Fatal(err)
@@ -271,6 +273,30 @@ func TestCallPushes(t *testing.T) {
 		t.Fatal(err)
 	}
 	eventually(t, "two pushes", func() bool { return len(ps.Received(d)) >= 2 })
+
+	// Bob's app calls Ann, whose only session is her closed app: it is
+	// rung by a push (not sent to voicemail), and when Bob gives up the
+	// missed-call push takes its place (same tag).
+	app := votest.NewApp(t)
+	st, err := n.AppCalls.Place(ctx, o.ID, us[1].ID, "100", app.Offer())
+	if err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "the ringing push", func() bool { return len(ps.Received(d)) >= 3 })
+	calls, _, _ := n.Store.Calls(ctx, o.ID, us[0].ID, 10, "")
+	ringing := 0
+	for _, c := range calls {
+		if c.EndedAt.IsZero() {
+			ringing++
+		}
+	}
+	if ringing != 1 {
+		t.Fatalf("ann's closed app did not ring: %+v", calls)
+	}
+	if err := n.AppCalls.Hangup(o.ID, us[1].ID, st.Call.ID); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "four pushes", func() bool { return len(ps.Received(d)) >= 4 })
 	var got []notify.Push
 	for _, b := range ps.Received(d) {
 		var p notify.Push
@@ -279,8 +305,9 @@ func TestCallPushes(t *testing.T) {
 		}
 		got = append(got, p)
 	}
-	if len(got) != 2 || got[0].Type != notify.MissedCall || got[0].Body != "Bob B" || got[1].Type != notify.Voicemail ||
-		got[1].Title != "Voicemail from Bob B" || got[1].URL != "/calls/voicemail" {
+	if len(got) != 4 || got[0].Type != notify.MissedCall || got[0].Body != "Bob B" || got[1].Type != notify.Voicemail ||
+		got[1].Title != "Voicemail from Bob B" || got[1].URL != "/calls/voicemail" ||
+		got[2].Type != notify.Call || got[2].Title != "Bob B" || got[3].Type != notify.MissedCall || got[3].Tag != got[2].Tag {
 		t.Fatalf("pushes: %+v", got)
 	}
 }

@@ -252,3 +252,14 @@ func (s *Store) ClearLive(ctx context.Context, nodeID string) error {
 		return internal("clear live", err)
 	})
 }
+
+// HasPushSubscription reports whether any session of the user has a push
+// subscription: an app that can be rung while it is closed.
+func (s *Store) HasPushSubscription(ctx context.Context, orgID, userID string) (bool, error) {
+	var n int
+	err := s.queryRow(ctx, `SELECT COUNT(*) FROM push_subscriptions WHERE user_id = ? AND org_id = ?`, userID, orgID).Scan(&n)
+	if err != nil {
+		return false, internal("push subscriptions", err)
+	}
+	return n > 0, nil
+}

@@ -75,7 +75,19 @@ func peerName(p Peer) string {
 	return p.Number
 }
 
-// pushMissed tells the callee of a call that rang and nobody took.
+// pushRinging rings the callee's closed apps (SPEC §9: an incoming call,
+// while it rings): a push worth sending only for the ring time, under the
+// tag the missed-call push will replace.
+func (s *Service) pushRinging(ctx context.Context, p *Placed) {
+	if p.Decision.Action != Ring || !p.Decision.RingApps {
+		return
+	}
+	s.pushTo(ctx, p.In.OrgID, p.In.OwnerID, notify.Push{Type: notify.Call, Title: peerName(p.In.Peer), Body: "Incoming call",
+		URL: "/calls", Tag: "call-" + p.In.ID, TTL: p.Decision.RingFor(0)})
+}
+
+// pushMissed tells the callee of a call that rang and nobody took; on a
+// device that showed the incoming call, it takes that notification's place.
 func (s *Service) pushMissed(ctx context.Context, c Call) {
 	s.pushTo(ctx, c.OrgID, c.OwnerID, notify.Push{Type: notify.MissedCall, Title: "Missed call", Body: peerName(c.Peer),
 		URL: "/calls", Tag: "call-" + c.ID})
@@ -169,6 +181,7 @@ func (s *Service) Place(ctx context.Context, orgID, callerID, dialled string, re
 	if err := s.st.InsertCall(ctx, p.In); err != nil {
 		return nil, err
 	}
+	s.pushRinging(ctx, p)
 	return p, nil
 }
 
@@ -219,6 +232,7 @@ func (s *Service) Unanswered(ctx context.Context, p *Placed, reach Reach) (*Plac
 	if err := s.st.InsertCall(ctx, next.In); err != nil {
 		return nil, err
 	}
+	s.pushRinging(ctx, next)
 	return next, nil
 }
 

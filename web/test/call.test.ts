@@ -45,7 +45,7 @@ function later<T>() {
   return { promise, resolve, reject };
 }
 
-function setup(over: Partial<CallApi> = {}) {
+function setup(over: Partial<CallApi> = {}, now = 1_000_000) {
   const medias: FakeMedia[] = [];
   const sent: string[] = [];
   const timers: { fn: () => void; ms: number; cleared: boolean }[] = [];
@@ -69,7 +69,7 @@ function setup(over: Partial<CallApi> = {}) {
       return m;
     },
     api,
-    now: () => 1_000_000,
+    now: () => now,
     setTimeout: (fn, ms) => {
       const t = { fn, ms, cleared: false };
       timers.push(t);
@@ -311,6 +311,16 @@ describe('an incoming call', () => {
     const t = timers.find((x) => !x.cleared);
     expect(t?.ms).toBe(RING_GIVE_UP_MS);
     t?.fn();
+    expect(c.get().ringing).toEqual([]);
+  });
+
+  it('rings for a call the history says still rings (the app opened from its push), not for an old one', () => {
+    const { c } = setup({}, Date.parse('2026-12-04T10:00:05Z'));
+    c.reconcile([row('in1', 'in'), row('in0', 'in', { started_at: '2026-12-04T09:59:00Z' }), row('out1', 'out')]);
+    expect(c.get().ringing.map((r) => r.id)).toEqual(['in1']);
+    c.reconcile([row('in1', 'in')]);
+    expect(c.get().ringing).toHaveLength(1);
+    c.reconcile([row('in1', 'in', { answered_at: '2026-12-04T10:00:06Z' })]);
     expect(c.get().ringing).toEqual([]);
   });
 

@@ -54,6 +54,9 @@ export interface CallDeps {
 /** An incoming call that rang this long without an end heard of is dropped (the server's ring time is 20 s). */
 export const RING_GIVE_UP_MS = 60_000;
 
+/** How long after a call was placed the history may still start it ringing: the server rings for 20 s. */
+export const RING_WINDOW_MS = 25_000;
+
 export function emptyLiveCall(): LiveCallState {
   return { active: null, ringing: [], answering: null, remote: null, problem: null, ended: null };
 }
@@ -231,12 +234,7 @@ export class CallController {
     }
     if (c.direction !== 'in') return;
     if (frame.state === 'ringing') {
-      if (c.ended_at || c.answered_at || s.ringing.some((r) => r.id === c.id)) return;
-      this.store.set({ ringing: [...s.ringing, c] });
-      this.ringTimers.set(
-        c.id,
-        this.d.setTimeout(() => this.unring(c.id), RING_GIVE_UP_MS),
-      );
+      this.ring(c);
     } else if (s.answering === c.id) {
       // Answered (by this device or another) or ended while our answer is on its way: the
       // answer's reply says which; an end stops it.
@@ -246,10 +244,29 @@ export class CallController {
     }
   }
 
-  /** The call history as the server has it: incoming calls it says are over stop ringing. */
+  /** Rings for an incoming call, unless it is over or rings already. */
+  private ring(c: Call): void {
+    const s = this.get();
+    if (c.ended_at || c.answered_at || s.ringing.some((r) => r.id === c.id)) return;
+    if (s.active?.id === c.id || s.answering === c.id) return; // taken here: a stale history row
+    this.store.set({ ringing: [...s.ringing, c] });
+    this.ringTimers.set(
+      c.id,
+      this.d.setTimeout(() => this.unring(c.id), RING_GIVE_UP_MS),
+    );
+  }
+
+  /**
+   * The call history as the server has it: incoming calls it says are over stop ringing, and
+   * one it says still rings, placed within RING_WINDOW_MS, rings here (the app opened from an
+   * incoming-call push: its ringing event came before this page did).
+   */
   reconcile(calls: Call[]): void {
     for (const c of calls) {
-      if (c.direction === 'in' && (c.ended_at || c.answered_at) && this.get().ringing.some((r) => r.id === c.id)) this.unring(c.id);
+      if (c.direction !== 'in') continue;
+      if ((c.ended_at || c.answered_at) && this.get().ringing.some((r) => r.id === c.id)) this.unring(c.id);
+      const age = this.d.now() - Date.parse(c.started_at);
+      if (!c.ended_at && !c.answered_at && c.result === null && age >= -5_000 && age < RING_WINDOW_MS) this.ring(c);
     }
   }
 
