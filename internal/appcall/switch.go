@@ -117,6 +117,8 @@ var g711 = []webrtcmedia.Codec{webrtcmedia.PCMU, webrtcmedia.PCMA}
 // the app's SDP offer. NotFound, Forbidden as telephony.Service.Place;
 // Invalid for an offer that is not one audio stream the server speaks.
 func (s *Switch) Place(ctx context.Context, orgID, userID, dialled, offer string) (*Started, error) {
+	// Checked before anything is stored: a bad offer leaves no call rows
+	// (Media.Answer checks it again, after Place has written them).
 	if _, err := webrtcmedia.ParseSDP(offer); err != nil {
 		return nil, apperr.New(apperr.Invalid, "%s", sdpProblem(err))
 	}
@@ -203,6 +205,7 @@ func (s *Switch) Answer(ctx context.Context, orgID, userID, callID, offer string
 	if !ok || !incoming {
 		return "", apperr.New(apperr.NotFound, "no such call ringing")
 	}
+	// A bad offer is refused before the call's state is looked at.
 	if _, err := webrtcmedia.ParseSDP(offer); err != nil {
 		return "", apperr.New(apperr.Invalid, "%s", sdpProblem(err))
 	}
@@ -314,17 +317,6 @@ func (s *Switch) Close() {
 	}
 	s.mu.Unlock()
 	s.wg.Wait()
-}
-
-// Active is the number of calls in progress.
-func (s *Switch) Active() int {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	seen := map[*call]bool{}
-	for _, c := range s.active {
-		seen[c] = true
-	}
-	return len(seen)
 }
 
 func (s *Switch) reach() telephony.Reach {

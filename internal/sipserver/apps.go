@@ -14,7 +14,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/emiago/diago"
@@ -67,7 +66,7 @@ type phoneStream struct {
 	w     io.Writer
 	codec webrtcmedia.Codec
 
-	mu      sync.Mutex
+	// Read by ReadRTP alone (the bridge's one reader of this stream).
 	seq     uint16
 	ts      uint32
 	ssrc    uint32
@@ -99,11 +98,9 @@ func (p *phoneStream) ReadRTP(buf []byte) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	p.mu.Lock()
 	pkt := rtp.Packet{Header: rtp.Header{Version: 2, PayloadType: p.codec.PayloadType, SequenceNumber: p.seq, Timestamp: p.ts, SSRC: p.ssrc}, Payload: p.payload[:n]}
 	p.seq++
 	p.ts += uint32(n) // G.711: a byte a sample
-	p.mu.Unlock()
 	return pkt.MarshalTo(buf)
 }
 
