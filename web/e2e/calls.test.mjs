@@ -19,32 +19,10 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, assertAccessible, closeAll, launch, login, newDevice, screenshot } from './lib.mjs';
+import { ARTIFACTS, assertAccessible, closeAll, hearTone, launch, listen, login, newDevice, screenshot, toneWav } from './lib.mjs';
 
 const ANN_HZ = 440;
 const BEN_HZ = 880;
-const RATE = 48_000;
-
-/** A mono 16-bit PCM WAV of a sine at hz, a whole number of periods long so that it loops cleanly. */
-function toneWav(hz, seconds) {
-  const n = RATE * seconds;
-  const buf = Buffer.alloc(44 + n * 2);
-  buf.write('RIFF', 0);
-  buf.writeUInt32LE(36 + n * 2, 4);
-  buf.write('WAVE', 8);
-  buf.write('fmt ', 12);
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20); // PCM
-  buf.writeUInt16LE(1, 22); // mono
-  buf.writeUInt32LE(RATE, 24);
-  buf.writeUInt32LE(RATE * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36);
-  buf.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(0.5 * 32767 * Math.sin((2 * Math.PI * hz * i) / RATE)), 44 + i * 2);
-  return buf;
-}
 
 async function toneBrowser(hz) {
   const wav = join(ARTIFACTS, `tone-${hz}hz.wav`);
@@ -77,50 +55,6 @@ async function person(browser, email, options) {
   });
   assert.equal(status, 200, 'PUT /api/v1/me/presence');
   return d;
-}
-
-/**
- * Starts analysing what the calling screen plays (its <audio>'s stream) in the page; then
- * `spectrum(page)` gives the peak frequency, its level and the median level of the bins.
- */
-async function listen(page) {
-  await page.waitForFunction(() => document.querySelector('[data-testid="remote-audio"]')?.srcObject instanceof MediaStream, null, { timeout: 10_000 });
-  await page.evaluate(() => {
-    const el = document.querySelector('[data-testid="remote-audio"]');
-    const ctx = new AudioContext();
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 8192;
-    analyser.smoothingTimeConstant = 0;
-    ctx.createMediaStreamSource(el.srcObject).connect(analyser);
-    ctx.resume();
-    window.heard = { ctx, analyser };
-  });
-}
-
-/** Waits until the received audio peaks at hz, clearly above the rest; returns the spectrum. */
-async function hearTone(page, hz, who) {
-  try {
-    const h = await page.waitForFunction(
-      (hz) => {
-        const { ctx, analyser } = window.heard;
-        const f = new Float32Array(analyser.frequencyBinCount);
-        analyser.getFloatFrequencyData(f);
-        const binHz = ctx.sampleRate / analyser.fftSize;
-        let peak = 1;
-        for (let i = 1; i < f.length; i++) if (f[i] > f[peak]) peak = i;
-        const median = [...f].sort((x, y) => x - y)[f.length >> 1];
-        const r = { peakHz: peak * binHz, peakDb: f[peak], medianDb: median, binHz };
-        window.heard.last = r;
-        return Math.abs(r.peakHz - hz) <= 2 * binHz && r.peakDb > -50 && r.peakDb - median > 30 ? r : false;
-      },
-      hz,
-      { timeout: 15_000, polling: 100 },
-    );
-    return await h.jsonValue();
-  } catch (err) {
-    const last = await page.evaluate(() => window.heard?.last ?? null);
-    throw new Error(`${who} did not hear ${hz} Hz within 15 s; last spectrum: ${JSON.stringify(last)}`, { cause: err });
-  }
 }
 
 /** The received audio's RMS level (0 to 1) over the analyser's window. */

@@ -15,32 +15,12 @@ import { createSocket } from 'node:dgram';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, BASE_URL, PASSWORD, launch, login, newDevice } from './lib.mjs';
+import { ARTIFACTS, BASE_URL, PASSWORD, hearTone, launch, listen, login, newDevice, toneWav } from './lib.mjs';
 
 const ANN_HZ = 440;
 const PHONE_HZ = 1200;
 
 const baresip = spawnSync('sh', ['-c', 'command -v baresip']).stdout.toString().trim();
-
-/** A mono 16-bit PCM WAV of a sine at hz. */
-function toneWav(hz, seconds, rate) {
-  const n = rate * seconds;
-  const buf = Buffer.alloc(44 + n * 2);
-  buf.write('RIFF', 0);
-  buf.writeUInt32LE(36 + n * 2, 4);
-  buf.write('WAVEfmt ', 8);
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20);
-  buf.writeUInt16LE(1, 22);
-  buf.writeUInt32LE(rate, 24);
-  buf.writeUInt32LE(rate * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36);
-  buf.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(0.4 * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
-  return buf;
-}
 
 /** How much of a 16-bit PCM WAV's energy (after its first 0.5 s) is at hz: Goertzel over 20 ms blocks. */
 function toneShare(wav, hz) {
@@ -102,7 +82,7 @@ async function api(method, path, token, body) {
 async function startPhone(sip, dumpDir) {
   const dir = mkdtempSync(join(tmpdir(), 'vo-baresip-'));
   const tone = join(dir, 'tone.wav');
-  writeFileSync(tone, toneWav(PHONE_HZ, 20, 8000));
+  writeFileSync(tone, toneWav(PHONE_HZ, 20, { rate: 8000, amplitude: 0.4 }));
   const ctrl = await freePort();
   const config = [
     'module_path /usr/lib/baresip/modules',
@@ -163,36 +143,6 @@ async function until(what, cond, timeout = 15_000) {
   }
 }
 
-/** Waits until what the calling screen plays peaks at hz (as calls.test.mjs checks). */
-async function hearTone(page, hz) {
-  await page.waitForFunction(() => document.querySelector('[data-testid="remote-audio"]')?.srcObject instanceof MediaStream, null, { timeout: 10_000 });
-  await page.evaluate(() => {
-    const el = document.querySelector('[data-testid="remote-audio"]');
-    const ctx = new AudioContext();
-    const analyser = ctx.createAnalyser();
-    analyser.fftSize = 8192;
-    analyser.smoothingTimeConstant = 0;
-    ctx.createMediaStreamSource(el.srcObject).connect(analyser);
-    ctx.resume();
-    window.heard = { ctx, analyser };
-  });
-  const h = await page.waitForFunction(
-    (hz) => {
-      const { ctx, analyser } = window.heard;
-      const f = new Float32Array(analyser.frequencyBinCount);
-      analyser.getFloatFrequencyData(f);
-      const binHz = ctx.sampleRate / analyser.fftSize;
-      let peak = 1;
-      for (let i = 1; i < f.length; i++) if (f[i] > f[peak]) peak = i;
-      const median = [...f].sort((x, y) => x - y)[f.length >> 1];
-      return Math.abs(peak * binHz - hz) <= 3 * binHz && f[peak] > -50 && f[peak] - median > 30 ? { peakHz: peak * binHz, peakDb: f[peak] } : false;
-    },
-    hz,
-    { timeout: 15_000, polling: 100 },
-  );
-  return h.jsonValue();
-}
-
 /** The phone's dump of what it received in its newest call, once written. */
 async function phoneHeard(dumpDir, calls) {
   return until('the phone wrote its dump', () => {
@@ -206,7 +156,7 @@ async function phoneHeard(dumpDir, calls) {
 let browser;
 before(async () => {
   const wav = join(ARTIFACTS, `tone-${ANN_HZ}hz.wav`);
-  writeFileSync(wav, toneWav(ANN_HZ, 5, 48_000));
+  writeFileSync(wav, toneWav(ANN_HZ, 5, { amplitude: 0.4 }));
   browser = await launch({ extraArgs: [`--use-file-for-fake-audio-capture=${wav}`, '--autoplay-policy=no-user-gesture-required'] });
 });
 after(async () => browser?.close());
@@ -246,7 +196,8 @@ describe('calls between the app and a desk phone', { concurrency: 1, skip: bares
       await ann.page.getByTestId('dial-input').fill(sip.username);
       await ann.page.getByTestId('dial-call').click();
       await ann.page.locator('[data-testid="in-call"][data-phase="connected"]').waitFor({ timeout: 15_000 });
-      const heard = await hearTone(ann.page, PHONE_HZ);
+      await listen(ann.page);
+      const heard = await hearTone(ann.page, PHONE_HZ, 'Ann', 3);
       console.log(`deskphone: Ann heard the phone at ${heard.peakHz.toFixed(0)} Hz, ${heard.peakDb.toFixed(0)} dB`);
       await new Promise((r) => setTimeout(r, 2_000));
       await ann.page.getByRole('button', { name: /hang up/i }).click();
@@ -262,7 +213,8 @@ describe('calls between the app and a desk phone', { concurrency: 1, skip: bares
       assert.equal(await ring.getByTestId('incoming-name').textContent(), 'Ben Ortiz');
       await ring.getByRole('button', { name: /^Answer call/ }).click();
       await ann.page.locator('[data-testid="in-call"][data-phase="connected"]').waitFor({ timeout: 15_000 });
-      await hearTone(ann.page, PHONE_HZ);
+      await listen(ann.page);
+      await hearTone(ann.page, PHONE_HZ, 'Ann, called by the phone', 3);
       await new Promise((r) => setTimeout(r, 2_000));
       await ann.page.getByRole('button', { name: /hang up/i }).click();
       await ann.page.getByTestId('in-call').waitFor({ state: 'detached' });

@@ -209,3 +209,75 @@ export async function makePng(page, colour = '#2a9d8f') {
 export async function closeAll(...devices) {
   for (const d of devices) await d?.context.close().catch(() => undefined);
 }
+
+/**
+ * A mono 16-bit PCM WAV of a sine at hz (a fake microphone's file, or a phone's tone): at rate,
+ * amplitude a share of full scale. At 48 kHz a whole second holds whole periods of any
+ * whole-number hz, so the file loops cleanly.
+ */
+export function toneWav(hz, seconds, { rate = 48_000, amplitude = 0.5 } = {}) {
+  const n = rate * seconds;
+  const buf = Buffer.alloc(44 + n * 2);
+  buf.write('RIFF', 0);
+  buf.writeUInt32LE(36 + n * 2, 4);
+  buf.write('WAVE', 8);
+  buf.write('fmt ', 12);
+  buf.writeUInt32LE(16, 16);
+  buf.writeUInt16LE(1, 20); // PCM
+  buf.writeUInt16LE(1, 22); // mono
+  buf.writeUInt32LE(rate, 24);
+  buf.writeUInt32LE(rate * 2, 28);
+  buf.writeUInt16LE(2, 32);
+  buf.writeUInt16LE(16, 34);
+  buf.write('data', 36);
+  buf.writeUInt32LE(n * 2, 40);
+  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(amplitude * 32767 * Math.sin((2 * Math.PI * hz * i) / rate)), 44 + i * 2);
+  return buf;
+}
+
+/**
+ * Starts analysing what the calling screen plays (its <audio>'s stream) in the page, for
+ * hearTone and the level checks that read window.heard.
+ */
+export async function listen(page) {
+  await page.waitForFunction(() => document.querySelector('[data-testid="remote-audio"]')?.srcObject instanceof MediaStream, null, { timeout: 10_000 });
+  await page.evaluate(() => {
+    const el = document.querySelector('[data-testid="remote-audio"]');
+    const ctx = new AudioContext();
+    const analyser = ctx.createAnalyser();
+    analyser.fftSize = 8192;
+    analyser.smoothingTimeConstant = 0;
+    ctx.createMediaStreamSource(el.srcObject).connect(analyser);
+    ctx.resume();
+    window.heard = { ctx, analyser };
+  });
+}
+
+/**
+ * Waits until the received audio (after listen) peaks at hz, within `bins` FFT bins, clearly
+ * above the rest; returns the spectrum: the peak's frequency and level, the median level.
+ */
+export async function hearTone(page, hz, who, bins = 2) {
+  try {
+    const h = await page.waitForFunction(
+      ([hz, bins]) => {
+        const { ctx, analyser } = window.heard;
+        const f = new Float32Array(analyser.frequencyBinCount);
+        analyser.getFloatFrequencyData(f);
+        const binHz = ctx.sampleRate / analyser.fftSize;
+        let peak = 1;
+        for (let i = 1; i < f.length; i++) if (f[i] > f[peak]) peak = i;
+        const median = [...f].sort((x, y) => x - y)[f.length >> 1];
+        const r = { peakHz: peak * binHz, peakDb: f[peak], medianDb: median, binHz };
+        window.heard.last = r;
+        return Math.abs(r.peakHz - hz) <= bins * binHz && r.peakDb > -50 && r.peakDb - median > 30 ? r : false;
+      },
+      [hz, bins],
+      { timeout: 15_000, polling: 100 },
+    );
+    return await h.jsonValue();
+  } catch (err) {
+    const last = await page.evaluate(() => window.heard?.last ?? null);
+    throw new Error(`${who} did not hear ${hz} Hz within 15 s; last spectrum: ${JSON.stringify(last)}`, { cause: err });
+  }
+}

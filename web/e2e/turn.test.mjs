@@ -23,31 +23,9 @@ import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import { ARTIFACTS, closeAll, launch, login, newDevice } from './lib.mjs';
+import { ARTIFACTS, closeAll, launch, login, newDevice, toneWav } from './lib.mjs';
 
 const TONE_HZ = 1100;
-const RATE = 48_000;
-
-/** A mono 16-bit PCM WAV of a sine at hz, a whole number of periods long so that it loops cleanly. */
-function toneWav(hz, seconds) {
-  const n = RATE * seconds;
-  const buf = Buffer.alloc(44 + n * 2);
-  buf.write('RIFF', 0);
-  buf.writeUInt32LE(36 + n * 2, 4);
-  buf.write('WAVE', 8);
-  buf.write('fmt ', 12);
-  buf.writeUInt32LE(16, 16);
-  buf.writeUInt16LE(1, 20); // PCM
-  buf.writeUInt16LE(1, 22); // mono
-  buf.writeUInt32LE(RATE, 24);
-  buf.writeUInt32LE(RATE * 2, 28);
-  buf.writeUInt16LE(2, 32);
-  buf.writeUInt16LE(16, 34);
-  buf.write('data', 36);
-  buf.writeUInt32LE(n * 2, 40);
-  for (let i = 0; i < n; i++) buf.writeInt16LE(Math.round(0.5 * 32767 * Math.sin((2 * Math.PI * hz * i) / RATE)), 44 + i * 2);
-  return buf;
-}
 
 let browser;
 before(async () => {
